@@ -1,0 +1,18 @@
+"""Two admin sites: the public back office for Pulse staff (django's default site) and a
+tenant site on every tenant host that only knows models living in tenant schemas."""
+
+from django.contrib.admin import AdminSite
+
+
+class TenantAdminSite(AdminSite):
+    site_header = "Pulse — workspace administration"
+    site_title = "Pulse workspace admin"
+    index_title = "Your workspace data"
+
+    def has_permission(self, request):
+        """Only the tenant's admins; staff flags of other schemas never apply here."""
+        user = request.user
+        return user.is_active and user.is_authenticated and getattr(user, "role", "") == "admin"
+
+
+tenant_admin_site = TenantAdminSite(name="tenant_admin")

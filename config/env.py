@@ -1,0 +1,40 @@
+"""Every environment variable Pulse reads, parsed strictly in one place.
+
+A bad value fails at start with ImproperlyConfigured instead of surprising us later
+(the habit of healthchecks' settings). The README and .env.example list the same names.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A developer may keep settings in .env; real deployments set the environment.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+DATABASE_URL = env.str("DATABASE_URL", default="postgresql://postgres@127.0.0.1:5432/pulse")
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+PULSE_BASE_DOMAIN = env.str("PULSE_BASE_DOMAIN", default="localhost")
+PULSE_PORT = env.int("PORT", default=8000)
+SEED_DEMO_DATA = env.bool("SEED_DEMO_DATA", default=True)
+DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="pulse-demo-2026")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@pulse.example")
+SECURE_COOKIES = env.bool("SECURE_COOKIES", default=False)
+
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise environ.ImproperlyConfigured(
+        f"LOG_LEVEL={LOG_LEVEL!r} is not a log level; use DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    )
+
+
+def database_config() -> dict:
+    """DATABASE_URL as Django settings, on the django-tenants backend."""
+    config = env.db_url_config(DATABASE_URL, engine="django_tenants.postgresql_backend")
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    return config

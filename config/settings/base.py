@@ -1,0 +1,179 @@
+"""Settings shared by every environment. Values come from config/env.py only."""
+
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from config import env
+
+BASE_DIR = env.BASE_DIR
+DEBUG = env.DEBUG
+SECRET_KEY = env.SECRET_KEY
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY is empty; set it in the environment (see .env.example).")
+
+PULSE_BASE_DOMAIN = env.PULSE_BASE_DOMAIN
+PULSE_PORT = env.PULSE_PORT
+SEED_DEMO_DATA = env.SEED_DEMO_DATA
+DEMO_ADMIN_PASSWORD = env.DEMO_ADMIN_PASSWORD
+SUPPORT_EMAIL = env.SUPPORT_EMAIL
+ALLOWED_HOSTS = [PULSE_BASE_DOMAIN, f".{PULSE_BASE_DOMAIN}", "127.0.0.1"]
+
+# --- Tenancy (django-tenants) -------------------------------------------------------------
+# Public schema only: who the tenants are, and the jobs/results that serve all of them.
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "users",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "django_celery_results",
+    "django_htmx",
+]
+# Every tenant schema: its users, sessions and business data. Admin, sessions and messages
+# are here from the start because adding an app later does not create its tables in
+# existing tenants (STACK.md).
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "users",
+    "kpis",
+    "playbooks",
+    "ingest",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+# New tenants are cloned from this schema, which `bootstrap` keeps migrated.
+TENANT_BASE_SCHEMA = "tenant_base"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenants"
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+
+DATABASES = {"default": env.database_config()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+MIDDLEWARE = [
+    "tenants.middleware.PulseTenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tenants.middleware.SuspendedTenantMiddleware",
+    "users.middleware.PasswordChangeRequiredMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenants.context_processors.pulse",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "config.wsgi.application"
+
+# --- Users and sessions -------------------------------------------------------------------
+AUTH_USER_MODEL = "users.User"
+PASSWORD_HASHERS = [
+    "users.hashers.PulseArgon2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+# Host-only cookies (no SESSION_COOKIE_DOMAIN) and a session table per schema: a login on
+# one tenant's host is never valid on another's.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env.SECURE_COOKIES
+CSRF_COOKIE_SECURE = env.SECURE_COOKIES
+
+# --- Cache (Redis), tenant-prefixed keys ----------------------------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.REDIS_URL,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+
+# --- Celery -------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.REDIS_URL
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 15 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
+CELERY_TASK_DEFAULT_QUEUE = "pulse"
+# Redis redelivers an unacked task after this long; longer than the hard time limit, so a
+# slow task is never run twice while still running.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat fires dispatchers only; they fan out one task per tenant.
+CELERY_BEAT_SCHEDULE = {
+    "hourly-health-check": {
+        "task": "tenants.tasks.dispatch_health_checks",
+        "schedule": crontab(minute=5),
+    },
+}
+
+# --- I18N, static -------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = BASE_DIR / "var" / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
+}
+
+AUTHENTICATION_BACKENDS = ["users.backends.EmailOrUsernameBackend"]

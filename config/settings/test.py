@@ -1,0 +1,13 @@
+"""Tests: the same real PostgreSQL and Redis, but their own queue and cache prefix so a
+running development worker never takes a test's task."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("SEED_DEMO_DATA", "false")
+
+from config.settings.base import *  # noqa: E402,F403
+
+CELERY_TASK_DEFAULT_QUEUE = "pulse-test"
+CACHES["default"]["KEY_PREFIX"] = "pulse-test"  # noqa: F405
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -1,0 +1,13 @@
+"""URLs of the public host (e.g. localhost:8000): site, registration, staff back office."""
+
+from django.contrib import admin
+from django.urls import path
+
+from tenants import views
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("register", views.register, name="register"),
+    path("register/", views.register),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,27 @@
+"""The demo tenant seeded into an empty development database."""
+
+from django.conf import settings
+
+from tenants.models import Tenant
+from tenants.services import AdminSpec, tenant_provision
+from users.models import User
+
+DEMO_SLUG = "demo"
+DEMO_USERNAME = "admin"
+STAFF_USERNAME = "staff"
+
+
+def demo_seed() -> Tenant:
+    """Create tenant `demo` and its admin, and a staff user for the public back office.
+
+    Callers check the database holds no tenant first.
+    """
+    if not User.objects.filter(username=STAFF_USERNAME).exists():
+        User.objects.create_superuser(STAFF_USERNAME, "staff@pulse.example", settings.DEMO_ADMIN_PASSWORD)
+    admin = AdminSpec(
+        full_name="Demo Admin",
+        email="admin@demo.example.com",
+        password=settings.DEMO_ADMIN_PASSWORD,
+        username=DEMO_USERNAME,
+    )
+    return tenant_provision(name="Demo Company", slug=DEMO_SLUG, admin=admin)

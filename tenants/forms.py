@@ -1,0 +1,38 @@
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+from tenants.services import slug_ensure_available
+from users.models import User
+
+
+class RegistrationForm(forms.Form):
+    company_name = forms.CharField(max_length=100)
+    subdomain = forms.CharField(
+        max_length=30,
+        help_text="Your Pulse address: <subdomain>.pulse host. Lowercase letters, digits, hyphens.",
+    )
+    admin_name = forms.CharField(max_length=100, label="Your name")
+    email = forms.EmailField(label="Work email")
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+
+    def clean_subdomain(self) -> str:
+        slug = self.cleaned_data["subdomain"].strip().lower()
+        slug_ensure_available(slug)
+        return slug
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            # Validate against the would-be user so "similar to your email" is caught too.
+            probe = User(
+                username=cleaned.get("email", ""),
+                email=cleaned.get("email", ""),
+                full_name=cleaned.get("admin_name", ""),
+            )
+            try:
+                validate_password(password, user=probe)
+            except ValidationError as error:
+                self.add_error("password", error)
+        return cleaned

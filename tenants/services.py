@@ -1,0 +1,184 @@
+"""Every write about tenants goes through here: provisioning, suspension, bootstrap steps."""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context, schema_exists
+
+from tenants.models import Domain, Plan, SchemaHealth, Tenant
+from tenants.schema_clone import schema_clone
+from tenants.selectors import schema_pending_migrations
+from tenants.validators import validate_slug
+from users.models import User
+from users.services import user_create
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PLAN_NAME = "free"
+DUPLICATE_SCHEMA = "42P06"
+
+
+class SlugTaken(ValidationError):
+    """The subdomain belongs to another tenant (possibly one created a moment ago)."""
+
+    def __init__(self, slug: str):
+        super().__init__(f"The subdomain “{slug}” is already taken. Please choose another.", code="taken")
+
+
+@dataclass(frozen=True)
+class AdminSpec:
+    full_name: str
+    email: str
+    password: str
+    username: str = ""
+
+
+def tenant_host(slug: str) -> str:
+    return f"{slug}.{settings.PULSE_BASE_DOMAIN}"
+
+
+def slug_ensure_available(slug: str) -> None:
+    """Raise a form-ready ValidationError when the slug is malformed, reserved or taken."""
+    validate_slug(slug)
+    if Tenant.objects.filter(schema_name=slug).exists() or schema_exists(slug):
+        raise SlugTaken(slug)
+
+
+def base_schema_ensure(*, verbosity: int = 0) -> None:
+    """Create the template schema if missing and bring it to the latest migration.
+
+    New tenants are cloned from it, so it must be migrated whenever tenants are.
+    """
+    base = settings.TENANT_BASE_SCHEMA
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{base}"')
+    call_command("migrate_schemas", tenant=True, schema_name=base, interactive=False, verbosity=verbosity)
+
+
+def schema_create(*, schema_name: str, strategy: str = "clone", verbosity: int = 0) -> None:
+    """Make a tenant schema: clone the migrated base schema (fast), or replay migrations.
+
+    The clone copies the base schema's django_migrations rows too, so the new schema is
+    recorded at the latest migration without the fake-migrate pass django-tenants runs.
+    """
+    if strategy == "clone":
+        schema_clone(source=settings.TENANT_BASE_SCHEMA, target=schema_name)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{schema_name}"')
+    call_command(
+        "migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=verbosity
+    )
+
+
+def tenant_provision(
+    *,
+    name: str,
+    slug: str,
+    admin: AdminSpec,
+    contact_phone: str = "",
+    plan: Plan | None = None,
+    strategy: str = "clone",
+) -> Tenant:
+    """Create a tenant with its schema, host and first admin user, all or nothing.
+
+    Everything runs in one transaction (PostgreSQL DDL is transactional): a failure leaves
+    no row, no schema and no user behind. The unique schema_name makes a concurrent
+    registration of the same slug wait for ours and then fail with SlugTaken.
+    """
+    slug_ensure_available(slug)
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(
+                schema_name=slug,
+                name=name,
+                contact_name=admin.full_name,
+                contact_email=admin.email,
+                contact_phone=contact_phone,
+                plan=plan or Plan.objects.filter(name=DEFAULT_PLAN_NAME).first(),
+            )
+            Domain.objects.create(tenant=tenant, domain=tenant_host(slug), is_primary=True)
+            schema_create(schema_name=slug, strategy=strategy)
+            with schema_context(slug):
+                tenant_admin_create(admin=admin)
+    except IntegrityError as error:
+        raise SlugTaken(slug) from error
+    except ProgrammingError as error:
+        # A schema of that name appeared since our check (CREATE SCHEMA refused it).
+        if getattr(error.__cause__, "sqlstate", "") == DUPLICATE_SCHEMA:
+            raise SlugTaken(slug) from error
+        raise
+    logger.info("Provisioned tenant %s", slug)
+    return tenant
+
+
+def tenant_admin_create(*, admin: AdminSpec) -> User:
+    """The first user of a tenant, in the current (tenant) schema."""
+    return user_create(
+        username=admin.username or admin.email.lower(),
+        email=admin.email,
+        full_name=admin.full_name,
+        password=admin.password,
+        role=User.Role.ADMIN,
+    )
+
+
+def tenant_suspend(*, tenant: Tenant, reason: str = "") -> Tenant:
+    """Block the portal and API of a tenant. Its data stays untouched."""
+    tenant.status = Tenant.Status.SUSPENDED
+    tenant.suspended_reason = reason
+    tenant.save(update_fields=["status", "suspended_reason"])
+    return tenant
+
+
+def tenant_reactivate(*, tenant: Tenant) -> Tenant:
+    tenant.status = Tenant.Status.ACTIVE
+    tenant.suspended_reason = ""
+    tenant.save(update_fields=["status", "suspended_reason"])
+    return tenant
+
+
+def tenant_touch(*, tenant: Tenant, every_seconds: int = 300) -> None:
+    """Record activity without a write per request: at most one UPDATE per interval."""
+    now = timezone.now()
+    if tenant.last_active and (now - tenant.last_active).total_seconds() < every_seconds:
+        return
+    Tenant.objects.filter(pk=tenant.pk).update(last_active=now)
+    tenant.last_active = now
+
+
+def public_tenant_ensure() -> Tenant:
+    """The public tenant and its hosts (base domain and 127.0.0.1), created once."""
+    tenant, _ = Tenant.objects.get_or_create(
+        schema_name=settings.PUBLIC_SCHEMA_NAME, defaults={"name": "Pulse (public site)"}
+    )
+    for index, host in enumerate([settings.PULSE_BASE_DOMAIN, "127.0.0.1"]):
+        Domain.objects.get_or_create(domain=host, defaults={"tenant": tenant, "is_primary": index == 0})
+    return tenant
+
+
+def schema_health_record(*, schema_name: str) -> SchemaHealth:
+    """Check one tenant schema and store the result (SchemaHealth, public schema)."""
+    tenant = Tenant.objects.get(schema_name=schema_name)
+    try:
+        pending = schema_pending_migrations(schema_name)
+        reachable, detail = True, "" if not pending else f"{len(pending)} migration(s) not applied"
+    except Exception as error:  # any database failure is the finding itself
+        logger.exception("Health check of schema %s failed", schema_name)
+        pending, reachable, detail = [], False, f"Schema unreachable: {error}"[:500]
+    health, _ = SchemaHealth.objects.update_or_create(
+        tenant=tenant,
+        defaults={
+            "checked_at": timezone.now(),
+            "ok": reachable and not pending,
+            "reachable": reachable,
+            "pending_migrations": pending,
+            "detail": detail,
+        },
+    )
+    return health

@@ -1,0 +1,66 @@
+"""Start a real Celery worker process against the test database and the real broker."""
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import connection
+
+from config import env
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    """DATABASE_URL with its database name swapped for pytest-django's test database."""
+    parts = urlsplit(env.DATABASE_URL)
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+@contextmanager
+def celery_worker():
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": test_database_url(),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "--concurrency=1",
+        "-Q",
+        settings.CELERY_TASK_DEFAULT_QUEUE,
+        "--include",
+        "tests.worker_tasks",
+        "--loglevel=WARNING",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    process = subprocess.Popen(command, cwd=REPO, env=environment)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_for(predicate, timeout: float = 30.0):
+    """Poll until predicate() is truthy (the worker runs in another process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -1,0 +1,99 @@
+"""Fixtures shared by every test: a migrated template schema, tenants, host-bound clients.
+
+Tenants made in an ordinary `db` test live inside the test's transaction (PostgreSQL DDL
+is transactional), so their schemas vanish at rollback. Tests that need committed data
+(a real worker, concurrent requests) use `committed_tenants`, which drops what it made.
+"""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from tenants.services import AdminSpec, base_schema_ensure, public_tenant_ensure, tenant_provision
+
+PASSWORD = "correct-horse-battery-42"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """After pytest-django migrated the test database, build the template schema once."""
+    with django_db_blocker.unblock():
+        base_schema_ensure()
+
+
+@pytest.fixture(autouse=True)
+def public_schema_first():
+    """A request leaves the connection on its tenant's schema; every test starts on public."""
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def public(db):
+    return public_tenant_ensure()
+
+
+def make_tenant(slug: str, **admin):
+    spec = AdminSpec(
+        full_name=admin.get("full_name", f"{slug.title()} Admin"),
+        email=admin.get("email", f"admin@{slug}.example.com"),
+        password=admin.get("password", PASSWORD),
+        username=admin.get("username", "admin"),
+    )
+    return tenant_provision(name=f"{slug.title()} Inc", slug=slug, admin=spec)
+
+
+@pytest.fixture
+def tenant_factory(public):
+    return make_tenant
+
+
+@pytest.fixture
+def alice(tenant_factory):
+    return tenant_factory("alice")
+
+
+@pytest.fixture
+def bob(tenant_factory):
+    return tenant_factory("bob")
+
+
+def host_client(slug: str | None) -> Client:
+    """A plain client with the tenant's Host header (TenantClient skips host routing)."""
+    return Client(HTTP_HOST=f"{slug}.localhost" if slug else "localhost")
+
+
+def signed_in_client(slug: str, username: str = "admin", password: str = PASSWORD) -> Client:
+    client = host_client(slug)
+    response = client.post("/login/", {"username": username, "password": password})
+    assert response.status_code == 302, "sign-in failed in the fixture"
+    return client
+
+
+@pytest.fixture
+def committed_tenants(transactional_db):
+    """Provision tenants whose data is committed; their schemas are dropped afterwards."""
+    made = []
+
+    def provision(slug: str):
+        public_tenant_ensure()
+        made.append(slug)
+        return make_tenant(slug)
+
+    yield provision
+    schemas_drop(made)
+
+
+def schemas_drop(slugs) -> None:
+    with connection.cursor() as cursor:
+        for slug in slugs:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
+
+
+def tenant_user_count(slug: str) -> int:
+    from users.models import User
+
+    with schema_context(slug):
+        return User.objects.count()

@@ -1,0 +1,30 @@
+"""Users. The table exists in every schema: tenant schemas hold that tenant's team, the
+public schema holds Pulse staff for the back office."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MANAGER = "manager", "Manager"
+        VIEWER = "viewer", "Viewer"
+
+    full_name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    must_change_password = models.BooleanField(
+        default=False, help_text="Sent to the password change page at next login."
+    )
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def is_tenant_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def can_edit(self) -> bool:
+        """Managers and admins change data; viewers only read."""
+        return self.role in {self.Role.ADMIN, self.Role.MANAGER}

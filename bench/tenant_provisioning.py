@@ -22,7 +22,12 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from tenants.models import Tenant  # noqa: E402
-from tenants.services import AdminSpec, base_schema_ensure, public_tenant_ensure, tenant_provision  # noqa: E402
+from tenants.services import (  # noqa: E402
+    AdminSpec,
+    base_schema_ensure,
+    public_tenant_ensure,
+    tenant_provision,
+)
 
 ADMIN = AdminSpec(full_name="Bench Admin", email="bench@example.com", password="bench-password-1234")
 
@@ -53,8 +58,12 @@ def run(n: int) -> None:
         cleanup("bench-")
     clone, migrate = (statistics.median(timings[s]) for s in ("clone", "migrate"))
     print(f"tenants per strategy: {n}")
-    print(f"clone   median {clone:.3f} s/tenant  (min {min(timings['clone']):.3f}, max {max(timings['clone']):.3f})")
-    print(f"migrate median {migrate:.3f} s/tenant  (min {min(timings['migrate']):.3f}, max {max(timings['migrate']):.3f})")
+    print(
+        f"clone   median {clone:.3f} s/tenant  (min {min(timings['clone']):.3f}, max {max(timings['clone']):.3f})"
+    )
+    print(
+        f"migrate median {migrate:.3f} s/tenant  (min {min(timings['migrate']):.3f}, max {max(timings['migrate']):.3f})"
+    )
     print(f"clone is {migrate / clone:.1f}x faster than migrate")
 
 

@@ -81,9 +81,13 @@ def clone_statements(source: str, target: str) -> list[str]:
         for t, c in _rows(IDENTITY_SQL, source)
     ]
     constraints = _rows(CONSTRAINTS_SQL, source)
-    statements += [f"ALTER TABLE {quote(t)} ADD CONSTRAINT {quote(n)} {d}" for t, n, d, fk in constraints if not fk]
+    statements += [
+        f"ALTER TABLE {quote(t)} ADD CONSTRAINT {quote(n)} {d}" for t, n, d, fk in constraints if not fk
+    ]
     statements += [d.replace(f" ON {source}.", " ON ", 1) for (d,) in _rows(INDEXES_SQL, source)]
-    statements += [f"ALTER TABLE {quote(t)} ADD CONSTRAINT {quote(n)} {d}" for t, n, d, fk in constraints if fk]
+    statements += [
+        f"ALTER TABLE {quote(t)} ADD CONSTRAINT {quote(n)} {d}" for t, n, d, fk in constraints if fk
+    ]
     return statements
 
 

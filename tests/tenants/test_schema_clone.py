@@ -53,6 +53,8 @@ def test_a_cloned_schema_hands_out_fresh_ids_after_the_copied_rows(db):
     schema_clone(source="tenant_base", target="cloned")
     copied = rows("cloned", "django_content_type")
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO cloned.django_content_type (app_label, model) VALUES ('x', 'y') RETURNING id")
+        cursor.execute(
+            "INSERT INTO cloned.django_content_type (app_label, model) VALUES ('x', 'y') RETURNING id"
+        )
         new_id = cursor.fetchone()[0]
     assert new_id == max(row[0] for row in copied) + 1

@@ -40,7 +40,9 @@ class Command(BaseCommand):
 
     def _print_urls(self) -> None:
         port = settings.PULSE_PORT
-        self.stdout.write(f"Pulse public site and registration: http://{settings.PULSE_BASE_DOMAIN}:{port}/register")
+        self.stdout.write(
+            f"Pulse public site and registration: http://{settings.PULSE_BASE_DOMAIN}:{port}/register"
+        )
         self.stdout.write(f"Staff back office: http://{settings.PULSE_BASE_DOMAIN}:{port}/admin/")
         if Tenant.objects.filter(schema_name=DEMO_SLUG).exists():
             self.stdout.write(f"  (seeded staff login: {STAFF_USERNAME} / {settings.DEMO_ADMIN_PASSWORD})")

@@ -1,11 +1,12 @@
 """URLs of the public host (e.g. localhost:8000): site, registration, staff back office."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from tenants import views
 
 urlpatterns = [
+    path("", include("tenants.api.urls")),
     path("", views.landing, name="landing"),
     path("register", views.register, name="register"),
     path("register/", views.register),

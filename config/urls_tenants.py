@@ -1,17 +1,22 @@
 """URLs of a tenant host (e.g. demo.localhost:8000): the portal and the tenant's admin."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from config.admin_sites import tenant_admin_site
 from kpis import views as kpi_views
+from tenants import views as tenant_views
 from users import views as user_views
 
 urlpatterns = [
+    path("", include("tenants.api.urls")),
     path("", kpi_views.home, name="home"),
     path("login/", user_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", user_views.password_change, name="password_change"),
     path("welcome/<str:token>/", user_views.welcome, name="welcome"),
+    path("settings/api-keys/", tenant_views.api_keys, name="api_keys"),
+    path("settings/api-keys/<int:key_id>/revoke/", tenant_views.api_key_revoke_view, name="api_key_revoke"),
+    path("settings/usage/", tenant_views.usage, name="usage"),
     path("admin/", tenant_admin_site.urls),
 ]

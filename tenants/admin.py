@@ -3,8 +3,9 @@
 from django.contrib import admin, messages
 from django_tenants.admin import TenantAdminMixin
 
-from tenants.models import Domain, Plan, SchemaHealth, Tenant
-from tenants.services import tenant_reactivate, tenant_suspend
+from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant, UsageMonth
+from tenants.services import api_key_revoke, tenant_change_plan, tenant_reactivate, tenant_suspend
+from tenants.usage import month_start
 
 admin.site.site_header = "Pulse back office"
 
@@ -14,14 +15,70 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
+class ApiKeyInline(admin.TabularInline):
+    """Prefixes and dates only: secrets are never stored, hashes never shown."""
+
+    model = ApiKey
+    extra = 0
+    fields = (
+        "prefix",
+        "name",
+        "scope",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Tenant)
 class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "schema_name", "plan", "status", "contact_email", "created_at", "last_active")
+    list_display = (
+        "name",
+        "schema_name",
+        "plan",
+        "status",
+        "requests_this_month",
+        "contact_email",
+        "created_at",
+        "last_active",
+    )
     list_filter = ("status", "plan")
     search_fields = ("name", "schema_name", "contact_email")
     readonly_fields = ("schema_name", "created_at", "last_active")
-    inlines = [DomainInline]
+    inlines = [DomainInline, ApiKeyInline]
     actions = ["suspend", "reactivate"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("plan").prefetch_related("usage_months")
+
+    @admin.display(description="API requests this month")
+    def requests_this_month(self, tenant: Tenant) -> int:
+        month = month_start(tenant)
+        return next((usage.requests for usage in tenant.usage_months.all() if usage.month == month), 0)
+
+    def get_actions(self, request):
+        """One "move to plan" action per plan, so staff change plans from the list."""
+        actions = super().get_actions(request)
+        for plan in Plan.objects.all():
+            name = f"change_plan_to_{plan.pk}"
+            actions[name] = (self._plan_action(plan), name, f"Change plan to {plan.name}")
+        return actions
+
+    @staticmethod
+    def _plan_action(plan: Plan):
+        def change_plan(modeladmin, request, queryset):
+            for tenant in queryset.exclude(schema_name="public"):
+                tenant_change_plan(tenant=tenant, plan=plan)
+            messages.success(request, f"Moved to the {plan.name} plan.")
+
+        return change_plan
 
     def has_add_permission(self, request):
         # Tenants are provisioned by registration (schema cloned, admin created), not here.
@@ -53,3 +110,48 @@ class PlanAdmin(admin.ModelAdmin):
 class SchemaHealthAdmin(admin.ModelAdmin):
     list_display = ("tenant", "ok", "reachable", "checked_at", "detail")
     list_filter = ("ok",)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "prefix",
+        "tenant",
+        "name",
+        "scope",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
+    list_filter = ("scope", "tenant")
+    search_fields = ("prefix", "name", "tenant__schema_name")
+    fields = (
+        "tenant",
+        "prefix",
+        "name",
+        "scope",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # keys are made where the secret can be shown once: portal, API, command
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            api_key_revoke(key=key)
+        messages.success(request, "Revoked.")
+
+
+@admin.register(UsageMonth)
+class UsageMonthAdmin(admin.ModelAdmin):
+    list_display = ("tenant", "month", "requests", "documents", "last_request_at", "last_upload_at")
+    list_filter = ("month",)
+    readonly_fields = ("tenant", "month", "requests", "documents", "last_request_at", "last_upload_at")

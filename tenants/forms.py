@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
+from tenants.models import ApiKey
 from tenants.services import slug_ensure_available
 from users.models import User
 
@@ -36,3 +37,11 @@ class RegistrationForm(forms.Form):
             except ValidationError as error:
                 self.add_error("password", error)
         return cleaned
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Where the key is used, e.g. “CRM sync”.")
+    scope = forms.ChoiceField(choices=ApiKey.Scope.choices, initial=ApiKey.Scope.WRITE)
+    expires_in_days = forms.IntegerField(
+        required=False, min_value=1, max_value=3650, help_text="Leave empty for a key that does not expire."
+    )

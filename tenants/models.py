@@ -3,6 +3,8 @@
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants.validators import validate_timezone
+
 
 class Plan(models.Model):
     """Limits a tenant buys. Staff edit them in the back office."""
@@ -34,6 +36,12 @@ class Tenant(TenantMixin):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     suspended_reason = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="IANA zone; monthly usage resets at midnight on the 1st here.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_active = models.DateTimeField(null=True, blank=True)
 
@@ -79,3 +87,60 @@ class SchemaHealth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant.schema_name}: {'ok' if self.ok else 'failing'}"
+
+
+class ApiKey(models.Model):
+    """A named key for the REST API, bound to one tenant. Only a salted hash of the secret
+    is stored; the full key is shown once, at creation."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
+        ADMIN = "admin", "Admin (also manages API keys)"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(
+        max_length=24, unique=True, help_text="Visible part of the key, e.g. pk_live_ab12cd34."
+    )
+    salt = models.CharField(max_length=32)
+    secret_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.WRITE)
+    created_by = models.CharField(
+        max_length=150, blank=True, help_text="Who made it (tenant user or command)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+
+class UsageMonth(models.Model):
+    """One tenant's metered use in one calendar month (in the tenant's timezone).
+
+    `requests` is incremented by a single conditional upsert, so concurrent requests can
+    never push it past the plan's limit.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="usage_months")
+    month = models.DateField(help_text="First day of the month.")
+    requests = models.PositiveIntegerField(default=0)
+    documents = models.PositiveIntegerField(default=0)
+    last_request_at = models.DateTimeField(null=True, blank=True)
+    last_upload_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "month"], name="usage_one_row_per_tenant_month")
+        ]
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.schema_name} {self.month:%Y-%m}"

@@ -1,5 +1,6 @@
 """Every write about tenants goes through here: provisioning, suspension, bootstrap steps."""
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -7,12 +8,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
-from tenants.models import Domain, Plan, SchemaHealth, Tenant
+from tenants.keys import key_generate
+from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant, UsageMonth
+from tenants.plans import plans_ensure_defaults
 from tenants.schema_clone import schema_clone
 from tenants.selectors import schema_pending_migrations
+from tenants.usage import month_start
 from tenants.validators import validate_slug
 from users.models import User
 from users.services import user_create
@@ -143,6 +148,13 @@ def tenant_reactivate(*, tenant: Tenant) -> Tenant:
     return tenant
 
 
+def tenant_change_plan(*, tenant: Tenant, plan: Plan) -> Tenant:
+    """New limits apply from the next request; usage so far this month is kept."""
+    tenant.plan = plan
+    tenant.save(update_fields=["plan"])
+    return tenant
+
+
 def tenant_touch(*, tenant: Tenant, every_seconds: int = 300) -> None:
     """Record activity without a write per request: at most one UPDATE per interval."""
     now = timezone.now()
@@ -153,7 +165,8 @@ def tenant_touch(*, tenant: Tenant, every_seconds: int = 300) -> None:
 
 
 def public_tenant_ensure() -> Tenant:
-    """The public tenant and its hosts (base domain and 127.0.0.1), created once."""
+    """The public tenant, its hosts (base domain and 127.0.0.1) and the default plans."""
+    plans_ensure_defaults(Plan)
     tenant, _ = Tenant.objects.get_or_create(
         schema_name=settings.PUBLIC_SCHEMA_NAME, defaults={"name": "Pulse (public site)"}
     )
@@ -182,3 +195,61 @@ def schema_health_record(*, schema_name: str) -> SchemaHealth:
         },
     )
     return health
+
+
+def api_key_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    scope: str = ApiKey.Scope.WRITE,
+    created_by: str = "",
+    expires_at: dt.datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Make a key for `tenant`. Returns the record and the full key, which is never stored
+    and cannot be shown again."""
+    if not name.strip():
+        raise ValidationError({"name": "Give the key a name that says where it is used, e.g. “CRM sync”."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    new = key_generate()
+    key = ApiKey(
+        tenant=tenant,
+        name=name.strip(),
+        prefix=new.prefix,
+        salt=new.salt,
+        secret_hash=new.secret_hash,
+        scope=scope,
+        created_by=created_by,
+        expires_at=expires_at,
+    )
+    key.full_clean()
+    key.save()
+    return key, new.full_key
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    """Revoke at once; the very next request with the key is refused. Idempotent."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def api_key_touch(*, key: ApiKey, every_seconds: int = 60) -> None:
+    """Record use at most once per interval, so most requests write nothing."""
+    now = timezone.now()
+    if key.last_used_at and (now - key.last_used_at).total_seconds() < every_seconds:
+        return
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    key.last_used_at = now
+
+
+def usage_record_upload(*, tenant: Tenant, documents: int = 1) -> None:
+    """Count uploaded documents against this month (used by ingestion)."""
+    now = timezone.now()
+    month = month_start(tenant, now)
+    with transaction.atomic():
+        usage, _ = UsageMonth.objects.select_for_update().get_or_create(tenant=tenant, month=month)
+        UsageMonth.objects.filter(pk=usage.pk).update(
+            documents=F("documents") + documents, last_upload_at=now
+        )

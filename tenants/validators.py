@@ -1,6 +1,7 @@
 """Rules for the subdomain a company picks. Plain Python so forms and services share them."""
 
 import re
+from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
 
@@ -65,3 +66,8 @@ def validate_slug(slug: str) -> None:
         raise ValidationError(
             f"“{slug}” is reserved by Pulse. Please choose another subdomain.", code="reserved"
         )
+
+
+def validate_timezone(name: str) -> None:
+    if name not in available_timezones():
+        raise ValidationError(f"“{name}” is not a time zone; use an IANA name such as Europe/Berlin.")

@@ -1,12 +1,27 @@
-"""The public site: landing page and self-service registration."""
+"""The public site (landing page, registration) and the workspace settings pages."""
+
+import datetime as dt
 
 from django.conf import settings
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 from django_tenants.utils import schema_context
 
-from tenants.forms import RegistrationForm
-from tenants.services import AdminSpec, SlugTaken, tenant_host, tenant_provision
+from tenants.forms import ApiKeyForm, RegistrationForm
+from tenants.models import ApiKey
+from tenants.selectors import usage_summary
+from tenants.services import (
+    AdminSpec,
+    SlugTaken,
+    api_key_create,
+    api_key_revoke,
+    tenant_host,
+    tenant_provision,
+)
+from users.decorators import admin_required
 from users.handoff import handoff_token_make
 from users.models import User
 
@@ -41,3 +56,54 @@ def _welcome_url(request, slug: str) -> str:
     default_port = "443" if request.is_secure() else "80"
     host = tenant_host(slug) + ("" if port == default_port else f":{port}")
     return f"{request.scheme}://{host}/welcome/{token}/"
+
+
+# --- Workspace settings (tenant hosts) ------------------------------------------------------
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request):
+    """List, create (the key is shown on this response only) and revoke API keys."""
+    form = ApiKeyForm(request.POST or None)
+    created_key = None
+    if request.method == "POST" and form.is_valid():
+        days = form.cleaned_data["expires_in_days"]
+        _key, created_key = api_key_create(
+            tenant=request.tenant,
+            name=form.cleaned_data["name"],
+            scope=form.cleaned_data["scope"],
+            created_by=request.user.username,
+            expires_at=timezone.now() + dt.timedelta(days=days) if days else None,
+        )
+        form = ApiKeyForm()
+    keys = ApiKey.objects.filter(tenant=request.tenant)
+    return render(request, "tenants/api_keys.html", {"form": form, "keys": keys, "created_key": created_key})
+
+
+@admin_required
+@require_POST
+def api_key_revoke_view(request, key_id: int):
+    key = get_object_or_404(ApiKey, pk=key_id, tenant=request.tenant)
+    api_key_revoke(key=key)
+    messages.success(request, f"Key {key.prefix} revoked. Requests with it are refused from now on.")
+    return redirect("api_keys")
+
+
+@login_required
+def usage(request):
+    """Plan, limits and this month's use, one progress bar per limit."""
+    tenant = request.tenant
+    summary = usage_summary(tenant)
+    plan = tenant.plan
+    meters = [
+        _meter("API requests this month", summary["requests"], plan and plan.max_api_requests_per_month),
+        _meter("Documents this month", summary["documents"], plan and plan.max_documents),
+        _meter("Users", User.objects.count(), plan and plan.max_users),
+    ]
+    return render(request, "tenants/usage.html", {"plan": plan, "summary": summary, "meters": meters})
+
+
+def _meter(label: str, used: int, limit: int | None) -> dict:
+    percent = min(round(100 * used / limit), 100) if limit else 0
+    return {"label": label, "used": used, "limit": limit, "percent": percent}

@@ -33,6 +33,9 @@ SHARED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 # Every tenant schema: its users, sessions and business data. Admin, sessions and messages
 # are here from the start because adding an app later does not create its tables in
@@ -177,3 +180,37 @@ LOGGING = {
 }
 
 AUTHENTICATION_BACKENDS = ["users.backends.EmailOrUsernameBackend"]
+
+# --- REST API -----------------------------------------------------------------------------
+# Views opt into key authentication through tenants.api.base; the defaults stay empty so
+# nothing is authenticated by accident (the schema and docs are public).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "tenants.api.schema.PulseAutoSchema",
+    "EXCEPTION_HANDLER": "tenants.api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Pulse API",
+    "DESCRIPTION": (
+        "Customer-success data and health for your workspace. Authenticate with "
+        "`Authorization: Token <key>`; a key selects its workspace, so call your workspace host "
+        'or the base host. Every error is `{"error": {"code", "message", "fields"}}`. '
+        "Responses carry X-RateLimit-Limit/Remaining/Reset for the plan's monthly quota."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}

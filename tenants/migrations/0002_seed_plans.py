@@ -2,27 +2,11 @@
 
 from django.db import migrations
 
-PLANS = [
-    # name, max accounts, max documents, max API requests / month, max users
-    ("free", 25, 50, 1_000, 3),
-    ("starter", 250, 500, 50_000, 10),
-    ("pro", 2_500, 5_000, 500_000, 50),
-    ("enterprise", 100_000, 100_000, 10_000_000, 1_000),
-]
+from tenants.plans import plans_ensure_defaults
 
 
 def seed_plans(apps, schema_editor):
-    Plan = apps.get_model("tenants", "Plan")
-    for name, accounts, documents, requests, users in PLANS:
-        Plan.objects.get_or_create(
-            name=name,
-            defaults={
-                "max_accounts": accounts,
-                "max_documents": documents,
-                "max_api_requests_per_month": requests,
-                "max_users": users,
-            },
-        )
+    plans_ensure_defaults(apps.get_model("tenants", "Plan"))
 
 
 class Migration(migrations.Migration):

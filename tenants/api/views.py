@@ -1,0 +1,136 @@
+"""First endpoints: who am I, usage, and key management (admin-scoped keys)."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import filters, mixins, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from tenants.api.base import TenantApiView, TenantViewSet
+from tenants.api.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    MeSerializer,
+    UsageSerializer,
+)
+from tenants.models import ApiKey
+from tenants.selectors import usage_summary
+from tenants.services import api_key_create, api_key_revoke
+
+ME_EXAMPLE = {
+    "tenant": {
+        "name": "Demo Company",
+        "slug": "demo",
+        "status": "active",
+        "timezone": "UTC",
+        "created_at": "2026-11-23T00:53:53Z",
+    },
+    "plan": {
+        "name": "free",
+        "max_accounts": 25,
+        "max_documents": 50,
+        "max_api_requests_per_month": 1000,
+        "max_users": 3,
+    },
+    "usage": {
+        "month": "2026-11-01",
+        "resets_at": "2026-12-01T00:00:00Z",
+        "requests": 12,
+        "documents": 0,
+        "last_request_at": "2026-11-23T01:10:00Z",
+        "last_upload_at": None,
+        "total_requests": 12,
+        "total_documents": 0,
+    },
+    "key": {
+        "id": 1,
+        "name": "ci",
+        "prefix": "pk_live_ab12cd34",
+        "scope": "write",
+        "created_by": "admin",
+        "created_at": "2026-11-23T00:55:00Z",
+        "expires_at": None,
+        "revoked_at": None,
+        "last_used_at": "2026-11-23T01:10:00Z",
+    },
+}
+
+
+class MeApi(TenantApiView):
+    @extend_schema(
+        summary="The workspace, plan, usage and key behind this request",
+        responses=MeSerializer,
+        examples=[OpenApiExample("A free-plan workspace", value=ME_EXAMPLE, response_only=True)],
+    )
+    def get(self, request):
+        tenant = self.tenant
+        usage = usage_summary(tenant)
+        data = {"tenant": tenant, "plan": tenant.plan, "usage": usage, "key": request.auth}
+        return Response(MeSerializer(data).data)
+
+
+class UsageApi(TenantApiView):
+    @extend_schema(
+        summary="This month's metered use and totals",
+        responses=UsageSerializer,
+        examples=[OpenApiExample("Mid-month", value=ME_EXAMPLE["usage"], response_only=True)],
+    )
+    def get(self, request):
+        return Response(UsageSerializer(usage_summary(self.tenant)).data)
+
+
+@extend_schema(tags=["keys"])
+class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """The workspace's API keys. Needs a key with the admin scope."""
+
+    serializer_class = ApiKeySerializer
+    required_scope = ApiKey.Scope.ADMIN
+    filter_backends = [filters.OrderingFilter]
+    ordering_fields = ["created_at", "name", "last_used_at", "expires_at"]
+    ordering = ["-created_at"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no key
+            return ApiKey.objects.none()
+        keys = ApiKey.objects.filter(tenant=self.tenant)
+        revoked = self.request.query_params.get("revoked")
+        if revoked in ("true", "false"):
+            keys = keys.filter(revoked_at__isnull=revoked == "false")
+        return keys
+
+    @extend_schema(
+        summary="List keys (never their secrets)",
+        parameters=[
+            OpenApiParameter("revoked", bool, description="Only revoked (true) or only live (false) keys.")
+        ],
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One key (never its secret)")
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create a key; the full key is in the response once",
+        request=ApiKeyCreateSerializer,
+        responses={201: ApiKeyCreatedSerializer},
+        examples=[OpenApiExample("Create", value={"name": "CRM sync", "scope": "write"}, request_only=True)],
+    )
+    def create(self, request):
+        form = ApiKeyCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            key, full_key = api_key_create(
+                tenant=self.tenant, created_by=f"api:{request.auth.prefix}", **form.validated_data
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from error
+        body = {**ApiKeySerializer(key).data, "key": full_key}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Revoke a key; its next request is refused", responses={204: None})
+    def destroy(self, request, pk=None):
+        api_key_revoke(key=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

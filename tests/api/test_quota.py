@@ -1,0 +1,87 @@
+import datetime as dt
+import urllib.error
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from zoneinfo import ZoneInfo
+
+from tenants.models import Plan, UsageMonth
+from tenants.services import tenant_change_plan
+from tenants.usage import month_reset_at, month_start, usage_consume_request
+from tests.api.helpers import api, error_of, new_key
+from tests.live_server import gunicorn
+
+PROCESSES, REQUESTS_PER_PROCESS = 4, 125
+
+
+def status_of(url: str, key: str) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def burst(url: str, key: str) -> list[int]:
+    """One client process: its requests in flight at once on a thread pool."""
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(lambda _: status_of(url, key), range(REQUESTS_PER_PROCESS)))
+
+
+def test_exactly_the_limit_succeeds_under_concurrent_load(committed_tenants):
+    tenant = committed_tenants("alice")
+    tenant_change_plan(
+        tenant=tenant,
+        plan=Plan.objects.create(
+            name="tiny", max_accounts=1, max_documents=1, max_api_requests_per_month=100, max_users=1
+        ),
+    )
+    key = new_key(tenant)
+
+    with gunicorn() as base_url, ProcessPoolExecutor(max_workers=PROCESSES) as clients:
+        runs = clients.map(burst, [f"{base_url}/api/v1/me/"] * PROCESSES, [key] * PROCESSES)
+        statuses = [status for run in runs for status in run]
+
+    assert statuses.count(200) == 100
+    assert statuses.count(429) == 400
+    assert UsageMonth.objects.get(tenant=tenant).requests == 100
+
+
+def test_over_the_limit_the_429_names_the_limit_usage_and_reset(alice):
+    tenant_change_plan(
+        tenant=alice,
+        plan=Plan.objects.create(
+            name="two", max_accounts=1, max_documents=1, max_api_requests_per_month=2, max_users=1
+        ),
+    )
+    client = api(new_key(alice))
+    first, second, third = (client.get("/api/v1/me/") for _ in range(3))
+
+    assert (first["X-RateLimit-Remaining"], second["X-RateLimit-Remaining"]) == ("1", "0")
+    assert third.status_code == 429
+    error = error_of(third)
+    assert error["code"] == "quota_exceeded"
+    assert (error["limit"], error["used"]) == (2, 2)
+    assert error["resets_at"] == month_reset_at(alice).isoformat()
+    assert third["X-RateLimit-Limit"] == "2" and third["X-RateLimit-Reset"]
+
+
+def test_usage_resets_at_the_month_boundary_in_the_tenants_timezone(alice):
+    alice.timezone = "America/New_York"
+    alice.save()
+    new_york = ZoneInfo("America/New_York")
+    last_minute_of_january = dt.datetime(2027, 1, 31, 23, 59, tzinfo=new_york)
+    first_minute_of_february = dt.datetime(2027, 2, 1, 0, 0, tzinfo=new_york)
+
+    for _ in range(3):
+        usage_consume_request(tenant=alice, now=last_minute_of_january)
+    february = usage_consume_request(tenant=alice, now=first_minute_of_february)
+
+    assert february.used == 1
+    # 04:59 UTC on 1 February is still January in New York.
+    assert month_start(alice, dt.datetime(2027, 2, 1, 4, 59, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
+    assert month_reset_at(alice, last_minute_of_january) == first_minute_of_february
+    assert list(UsageMonth.objects.filter(tenant=alice).values_list("month", "requests")) == [
+        (dt.date(2027, 2, 1), 1),
+        (dt.date(2027, 1, 1), 3),
+    ]

@@ -1,0 +1,72 @@
+"""Every /api/v1/ route, with tenant A's key: refused on B's host, and B's objects
+invisible by id. A new route without an entry in ROUTES fails this file."""
+
+import pytest
+
+from tenants.api.base import TenantApiMixin
+from tenants.models import ApiKey
+from tenants.services import api_key_create
+from tests.api.helpers import api, new_key
+from tests.isolation.routes import api_routes
+
+
+def bob_key_id(bob) -> dict:
+    key, _ = api_key_create(tenant=bob, name="bob's secret integration", scope=ApiKey.Scope.ADMIN)
+    return {"pk": key.pk}
+
+
+# route → (methods to try, what B object ids the route takes)
+ROUTES = {
+    "api/v1/me/": (["get"], None),
+    "api/v1/usage/": (["get"], None),
+    "api/v1/keys/": (["get", "post"], None),
+    "api/v1/keys/<pk>/": (["get", "delete"], bob_key_id),
+}
+
+
+def fill(route: str, ids: dict) -> str:
+    path = "/" + route
+    for name, value in ids.items():
+        path = path.replace(f"<{name}>", str(value))
+    return path
+
+
+def test_every_api_route_is_covered_here():
+    assert set(api_routes()) == set(ROUTES)
+
+
+def test_every_api_view_inherits_the_tenant_base():
+    for route, view in api_routes().items():
+        assert view is not None and issubclass(view, TenantApiMixin), route
+
+
+def test_public_and_tenant_hosts_serve_the_same_api_routes():
+    assert set(api_routes("config.urls_public")) == set(api_routes("config.urls_tenants"))
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_a_key_of_tenant_a_is_refused_on_tenant_bs_host(alice, bob, route):
+    methods, ids_of = ROUTES[route]
+    path = fill(route, ids_of(bob) if ids_of else {})
+    client = api(new_key(alice, scope=ApiKey.Scope.ADMIN), "bob")
+    for method in methods:
+        response = getattr(client, method)(path, {}, content_type="application/json")
+        assert response.status_code == 403, (method, path)
+
+
+@pytest.mark.parametrize("route", sorted(route for route, (_m, ids_of) in ROUTES.items() if ids_of))
+def test_a_key_of_tenant_a_cannot_reach_bs_objects_by_id(alice, bob, route):
+    methods, ids_of = ROUTES[route]
+    path = fill(route, ids_of(bob))
+    client = api(new_key(alice, scope=ApiKey.Scope.ADMIN))
+    for method in methods:
+        response = getattr(client, method)(path, {}, content_type="application/json")
+        assert response.status_code == 404, (method, path)
+    assert not ApiKey.objects.filter(tenant=bob, revoked_at__isnull=False).exists()
+
+
+def test_lists_show_only_the_callers_tenant(alice, bob):
+    bob_key_id(bob)
+    listed = api(new_key(alice, scope=ApiKey.Scope.ADMIN)).get("/api/v1/keys/").json()
+    assert [row["name"] for row in listed["results"]] == ["test admin"]
+    assert api(new_key(alice)).get("/api/v1/me/").json()["tenant"]["slug"] == "alice"

@@ -7,52 +7,105 @@ import tenants.validators
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0002_seed_plans'),
+        ("tenants", "0002_seed_plans"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenant',
-            name='timezone',
-            field=models.CharField(default='UTC', help_text='IANA zone; monthly usage resets at midnight on the 1st here.', max_length=64, validators=[tenants.validators.validate_timezone]),
+            model_name="tenant",
+            name="timezone",
+            field=models.CharField(
+                default="UTC",
+                help_text="IANA zone; monthly usage resets at midnight on the 1st here.",
+                max_length=64,
+                validators=[tenants.validators.validate_timezone],
+            ),
         ),
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('prefix', models.CharField(help_text='Visible part of the key, e.g. pk_live_ab12cd34.', max_length=24, unique=True)),
-                ('salt', models.CharField(max_length=32)),
-                ('secret_hash', models.CharField(max_length=64)),
-                ('scope', models.CharField(choices=[('read', 'Read only'), ('write', 'Read and write'), ('admin', 'Admin (also manages API keys)')], default='write', max_length=8)),
-                ('created_by', models.CharField(blank=True, help_text='Who made it (tenant user or command).', max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "prefix",
+                    models.CharField(
+                        help_text="Visible part of the key, e.g. pk_live_ab12cd34.",
+                        max_length=24,
+                        unique=True,
+                    ),
+                ),
+                ("salt", models.CharField(max_length=32)),
+                ("secret_hash", models.CharField(max_length=64)),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("read", "Read only"),
+                            ("write", "Read and write"),
+                            ("admin", "Admin (also manages API keys)"),
+                        ],
+                        default="write",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.CharField(
+                        blank=True, help_text="Who made it (tenant user or command).", max_length=150
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_keys",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API key',
-                'ordering': ['-created_at'],
+                "verbose_name": "API key",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='UsageMonth',
+            name="UsageMonth",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='First day of the month.')),
-                ('requests', models.PositiveIntegerField(default=0)),
-                ('documents', models.PositiveIntegerField(default=0)),
-                ('last_request_at', models.DateTimeField(blank=True, null=True)),
-                ('last_upload_at', models.DateTimeField(blank=True, null=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage_months', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("month", models.DateField(help_text="First day of the month.")),
+                ("requests", models.PositiveIntegerField(default=0)),
+                ("documents", models.PositiveIntegerField(default=0)),
+                ("last_request_at", models.DateTimeField(blank=True, null=True)),
+                ("last_upload_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="usage_months",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-month'],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'month'), name='usage_one_row_per_tenant_month')],
+                "ordering": ["-month"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("tenant", "month"), name="usage_one_row_per_tenant_month")
+                ],
             },
         ),
     ]

@@ -4,10 +4,11 @@ import datetime as dt
 
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from tenants.keys import key_matches, key_split
-from tenants.models import ApiKey, Tenant, UsageMonth
+from tenants.models import ApiKey, Plan, Tenant, UsageMonth
 from tenants.usage import month_reset_at, month_start
 
 
@@ -36,33 +37,71 @@ def schema_pending_migrations(schema_name: str) -> list[str]:
         connection.set_schema_to_public()
 
 
+def _columns(model, alias: str) -> str:
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+# Every API request runs this lookup. Compiling it through the ORM (three models,
+# select_related) costs more than the query itself, so the SQL is built once, from the
+# models' own metadata, and the rows are turned into model instances with from_db().
+KEY_LOOKUP_SQL = f"""
+    SELECT {_columns(ApiKey, "k")}, {_columns(Tenant, "t")}, {_columns(Plan, "p")}
+    FROM public.tenants_apikey k
+    JOIN public.tenants_tenant t ON t.id = k.tenant_id
+    LEFT JOIN public.tenants_plan p ON p.id = t.plan_id
+    WHERE k.prefix = %s
+"""
+
+
+def _instances(row: tuple, models: list) -> list:
+    instances, start = [], 0
+    for model in models:
+        names = [field.attname for field in model._meta.concrete_fields]
+        values = row[start : start + len(names)]
+        instances.append(model.from_db("default", names, values) if values[0] is not None else None)
+        start += len(names)
+    return instances
+
+
 def api_key_resolve(full_key: str) -> ApiKey | None:
     """The key record a presented key matches (revoked and expired ones included, so the
-    caller can say why it is refused), with its tenant and plan in the same query."""
+    caller can say why it is refused), with its tenant and plan, in one query."""
     parts = key_split(full_key)
     if parts is None:
         return None
     prefix, secret = parts
-    key = ApiKey.objects.select_related("tenant__plan").filter(prefix=prefix).first()
-    if key is None or not key_matches(salt=key.salt, secret_hash=key.secret_hash, secret=secret):
+    with connection.cursor() as cursor:
+        cursor.execute(KEY_LOOKUP_SQL, [prefix])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    key, tenant, plan = _instances(row, [ApiKey, Tenant, Plan])
+    if not key_matches(salt=key.salt, secret_hash=key.secret_hash, secret=secret):
+        return None
+    tenant.plan, key.tenant = plan, tenant
     return key
 
 
 def usage_summary(tenant: Tenant, now: dt.datetime | None = None) -> dict:
-    """This month's use against the plan's limits, and the totals since sign-up."""
+    """This month's use against the plan's limits, and the totals since sign-up (one query)."""
     month = month_start(tenant, now)
-    current = UsageMonth.objects.filter(tenant=tenant, month=month).first() or UsageMonth(month=month)
-    totals = UsageMonth.objects.filter(tenant=tenant).aggregate(
-        requests=Sum("requests"), documents=Sum("documents")
+    this_month = Q(month=month)
+    # Aggregate aliases may not shadow field names, hence the month_ prefix.
+    summary = UsageMonth.objects.filter(tenant=tenant).aggregate(
+        month_requests=Coalesce(Sum("requests", filter=this_month), 0),
+        month_documents=Coalesce(Sum("documents", filter=this_month), 0),
+        month_last_request_at=Max("last_request_at", filter=this_month),
+        month_last_upload_at=Max("last_upload_at", filter=this_month),
+        total_requests=Coalesce(Sum("requests"), 0),
+        total_documents=Coalesce(Sum("documents"), 0),
     )
     return {
         "month": month,
         "resets_at": month_reset_at(tenant, now),
-        "requests": current.requests,
-        "documents": current.documents,
-        "last_request_at": current.last_request_at,
-        "last_upload_at": current.last_upload_at,
-        "total_requests": totals["requests"] or 0,
-        "total_documents": totals["documents"] or 0,
+        "requests": summary["month_requests"],
+        "documents": summary["month_documents"],
+        "last_request_at": summary["month_last_request_at"],
+        "last_upload_at": summary["month_last_upload_at"],
+        "total_requests": summary["total_requests"],
+        "total_documents": summary["total_documents"],
     }

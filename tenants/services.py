@@ -8,16 +8,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, ProgrammingError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.keys import key_generate
-from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant, UsageMonth
+from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant
 from tenants.plans import plans_ensure_defaults
 from tenants.schema_clone import schema_clone
 from tenants.selectors import schema_pending_migrations
-from tenants.usage import month_start
 from tenants.validators import validate_slug
 from users.models import User
 from users.services import user_create
@@ -242,14 +240,3 @@ def api_key_touch(*, key: ApiKey, every_seconds: int = 60) -> None:
         return
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     key.last_used_at = now
-
-
-def usage_record_upload(*, tenant: Tenant, documents: int = 1) -> None:
-    """Count uploaded documents against this month (used by ingestion)."""
-    now = timezone.now()
-    month = month_start(tenant, now)
-    with transaction.atomic():
-        usage, _ = UsageMonth.objects.select_for_update().get_or_create(tenant=tenant, month=month)
-        UsageMonth.objects.filter(pk=usage.pk).update(
-            documents=F("documents") + documents, last_upload_at=now
-        )

@@ -63,6 +63,9 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenants"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+# Set the search_path once per schema switch instead of before every query (every switch
+# goes through connection.set_schema/set_tenant, which resets it).
+TENANT_LIMIT_SET_CALLS = True
 
 DATABASES = {"default": env.database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -17,6 +17,7 @@ v1 = [
 
 urlpatterns = [
     path("api/v1/", include(v1)),
+    path("api/ping/", views.ping, name="api-ping"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,6 +1,7 @@
 """First endpoints: who am I, usage, and key management (admin-scoped keys)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import filters, mixins, status
 from rest_framework.exceptions import ValidationError
@@ -55,6 +56,11 @@ ME_EXAMPLE = {
         "last_used_at": "2026-11-23T01:10:00Z",
     },
 }
+
+
+def ping(request):
+    """Liveness probe for load balancers: no key, no database work beyond host routing."""
+    return JsonResponse({"status": "ok"})
 
 
 class MeApi(TenantApiView):

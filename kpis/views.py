@@ -1,10 +1,207 @@
-"""Portal pages about accounts and health."""
+"""Portal pages: dashboard, accounts, account detail, health settings."""
 
+import csv
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import ValidationError as ApiValidationError
+
+from kpis.api import account_filters
+from kpis.forms import HealthModelForm, KpiRangeForm
+from kpis.models import Account, Band, Insight, KpiDefinition
+from kpis.selectors import (
+    account_benchmarks,
+    account_health_history,
+    account_kpi_series,
+    accounts_filtered,
+    band_change_preview,
+    best_practices_for,
+    filter_choices,
+    health_model_current,
+    model_rules,
+    portfolio,
+)
+from kpis.services import health_model_update, kpi_definition_update
+from users.decorators import admin_required
+
+EXPORT_COLUMNS = ["external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
+                  "score", "band", "change"]  # fmt: skip
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @login_required
 def home(request):
-    """The tenant's dashboard. Until data arrives it tells a new tenant what to do first."""
-    return render(request, "kpis/home.html")
+    """The dashboard. Until data arrives it tells a new tenant what to do first."""
+    if not Account.objects.exists():
+        return render(request, "kpis/home_empty.html")
+    data = portfolio(health_model_current().version)
+    return render(request, "kpis/home.html", {"data": data, "chart": _dashboard_chart(data)})
+
+
+def _dashboard_chart(data: dict) -> dict:
+    return {
+        "distribution": [data["distribution"][band] for band in Band.values],
+        "bands": [label for _value, label in Band.choices],
+        "trend_labels": [f"{p['period']:%b %Y}" for p in data["trend"]["points"]],
+        "trend_scores": [p["score"] for p in data["trend"]["points"]],
+        "forecast_labels": [f"{p['month']:%b %Y}" for p in data["money"]["forecast"]],
+        "forecast": [float(p["expected_arr"]) for p in data["money"]["forecast"]],
+    }
+
+
+@login_required
+def accounts(request):
+    try:
+        filters = account_filters(request.GET)
+    except ApiValidationError:  # a hand-edited URL: show everything rather than an error page
+        filters = account_filters({})
+    rows = accounts_filtered(health_model_current().version, filters)
+    if request.GET.get("format") == "csv":
+        return _accounts_csv(rows)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    context = {"page": page, "filters": filters, "choices": filter_choices(), "bands": Band.choices,
+               "query": request.GET.copy()}  # fmt: skip
+    context["query"].pop("page", None)
+    return render(request, "kpis/accounts.html", context)
+
+
+def _accounts_csv(rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="accounts.csv"'
+    writer = csv.writer(response)
+    writer.writerow(EXPORT_COLUMNS)
+    for account in rows:
+        writer.writerow([csv_safe(getattr(account, column)) for column in EXPORT_COLUMNS])
+    return response
+
+
+def csv_safe(value) -> str:
+    """Cells a spreadsheet would run as a formula get a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+@login_required
+def account_detail(request, pk: int):
+    version = health_model_current().version
+    account = get_object_or_404(accounts_filtered(version, account_filters({})), pk=pk)
+    history = account_health_history(account, version)
+    latest = history[-1] if history else None
+    explanation = latest.explanation if latest else {}
+    kpi_names = dict(KpiDefinition.objects.values_list("key", "name"))
+    series = account_kpi_series(account)
+    latest_values = {k["kpi"]: k["value"] for k in explanation.get("kpis", [])}
+    context = {
+        "account": account,
+        "latest": latest,
+        "explanation": _named(explanation, kpi_names),
+        "series": series,
+        "insights": account.insights.order_by("-period")[:10],
+        "projection": account.projections.filter(model_version=version).first(),
+        "benchmarks": account_benchmarks(account, latest_values),
+        "practices": best_practices_for(explanation),
+        "chart": _account_chart(history, explanation, series, kpi_names),
+        "kpi_names": kpi_names,
+    }
+    return render(request, "kpis/account_detail.html", context)
+
+
+def _named(explanation: dict, names: dict) -> dict:
+    """The explanation with KPI names next to keys, contributions largest first."""
+    kpis = sorted(explanation.get("kpis", []), key=lambda k: -k["points"])
+    drivers = explanation.get("drivers", [])
+    return {**explanation, "kpis": [k | {"name": names.get(k["kpi"], k["kpi"])} for k in kpis],
+            "drivers": [d | {"name": names.get(d["kpi"], d["kpi"])} for d in drivers]}  # fmt: skip
+
+
+def _account_chart(history, explanation, series, names) -> dict:
+    contributions = sorted(explanation.get("kpis", []), key=lambda k: -k["points"])
+    return {
+        "history_labels": [f"{s.period:%b %Y}" for s in history],
+        "history_scores": [round(s.score, 1) for s in history],
+        "contribution_labels": [names.get(k["kpi"], k["kpi"]) for k in contributions],
+        "contributions": [k["points"] for k in contributions],
+        "contribution_bands": [k["band"] for k in contributions],
+        "kpis": [
+            {
+                "key": s["kpi"].key,
+                "name": s["kpi"].name,
+                "unit": s["kpi"].unit,
+                "labels": [f"{p['period']:%b %Y}" for p in s["points"]],
+                "values": [p["value"] for p in s["points"]],
+                "critical": s["kpi"].critical,
+                "healthy": s["kpi"].healthy,
+            }  # fmt: skip
+            for s in series
+            if s["points"]
+        ],
+    }
+
+
+@login_required
+def insights(request):
+    rows = Insight.objects.select_related("account").order_by("-period", "-created_at", "-pk")
+    severity = request.GET.get("severity", "")
+    if severity in Insight.Severity.values:
+        rows = rows.filter(severity=severity)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    counts = dict(Insight.objects.values_list("severity").annotate(n=Count("pk")).order_by())
+    return render(request, "kpis/insights.html", {"page": page, "severity": severity, "counts": counts})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def health_settings(request):
+    """Weights, thresholds and rules, with a preview of band changes before saving."""
+    model = health_model_current()
+    categories = list(
+        KpiDefinition.objects.order_by("category").values_list("category", flat=True).distinct()
+    )
+    initial = HealthModelForm.initial_from(model, categories)
+    form = HealthModelForm(request.POST or None, initial=initial, categories=categories)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        proposed = model_rules(_unsaved(model, form.model_changes()))
+        if "save" in request.POST:
+            health_model_update(created_by=request.user.username, **form.model_changes())
+            messages.success(
+                request, "Saved as a new model version. History is being recomputed in the background."
+            )
+            return redirect("health_settings")
+        preview = band_change_preview(model_rules(model), proposed)
+    kpis = KpiDefinition.objects.order_by("category", "name")
+    return render(
+        request, "kpis/settings.html", {"form": form, "model": model, "preview": preview, "kpis": kpis}
+    )
+
+
+def _unsaved(model, changes: dict):
+    """A copy of the model with the proposed changes, not saved."""
+    proposed = type(model)(**{f.attname: getattr(model, f.attname) for f in model._meta.concrete_fields})
+    for name, value in changes.items():
+        setattr(proposed, name, value)
+    return proposed
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def kpi_settings(request, key: str):
+    kpi = get_object_or_404(KpiDefinition, key=key)
+    form = KpiRangeForm(request.POST or None, instance=KpiDefinition.objects.get(pk=kpi.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            kpi_definition_update(kpi=kpi, created_by=request.user.username, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"{kpi.name} updated; health is being recomputed under a new model version."
+            )
+            return redirect("health_settings")
+    return render(request, "kpis/kpi_settings.html", {"form": form, "kpi": kpi})

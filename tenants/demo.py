@@ -1,7 +1,9 @@
 """The demo tenant seeded into an empty development database."""
 
 from django.conf import settings
+from django_tenants.utils import schema_context
 
+from kpis.demo import demo_data_load
 from tenants.models import Tenant
 from tenants.services import AdminSpec, tenant_provision
 from users.models import User
@@ -12,7 +14,7 @@ STAFF_USERNAME = "staff"
 
 
 def demo_seed() -> Tenant:
-    """Create tenant `demo` and its admin, and a staff user for the public back office.
+    """Create tenant `demo` with its admin and demo data, and a staff user for the back office.
 
     Callers check the database holds no tenant first.
     """
@@ -24,4 +26,7 @@ def demo_seed() -> Tenant:
         password=settings.DEMO_ADMIN_PASSWORD,
         username=DEMO_USERNAME,
     )
-    return tenant_provision(name="Demo Company", slug=DEMO_SLUG, admin=admin)
+    tenant = tenant_provision(name="Demo Company", slug=DEMO_SLUG, admin=admin)
+    with schema_context(DEMO_SLUG):
+        demo_data_load()
+    return tenant

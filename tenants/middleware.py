@@ -1,5 +1,6 @@
 """Host → tenant routing, with friendly pages for unknown hosts and suspended tenants."""
 
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 
@@ -27,4 +28,22 @@ class SuspendedTenantMiddleware:
         if tenant.is_suspended and not request.path.startswith("/api/"):
             return render(request, "tenants/suspended.html", {"tenant": tenant}, status=403)
         tenant_touch(tenant=tenant)
+        return self.get_response(request)
+
+
+class RejectNulBytesMiddleware:
+    """PostgreSQL text cannot hold NUL bytes; a query parameter with one would reach a
+    filter and fail as a 500. Refuse such requests up front with a clear 400."""
+
+    MESSAGE = "The request contains a NUL character (\\x00) in a query parameter; remove it and retry."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+            if request.path.startswith("/api/"):
+                body = {"error": {"code": "invalid", "message": self.MESSAGE, "fields": {}}}
+                return JsonResponse(body, status=400)
+            return HttpResponseBadRequest(self.MESSAGE)
         return self.get_response(request)

@@ -4,20 +4,26 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from kpis import api as kpi_api
 from tenants.api import views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("keys", views.ApiKeyViewSet, basename="api-keys")
+router.register("accounts", kpi_api.AccountViewSet, basename="api-accounts")
+router.register("insights", kpi_api.InsightViewSet, basename="api-insights")
 
 v1 = [
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("usage/", views.UsageApi.as_view(), name="api-usage"),
+    path("portfolio/", kpi_api.PortfolioApi.as_view(), name="api-portfolio"),
     *router.urls,
 ]
 
 urlpatterns = [
     path("api/v1/", include(v1)),
     path("api/ping/", views.ping, name="api-ping"),
+    # The predecessor's GET /api/accounts, kept for its clients.
+    path("api/accounts", kpi_api.AccountViewSet.as_view({"get": "list"}), name="api-accounts-legacy"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

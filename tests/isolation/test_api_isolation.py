@@ -2,7 +2,9 @@
 invisible by id. A new route without an entry in ROUTES fails this file."""
 
 import pytest
+from django_tenants.utils import schema_context
 
+from kpis.models import Account
 from tenants.api.base import TenantApiMixin
 from tenants.models import ApiKey
 from tenants.services import api_key_create
@@ -15,12 +17,24 @@ def bob_key_id(bob) -> dict:
     return {"pk": key.pk}
 
 
+def bob_account_id(bob) -> dict:
+    with schema_context("bob"):
+        return {"pk": Account.objects.create(external_id="BOB-1", name="Bob's secret customer").pk}
+
+
 # route → (methods to try, what B object ids the route takes)
 ROUTES = {
     "api/v1/me/": (["get"], None),
     "api/v1/usage/": (["get"], None),
+    "api/v1/portfolio/": (["get"], None),
     "api/v1/keys/": (["get", "post"], None),
     "api/v1/keys/<pk>/": (["get", "delete"], bob_key_id),
+    "api/v1/accounts/": (["get"], None),
+    "api/v1/accounts/<pk>/": (["get"], bob_account_id),
+    "api/v1/accounts/<pk>/kpis/": (["get"], bob_account_id),
+    "api/v1/accounts/<pk>/health/": (["get"], bob_account_id),
+    "api/v1/insights/": (["get"], None),
+    "api/accounts": (["get"], None),
 }
 
 
@@ -67,6 +81,10 @@ def test_a_key_of_tenant_a_cannot_reach_bs_objects_by_id(alice, bob, route):
 
 def test_lists_show_only_the_callers_tenant(alice, bob):
     bob_key_id(bob)
-    listed = api(new_key(alice, scope=ApiKey.Scope.ADMIN)).get("/api/v1/keys/").json()
-    assert [row["name"] for row in listed["results"]] == ["test admin"]
-    assert api(new_key(alice)).get("/api/v1/me/").json()["tenant"]["slug"] == "alice"
+    bob_account_id(bob)
+    client = api(new_key(alice, scope=ApiKey.Scope.ADMIN))
+    assert [row["name"] for row in client.get("/api/v1/keys/").json()["results"]] == ["test admin"]
+    assert client.get("/api/v1/me/").json()["tenant"]["slug"] == "alice"
+    for path in ("/api/v1/accounts/", "/api/accounts", "/api/v1/insights/"):
+        assert client.get(path).json()["count"] == 0, path
+    assert client.get("/api/v1/portfolio/").json()["accounts_scored"] == 0

@@ -1,0 +1,255 @@
+"""Accounts, the KPI catalog, KPI time series and everything computed from them.
+Tenant schemas only: every row here belongs to the tenant whose schema holds it."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class Band(models.TextChoices):
+    HEALTHY = "healthy", "Healthy"
+    RISK = "risk", "At risk"
+    CRITICAL = "critical", "Critical"
+
+
+class Account(models.Model):
+    """One of the tenant's own customers."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ONBOARDING = "onboarding", "Onboarding"
+        CHURNED = "churned", "Churned"
+        INACTIVE = "inactive", "Inactive"
+
+    external_id = models.CharField(
+        max_length=64, unique=True, help_text="The id in the tenant's own systems."
+    )
+    name = models.CharField(max_length=200, db_index=True)
+    revenue = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0)
+    industry = models.CharField(max_length=80, blank=True, db_index=True)
+    region = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    renewal_date = models.DateField(null=True, blank=True)
+    owner = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KpiDefinition(models.Model):
+    """A KPI of the catalog with its reference range: the values scoring 0, 40, 70 and 100."""
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", "Higher is better"
+        LOWER = "lower", "Lower is better"
+
+    class Impact(models.TextChoices):
+        HIGH = "high", "High"
+        MEDIUM = "medium", "Medium"
+        LOW = "low", "Low"
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    category = models.CharField(max_length=40, db_index=True)
+    unit = models.CharField(max_length=30, blank=True)
+    direction = models.CharField(max_length=6, choices=Direction.choices, default=Direction.HIGHER)
+    impact = models.CharField(max_length=6, choices=Impact.choices, default=Impact.MEDIUM)
+    weight = models.FloatField(default=1.0)
+    frequency = models.CharField(max_length=20, default="monthly")
+    worst = models.FloatField(help_text="Value that scores 0.")
+    critical = models.FloatField(help_text="Boundary between critical and risk (scores 40).")
+    healthy = models.FloatField(help_text="Boundary between risk and healthy (scores 70).")
+    best = models.FloatField(help_text="Value that scores 100.")
+    min_value = models.FloatField(help_text="Lowest physically possible value; below is invalid input.")
+    max_value = models.FloatField(help_text="Highest physically possible value; above is invalid input.")
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category", "key"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KpiValue(models.Model):
+    """One KPI of one account for one month. A re-upload adds a new version and keeps the
+    old one (is_current moves to the newest)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="kpi_values")
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.PROTECT, related_name="values")
+    period = models.DateField(help_text="First day of the month.")
+    value = models.FloatField()
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    source = models.CharField(
+        max_length=60, blank=True, help_text="Where it came from, e.g. upload:12, api, demo."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kpi", "period", "version"], name="kpivalue_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "kpi", "period"], condition=Q(is_current=True), name="kpivalue_one_current"
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "account"], name="kpivalue_period_account")]
+
+    def __str__(self) -> str:
+        return f"{self.kpi_id}@{self.period:%Y-%m} v{self.version}"
+
+
+class HealthModel(models.Model):
+    """How a tenant scores health. Never edited in place: every change is a new version,
+    and snapshots record the version they were computed under."""
+
+    class MissingData(models.TextChoices):
+        REDISTRIBUTE = "redistribute", "Leave missing KPIs out and redistribute their weight"
+        SCORE_ZERO = "score_zero", "Score missing KPIs as 0"
+
+    class UploadMode(models.TextChoices):
+        CORPORATE = "corporate", "Corporate: one file for all accounts"
+        ACCOUNT_ROLLUP = "account_rollup", "Account roll-up: one file per account"
+
+    version = models.PositiveIntegerField(unique=True)
+    category_weights = models.JSONField(default=dict)
+    healthy_min = models.FloatField(default=70.0)
+    critical_below = models.FloatField(default=40.0)
+    missing_data_rule = models.CharField(
+        max_length=14, choices=MissingData.choices, default=MissingData.REDISTRIBUTE
+    )
+    override_rules = models.JSONField(default=list, blank=True)
+    renewal_probabilities = models.JSONField(default=dict)
+    upload_mode = models.CharField(max_length=14, choices=UploadMode.choices, default=UploadMode.CORPORATE)
+    master_file_name = models.CharField(max_length=200, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"Health model v{self.version}"
+
+
+class HealthSnapshot(models.Model):
+    """An account's health for one month under one model version, with its explanation."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots")
+    period = models.DateField()
+    model_version = models.PositiveIntegerField()
+    score = models.FloatField()
+    band = models.CharField(max_length=8, choices=Band.choices)
+    category_scores = models.JSONField(default=dict)
+    coverage = models.FloatField(help_text="Share of the model's weight backed by data, in %.")
+    explanation = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period", "model_version"], name="snapshot_one_per_version"
+            )
+        ]
+        indexes = [models.Index(fields=["model_version", "period", "band"], name="snapshot_version_period")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.period:%Y-%m}: {self.score:.0f} ({self.band})"
+
+
+class Insight(models.Model):
+    class Rule(models.TextChoices):
+        SCORE_DROP = "score_drop", "Health dropped"
+        KPI_CRITICAL = "kpi_critical", "KPI entered critical"
+        RENEWAL_RISK = "renewal_risk", "Renewal at risk"
+        EXPANSION = "expansion_signal", "Expansion signal"
+        DATA_GAP = "data_gap", "Data gap"
+
+    class Severity(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        CRITICAL = "critical", "Critical"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="insights")
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    period = models.DateField()
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    title = models.CharField(max_length=200)
+    detail = models.TextField()
+    data = models.JSONField(default=dict, help_text="The numbers behind the insight.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "rule", "period"], name="insight_once_per_month")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class FinancialProjection(models.Model):
+    """Expected renewal revenue and risk of one account, from its latest health."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="projections")
+    model_version = models.PositiveIntegerField()
+    period = models.DateField(help_text="Month of the health snapshot it is based on.")
+    band = models.CharField(max_length=8, choices=Band.choices)
+    renewal_probability = models.FloatField()
+    expected_renewal_revenue = models.DecimalField(max_digits=14, decimal_places=2)
+    revenue_at_risk = models.DecimalField(max_digits=14, decimal_places=2)
+    expansion_potential = models.DecimalField(max_digits=14, decimal_places=2)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "model_version"], name="projection_one_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.expected_renewal_revenue}"
+
+
+class IndustryBenchmark(models.Model):
+    """Shipped reference quartiles per industry and KPI (the tenant's own quartiles are
+    computed from its accounts when shown)."""
+
+    industry = models.CharField(max_length=80)
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.CASCADE, related_name="benchmarks")
+    p25 = models.FloatField()
+    median = models.FloatField()
+    p75 = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["industry", "kpi"], name="benchmark_one_per_industry_kpi")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.industry} {self.kpi_id}"
+
+
+class BestPractice(models.Model):
+    """Advice shown when a KPI (or a whole category) is in risk or critical."""
+
+    kpi = models.ForeignKey(
+        KpiDefinition, on_delete=models.CASCADE, null=True, blank=True, related_name="practices"
+    )
+    category = models.CharField(max_length=40)
+    band = models.CharField(max_length=8, choices=Band.choices)
+    title = models.CharField(max_length=200)
+    advice = models.TextField()
+
+    class Meta:
+        ordering = ["category", "title"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,247 @@
+"""Reads about accounts and health. Aggregates run in SQL; pages stay a fixed number of
+queries however many accounts a tenant has."""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
+
+from kpis.models import (
+    Account,
+    Band,
+    BestPractice,
+    FinancialProjection,
+    HealthModel,
+    HealthSnapshot,
+    IndustryBenchmark,
+    Insight,
+    KpiDefinition,
+    KpiValue,
+)
+from kpis.projections import portfolio_forecast
+from kpis.scoring import KpiRule, ModelRules, score_account, slope
+
+
+def health_model_current() -> HealthModel:
+    """The newest model version (bootstrapped as v1 in every tenant schema)."""
+    return HealthModel.objects.order_by("-version").first()
+
+
+def model_rules(model: HealthModel) -> ModelRules:
+    return ModelRules(
+        category_weights=model.category_weights,
+        healthy_min=model.healthy_min,
+        critical_below=model.critical_below,
+        missing_data_rule=model.missing_data_rule,
+        override_rules=tuple(model.override_rules),
+    )
+
+
+def kpi_rules() -> list[KpiRule]:
+    fields = ["key", "category", "direction", "impact", "weight", "worst", "critical", "healthy", "best"]
+    return [KpiRule(**row) for row in KpiDefinition.objects.filter(active=True).values(*fields)]
+
+
+def _latest_snapshot(version: int, field: str, offset: int = 0):
+    """Subquery: `field` of an account's latest (offset 0) or previous (1) snapshot."""
+    snapshots = HealthSnapshot.objects.filter(account=OuterRef("pk"), model_version=version).order_by(
+        "-period"
+    )
+    return Subquery(snapshots.values(field)[offset : offset + 1])
+
+
+def accounts_with_health(version: int) -> QuerySet[Account]:
+    """Accounts annotated with latest score, band, period and change vs the month before."""
+    return Account.objects.annotate(
+        score=_latest_snapshot(version, "score"),
+        band=_latest_snapshot(version, "band"),
+        latest_period=_latest_snapshot(version, "period"),
+        previous_score=_latest_snapshot(version, "score", offset=1),
+    ).annotate(change=F("score") - F("previous_score"))
+
+
+SORTS = {
+    "name": "name", "-name": "-name", "score": F("score").asc(nulls_last=True),
+    "-score": F("score").desc(nulls_last=True), "revenue": "revenue", "-revenue": "-revenue",
+    "renewal": F("renewal_date").asc(nulls_last=True), "change": F("change").asc(nulls_last=True),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    q: str = ""
+    band: str = ""
+    industry: str = ""
+    region: str = ""
+    owner: str = ""
+    renewal_within_days: int | None = None
+    sort: str = "name"
+
+
+def accounts_filtered(
+    version: int, filters: AccountFilters, today: dt.date | None = None
+) -> QuerySet[Account]:
+    accounts = accounts_with_health(version)
+    if filters.q:
+        accounts = accounts.filter(Q(name__icontains=filters.q) | Q(external_id__icontains=filters.q))
+    for name in ("band", "industry", "region", "owner"):
+        if getattr(filters, name):
+            accounts = accounts.filter(**{name: getattr(filters, name)})
+    if filters.renewal_within_days is not None:
+        today = today or timezone.localdate()
+        window_end = today + dt.timedelta(days=filters.renewal_within_days)
+        accounts = accounts.filter(renewal_date__gte=today, renewal_date__lte=window_end)
+    return accounts.order_by(SORTS.get(filters.sort, "name"), "pk")
+
+
+def filter_choices() -> dict[str, list[str]]:
+    """Distinct industries, regions and owners for the filter dropdowns (three queries)."""
+    return {
+        name: list(
+            Account.objects.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()
+        )
+        for name in ("industry", "region", "owner")
+    }
+
+
+def portfolio(version: int, months: int = 12) -> dict:
+    """The dashboard and /api/v1/portfolio/: distribution, trend, money, attention list."""
+    latest = accounts_with_health(version).filter(score__isnull=False)
+    distribution = {band: 0 for band in Band.values}
+    for row in latest.values("band").annotate(count=Count("pk")).order_by():
+        distribution[row["band"]] = row["count"]
+    return {
+        "distribution": distribution,
+        "accounts_scored": sum(distribution.values()),
+        "trend": portfolio_trend(version, months),
+        "money": portfolio_money(version),
+        "worst": list(latest.order_by("score", "pk")[:5]),
+        "falling": list(latest.filter(change__lt=0).order_by("change", "pk")[:5]),
+        "insights": list(Insight.objects.select_related("account").order_by("-period", "-created_at")[:8]),
+    }
+
+
+def portfolio_trend(version: int, months: int = 12) -> list[dict]:
+    rows = (
+        HealthSnapshot.objects.filter(model_version=version)
+        .values("period")
+        .annotate(score=Avg("score"), accounts=Count("pk"))
+        .order_by("-period")[:months]
+    )
+    trend = [{"period": r["period"], "score": round(r["score"], 1), "accounts": r["accounts"]} for r in rows][
+        ::-1
+    ]
+    scores = [point["score"] for point in trend]
+    return {"points": trend, "change": round(scores[-1] - scores[-2], 1) if len(scores) > 1 else None,
+            "slope_3m": round(slope(scores[-3:]), 2)}  # fmt: skip
+
+
+def portfolio_money(version: int) -> dict:
+    projections = FinancialProjection.objects.filter(model_version=version)
+    totals = projections.aggregate(
+        arr=Sum("account__revenue"),
+        expected=Sum("expected_renewal_revenue"),
+        at_risk=Sum("revenue_at_risk", filter=~Q(band=Band.HEALTHY)),
+        expansion=Sum("expansion_potential"),
+    )
+    accounts = {a.pk: a for a in Account.objects.filter(projections__model_version=version)}
+    forecast = portfolio_forecast(list(projections), accounts, _next_month(timezone.localdate()))
+    return {name: value or Decimal("0") for name, value in totals.items()} | {"forecast": forecast}
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def account_health_history(account: Account, version: int) -> list[HealthSnapshot]:
+    return list(account.snapshots.filter(model_version=version).order_by("period"))
+
+
+def account_kpi_series(
+    account: Account, start: dt.date | None = None, end: dt.date | None = None
+) -> list[dict]:
+    """Each KPI of the catalog with the account's monthly values and its reference range."""
+    values = KpiValue.objects.filter(account=account, is_current=True)
+    if start:
+        values = values.filter(period__gte=start)
+    if end:
+        values = values.filter(period__lte=end)
+    by_kpi = defaultdict(list)
+    for kpi_id, period, value in values.order_by("period").values_list("kpi_id", "period", "value"):
+        by_kpi[kpi_id].append({"period": period, "value": value})
+    return [
+        {"kpi": kpi, "points": by_kpi.get(kpi.pk, [])} for kpi in KpiDefinition.objects.filter(active=True)
+    ]
+
+
+def account_benchmarks(account: Account, latest_values: dict[str, float]) -> list[dict]:
+    """Where the account's latest values sit against its industry: shipped quartiles and
+    the tenant's own accounts in that industry."""
+    reference = {
+        b.kpi.key: b
+        for b in IndustryBenchmark.objects.filter(industry=account.industry).select_related("kpi")
+    }
+    own = _tenant_quartiles(account.industry)
+    rows = []
+    for key, value in latest_values.items():
+        if key in reference or key in own:
+            ref = reference.get(key)
+            quartiles = (ref.p25, ref.median, ref.p75) if ref else None
+            rows.append({"kpi": key, "value": value, "reference": quartiles, "peers": own.get(key)})
+    return rows
+
+
+def _tenant_quartiles(industry: str) -> dict[str, tuple]:
+    sql = """
+        SELECT k.key, percentile_cont(0.25) WITHIN GROUP (ORDER BY v.value),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY v.value),
+               percentile_cont(0.75) WITHIN GROUP (ORDER BY v.value), count(*)
+        FROM kpis_kpivalue v
+        JOIN kpis_account a ON a.id = v.account_id
+        JOIN kpis_kpidefinition k ON k.id = v.kpi_id
+        WHERE v.is_current AND a.industry = %s
+          AND v.period = (SELECT max(period) FROM kpis_kpivalue WHERE account_id = v.account_id)
+        GROUP BY k.key
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [industry])
+        return {key: (p25, p50, p75, n) for key, p25, p50, p75, n in cursor.fetchall()}
+
+
+def best_practices_for(explanation: dict) -> list[BestPractice]:
+    """Advice for every KPI in risk or critical, in that band."""
+    wanted = {(k["kpi"], k["band"]) for k in explanation.get("kpis", []) if k["band"] != Band.HEALTHY}
+    if not wanted:
+        return []
+    practices = BestPractice.objects.select_related("kpi").filter(kpi__key__in={key for key, _b in wanted})
+    return [p for p in practices if (p.kpi.key, p.band) in wanted]
+
+
+LATEST_VALUES_SQL = """
+    SELECT v.account_id, k.key, v.value FROM kpis_kpivalue v
+    JOIN kpis_kpidefinition k ON k.id = v.kpi_id
+    JOIN (SELECT account_id, max(period) AS period FROM kpis_kpivalue WHERE is_current GROUP BY account_id) last
+      ON last.account_id = v.account_id AND last.period = v.period
+    WHERE v.is_current AND k.active
+"""
+
+
+def band_change_preview(current: ModelRules, proposed: ModelRules) -> dict:
+    """How many accounts would change band (latest month) if `proposed` replaced `current`."""
+    values = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(LATEST_VALUES_SQL)
+        for account_id, key, value in cursor.fetchall():
+            values[account_id][key] = value
+    rules = kpi_rules()
+    moves = defaultdict(int)
+    for account_values in values.values():
+        before = score_account(rules, account_values, current).band
+        after = score_account(rules, account_values, proposed).band
+        if before != after:
+            moves[f"{before} → {after}"] += 1
+    return {"accounts": len(values), "changed": sum(moves.values()), "moves": dict(moves)}

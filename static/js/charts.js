@@ -1,0 +1,45 @@
+// Draws the charts of a page from the JSON in <script id="chart-data">. Each chart only
+// renders when its canvas is on the page.
+(function () {
+  const source = document.getElementById("chart-data");
+  if (!source || typeof Chart === "undefined") return;
+  const data = JSON.parse(source.textContent);
+  const BAND_COLORS = { healthy: "#2e9d5b", risk: "#e0a100", critical: "#c0392b" };
+  const canvas = (id) => document.getElementById(id);
+
+  function line(id, labels, values, label, extra) {
+    if (!canvas(id)) return;
+    new Chart(canvas(id), {
+      type: "line",
+      data: { labels, datasets: [{ label, data: values, borderColor: "#3552d6", tension: 0.25 }, ...(extra || [])] },
+      options: { plugins: { legend: { display: !!extra } }, scales: { y: { beginAtZero: false } } },
+    });
+  }
+
+  if (canvas("distribution")) {
+    new Chart(canvas("distribution"), {
+      type: "doughnut",
+      data: { labels: data.bands, datasets: [{ data: data.distribution,
+        backgroundColor: [BAND_COLORS.healthy, BAND_COLORS.risk, BAND_COLORS.critical] }] },
+    });
+  }
+  line("trend", data.trend_labels, data.trend_scores, "Average health");
+  line("forecast", data.forecast_labels, data.forecast, "Expected ARR");
+  line("history", data.history_labels, data.history_scores, "Health score");
+
+  if (canvas("contributions")) {
+    new Chart(canvas("contributions"), {
+      type: "bar",
+      data: { labels: data.contribution_labels, datasets: [{ label: "Points", data: data.contributions,
+        backgroundColor: data.contribution_bands.map((band) => BAND_COLORS[band]) }] },
+      options: { indexAxis: "y", plugins: { legend: { display: false } } },
+    });
+  }
+
+  (data.kpis || []).forEach((kpi) => {
+    const flat = (value, label, color) => ({ label, data: kpi.labels.map(() => value), borderColor: color,
+      borderDash: [6, 4], pointRadius: 0, fill: false });
+    line("kpi-" + kpi.key, kpi.labels, kpi.values, kpi.name,
+      [flat(kpi.healthy, "healthy from", BAND_COLORS.healthy), flat(kpi.critical, "critical past", BAND_COLORS.critical)]);
+  });
+})();

@@ -1,0 +1,55 @@
+from django_tenants.utils import schema_context
+
+from kpis.models import Account, Insight
+from tests.api.helpers import api, error_of, new_key
+
+
+def techcorp_id() -> int:
+    with schema_context("alice"):
+        return Account.objects.get(name="TechCorp Solutions").pk
+
+
+def test_accounts_list_with_health_and_filters(alice_data):
+    client = api(new_key(alice_data))
+    body = client.get("/api/v1/accounts/?band=critical&ordering=score").json()
+    assert body["count"] >= 1
+    assert all(row["band"] == "critical" for row in body["results"])
+    assert body["results"][0]["score"] <= body["results"][-1]["score"]
+    assert client.get("/api/accounts").json()["count"] == 25  # the predecessor's alias
+
+
+def test_a_bad_filter_is_a_400_naming_it(alice_data):
+    response = api(new_key(alice_data)).get("/api/v1/accounts/?renewal_within_days=soon")
+    assert response.status_code == 400
+    assert "renewal_within_days" in error_of(response)["fields"]
+
+
+def test_account_kpis_between_months(alice_data):
+    series = (
+        api(new_key(alice_data)).get(f"/api/v1/accounts/{techcorp_id()}/kpis/?from=2026-05&to=2026-07").json()
+    )
+    assert len(series) == 25
+    periods = {point["period"] for kpi in series for point in kpi["points"]}
+    assert periods == {"2026-05-01", "2026-06-01", "2026-07-01"}
+    assert {"worst", "critical", "healthy", "best"} <= set(series[0]["kpi"])
+
+
+def test_account_health_history_carries_explanations(alice_data):
+    history = api(new_key(alice_data)).get(f"/api/v1/accounts/{techcorp_id()}/health/").json()
+    assert len(history) == 18
+    latest = history[-1]
+    assert latest["band"] == "critical"
+    assert len(latest["explanation"]["drivers"]) == 3
+    assert sum(k["points"] for k in latest["explanation"]["kpis"]) + latest["explanation"][
+        "adjustment_points"
+    ] == (__import__("pytest").approx(latest["score"], abs=0.01))
+
+
+def test_insights_and_portfolio(alice_data):
+    client = api(new_key(alice_data))
+    insights = client.get("/api/v1/insights/?severity=critical").json()
+    with schema_context("alice"):
+        assert insights["count"] == Insight.objects.filter(severity="critical").count()
+    portfolio = client.get("/api/v1/portfolio/").json()
+    assert sum(portfolio["distribution"].values()) == portfolio["accounts_scored"] == 25
+    assert len(portfolio["trend"]["points"]) == 12 and len(portfolio["money"]["forecast"]) == 12

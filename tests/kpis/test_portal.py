@@ -1,0 +1,122 @@
+import csv
+import io
+
+from django_tenants.utils import schema_context
+
+from kpis.models import Account, HealthModel
+from kpis.services import account_upsert
+from tests.conftest import PASSWORD, host_client, signed_in_client
+from users.models import User
+from users.services import user_create
+
+
+def test_a_new_tenant_sees_the_empty_state(alice):
+    page = signed_in_client("alice").get("/").content.decode()
+    assert "No customer data yet" in page
+
+
+def test_the_dashboard_shows_distribution_trend_money_and_attention(alice_data):
+    page = signed_in_client("alice").get("/").content.decode()
+    for text in ("Health distribution", "Portfolio health, last 12 months", "Revenue at risk", "TechCorp Solutions",
+                 'id="chart-data"', "vendor/chart.umd.min.js"):  # fmt: skip
+        assert text in page, text
+
+
+def test_pages_use_a_fixed_number_of_queries_whatever_the_account_count(
+    alice_data, django_assert_max_num_queries
+):
+    client = signed_in_client("alice")
+    for path in ("/", "/accounts/", "/insights/"):
+        with django_assert_max_num_queries(25):
+            assert client.get(path).status_code == 200
+    with schema_context("alice"):
+        for index in range(40):
+            account_upsert(external_id=f"EXTRA-{index}", name=f"Extra {index}")
+    for path in ("/", "/accounts/", "/insights/"):
+        with django_assert_max_num_queries(25):
+            assert client.get(path).status_code == 200
+
+
+def test_the_accounts_list_filters_and_sorts(alice_data):
+    client = signed_in_client("alice")
+    page = client.get("/accounts/?band=critical&ordering=score").content.decode()
+    assert "TechCorp Solutions" in page
+    assert "Acme Corp" not in client.get("/accounts/?q=techcorp").content.decode()
+    assert client.get("/accounts/?renewal_within_days=banana").status_code == 200
+
+
+def test_the_csv_export_escapes_formulas(alice_data):
+    with schema_context("alice"):
+        account_upsert(external_id="EVIL", name='=HYPERLINK("http://x")')
+    response = signed_in_client("alice").get("/accounts/?format=csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    evil = next(row for row in rows if row["external_id"] == "EVIL")
+    assert evil["name"].startswith("'=")
+    assert len(rows) == 26
+
+
+def test_the_account_page_explains_the_score(alice_data):
+    with schema_context("alice"):
+        techcorp = Account.objects.get(name="TechCorp Solutions")
+    page = signed_in_client("alice").get(f"/accounts/{techcorp.pk}/").content.decode()
+    for text in ("Why this score", "What moved it this month", "Best practices", "Benchmarks", "Projection",
+                 'id="contributions"', "KPIs over time"):  # fmt: skip
+        assert text in page, text
+
+
+def test_an_account_of_tenant_a_is_not_found_on_tenant_bs_host(alice_data, bob):
+    with schema_context("alice"):
+        techcorp = Account.objects.get(name="TechCorp Solutions")
+    with schema_context("bob"):
+        assert not Account.objects.filter(pk=techcorp.pk).exists()
+    response = signed_in_client("bob").get(f"/accounts/{techcorp.pk}/")
+    assert response.status_code == 404
+
+
+def test_settings_preview_counts_band_changes_without_saving(alice_data):
+    client = signed_in_client("alice")
+    form = client.get("/settings/health/").context["form"]
+    data = {**form.initial, "healthy_min": 90, "preview": "1"}
+    page = client.post("/settings/health/", data).content.decode()
+
+    assert "would change band" in page
+    with schema_context("alice"):
+        assert HealthModel.objects.count() == 1
+
+
+def test_saving_settings_makes_a_new_model_version(alice_data, django_capture_on_commit_callbacks):
+    client = signed_in_client("alice")
+    data = {**client.get("/settings/health/").context["form"].initial, "healthy_min": 75, "save": "1"}
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert client.post("/settings/health/", data).status_code == 302
+    with schema_context("alice"):
+        assert HealthModel.objects.order_by("-version").first().healthy_min == 75
+    assert len(callbacks) == 1
+
+
+def test_kpi_range_edit_validates_order(alice_data):
+    response = signed_in_client("alice").post(
+        "/settings/health/kpis/nps/",
+        {
+            "weight": 1,
+            "impact": "high",
+            "worst": 50,
+            "critical": 0,
+            "healthy": 30,
+            "best": 60,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "worst &lt; critical &lt; healthy &lt; best" in response.content.decode()
+
+
+def test_only_admins_change_health_settings(alice):
+    with schema_context("alice"):
+        user_create(username="vic", email="v@alice.example.com", password=PASSWORD, role=User.Role.VIEWER)
+    assert signed_in_client("alice", username="vic").get("/settings/health/").status_code == 403
+
+
+def test_portal_pages_need_a_sign_in(alice):
+    for path in ("/accounts/", "/insights/", "/settings/health/"):
+        assert host_client("alice").get(path)["Location"].startswith("/login/")

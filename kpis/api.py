@@ -26,12 +26,15 @@ class AccountSerializer(serializers.ModelSerializer):
     score = serializers.FloatField(read_only=True, allow_null=True, help_text="Latest health score, 0–100.")
     band = serializers.CharField(read_only=True, allow_null=True)
     change = serializers.FloatField(read_only=True, allow_null=True, help_text="Points vs the month before.")
+    slope_3m = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Points per month over 3 months."
+    )
     latest_period = serializers.DateField(read_only=True, allow_null=True)
 
     class Meta:
         model = Account
         fields = ["id", "external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
-                  "score", "band", "change", "latest_period", "created_at", "updated_at"]  # fmt: skip
+                  "score", "band", "change", "slope_3m", "latest_period", "created_at", "updated_at"]  # fmt: skip
 
 
 class KpiSeriesSerializer(serializers.Serializer):

@@ -55,13 +55,15 @@ def _latest_snapshot(version: int, field: str, offset: int = 0):
 
 
 def accounts_with_health(version: int) -> QuerySet[Account]:
-    """Accounts annotated with latest score, band, period and change vs the month before."""
+    """Accounts annotated with latest score, band and period, the change vs the month before
+    and the 3-month slope (least squares over three monthly points = (last − first) / 2)."""
     return Account.objects.annotate(
         score=_latest_snapshot(version, "score"),
         band=_latest_snapshot(version, "band"),
         latest_period=_latest_snapshot(version, "period"),
         previous_score=_latest_snapshot(version, "score", offset=1),
-    ).annotate(change=F("score") - F("previous_score"))
+        score_two_months_ago=_latest_snapshot(version, "score", offset=2),
+    ).annotate(change=F("score") - F("previous_score"), slope_3m=(F("score") - F("score_two_months_ago")) / 2)
 
 
 SORTS = {

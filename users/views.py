@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from users.forms import LoginForm
 from users.handoff import handoff_user_resolve
@@ -26,6 +27,9 @@ def welcome(request, token: str):
         return redirect("login")
     login(request, user, backend="users.backends.EmailOrUsernameBackend")
     messages.success(request, f"Welcome to Pulse, {user}! Your workspace is ready.")
+    next_url = request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
     return redirect("home")
 
 

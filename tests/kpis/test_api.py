@@ -15,6 +15,8 @@ def test_accounts_list_with_health_and_filters(alice_data):
     assert body["count"] >= 1
     assert all(row["band"] == "critical" for row in body["results"])
     assert body["results"][0]["score"] <= body["results"][-1]["score"]
+    techcorp = client.get(f"/api/v1/accounts/{techcorp_id()}/").json()
+    assert techcorp["change"] < 0 and techcorp["slope_3m"] < 0
     assert client.get("/api/accounts").json()["count"] == 25  # the predecessor's alias
 
 

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kpis.models import Account, HealthModel, KpiDefinition
-from kpis.scoring import KpiRule, ModelRules, explanation, score_account
+from kpis.scoring import KpiRule, ModelRules, Scorer, explanation
 from kpis.selectors import health_model_current, kpi_rules, model_rules
 
 CHUNK_SIZE = 500
@@ -68,12 +68,13 @@ def _snapshot_rows(
     """One row per account and month with data, in period order so each month is
     explained against the one before it."""
     now = timezone.now()
-    rule_list = list({rule.key: rule for rule in kpis.values()}.values())
+    scorer = Scorer(kpis.values(), rules)
+    keys = {kpi_id: rule.key for kpi_id, rule in kpis.items()}
     for account_id, account_rows in itertools.groupby(values, key=lambda row: row[0]):
         previous = None
         for period, month_rows in itertools.groupby(account_rows, key=lambda row: row[1]):
-            month_values = {kpis[kpi_id].key: value for _a, _p, kpi_id, value in month_rows if kpi_id in kpis}
-            health = score_account(rule_list, month_values, rules)
+            month_values = {keys[kpi_id]: value for _a, _p, kpi_id, value in month_rows if kpi_id in keys}
+            health = scorer.score(month_values)
             yield (
                 account_id, period, version, round(health.score, 4), health.band,
                 json.dumps({c: round(s, 2) for c, s in health.category_scores.items()}),

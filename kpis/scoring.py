@@ -8,6 +8,7 @@ is redistributed (or scored 0, if the model says so). Every number that makes th
 is kept, so the score explains itself: each KPI's contribution in points adds up to it.
 """
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -43,7 +44,7 @@ class ModelRules:
     override_rules: tuple = ()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class KpiResult:
     key: str
     category: str
@@ -68,20 +69,30 @@ class Health:
 
 def kpi_score(rule: KpiRule, value: float) -> float:
     """0–100 along the rule's reference range, respecting its direction, clamped."""
+    return _piecewise(_anchors(rule), -value if rule.direction == "lower" else value)
+
+
+def _anchors(rule: KpiRule) -> tuple[float, float, float, float]:
+    """The range as increasing values (lower-is-better ranges are negated)."""
     anchors = (rule.worst, rule.critical, rule.healthy, rule.best)
-    if rule.direction == "lower":  # flip so anchor values increase along the scale
-        anchors, value = tuple(-a for a in anchors), -value
-    if value <= anchors[0]:
+    return tuple(-a for a in anchors) if rule.direction == "lower" else anchors
+
+
+def _piecewise(anchors: tuple[float, float, float, float], value: float) -> float:
+    worst, critical, healthy, best = anchors
+    if value <= worst:
         return 0.0
-    if value >= anchors[3]:
+    if value >= best:
         return 100.0
-    for index in range(3):
-        low, high = anchors[index], anchors[index + 1]
-        if value <= high:
-            span = high - low
-            fraction = (value - low) / span if span else 1.0
-            return ANCHOR_SCORES[index] + fraction * (ANCHOR_SCORES[index + 1] - ANCHOR_SCORES[index])
-    return 100.0
+    if value <= critical:
+        return 40.0 * _fraction(worst, critical, value)
+    if value <= healthy:
+        return 40.0 + 30.0 * _fraction(critical, healthy, value)
+    return 70.0 + 30.0 * _fraction(healthy, best, value)
+
+
+def _fraction(low: float, high: float, value: float) -> float:
+    return (value - low) / (high - low) if high != low else 1.0
 
 
 def band_of(score: float, healthy_min: float = 70.0, critical_below: float = 40.0) -> str:
@@ -90,48 +101,90 @@ def band_of(score: float, healthy_min: float = 70.0, critical_below: float = 40.
     return "risk" if score >= critical_below else "critical"
 
 
+class Scorer:
+    """A health model compiled once for many accounts and months: groups, signs and weights
+    are worked out here, so scoring a month is a handful of arithmetic per KPI."""
+
+    def __init__(self, rules: Iterable[KpiRule], model: ModelRules):
+        self.model = model
+        self.groups: dict[str, list[tuple]] = {}
+        for rule in rules:
+            if model.category_weights.get(rule.category, 1.0) > 0:
+                sign = -1.0 if rule.direction == "lower" else 1.0
+                entry = (rule.key, _anchors(rule), sign, rule.effective_weight, rule.impact)
+                self.groups.setdefault(rule.category, []).append(entry)
+        self.category_weights = {c: model.category_weights.get(c, 1.0) for c in self.groups}
+        self.group_totals = {c: sum(entry[3] for entry in group) for c, group in self.groups.items()}
+
+    def score(self, values: Mapping[str, float]) -> Health:
+        """The account's health for one month from its KPI values (missing keys = no data)."""
+        scores = self._kpi_scores(values)
+        category_scores, shares = {}, {}
+        for category, group in self.groups.items():
+            present = [entry for entry in group if scores[entry[0]] is not None]
+            total = sum(entry[3] for entry in present)
+            if total > 0:
+                category_scores[category] = sum(scores[e[0]] * e[3] for e in present) / total
+                shares[category] = [(e, e[3] / total) for e in present]
+        weights = _normalised({c: self.category_weights[c] for c in category_scores})
+        score = sum(category_scores[c] * weights[c] for c in category_scores)
+        health = Health(
+            score=score,
+            band=band_of(score, self.model.healthy_min, self.model.critical_below),
+            category_scores=category_scores,
+            coverage=self._coverage(scores),
+            kpis=self._results(values, scores, shares, weights),
+            missing=self._missing(scores),
+        )
+        _apply_overrides(health, self.model)
+        return health
+
+    def _kpi_scores(self, values: Mapping[str, float]) -> dict[str, float | None]:
+        zero_if_missing = 0.0 if self.model.missing_data_rule == "score_zero" else None
+        scores = {}
+        for group in self.groups.values():
+            for key, anchors, sign, _weight, _impact in group:
+                value = values.get(key)
+                scores[key] = zero_if_missing if value is None else _piecewise(anchors, sign * value)
+        return scores
+
+    def _results(self, values, scores, shares, weights) -> list[KpiResult]:
+        results = []
+        for category, entries in shares.items():
+            for (key, _anchors, _sign, _weight, impact), share in entries:
+                weight, score = share * weights[category], scores[key]
+                results.append(KpiResult(key, category, impact, values.get(key), score, band_of(score), weight,
+                                         score * weight))  # fmt: skip
+        return results
+
+    def _coverage(self, scores) -> float:
+        """% of the model's total weight (category weight split by KPI weight) that has data."""
+        weights = _normalised(self.category_weights)
+        covered = sum(
+            weights[c] * sum(e[3] for e in group if scores[e[0]] is not None) / self.group_totals[c]
+            for c, group in self.groups.items()
+            if self.group_totals[c]
+        )
+        return 100.0 * covered
+
+    def _missing(self, scores) -> list[dict]:
+        """Which inputs had no value, and the share of the score they would have carried."""
+        weights = _normalised(self.category_weights)
+        return [
+            {
+                "kpi": e[0],
+                "category": c,
+                "weight_pct": round(100 * weights[c] * e[3] / self.group_totals[c], 2),
+            }
+            for c, group in self.groups.items()
+            for e in group
+            if scores[e[0]] is None
+        ]
+
+
 def score_account(rules: Iterable[KpiRule], values: Mapping[str, float], model: ModelRules) -> Health:
-    """The account's health for one month from its KPI values (missing keys = no data)."""
-    by_category = _group(rules, model)
-    kpi_scores = {
-        rule.key: _score_or_none(rule, values.get(rule.key), model)
-        for group in by_category.values()
-        for rule in group
-    }
-    category_scores, category_shares = {}, {}
-    for category, group in by_category.items():
-        present = [rule for rule in group if kpi_scores[rule.key] is not None]
-        total = sum(rule.effective_weight for rule in present)
-        if total > 0:
-            category_scores[category] = sum(kpi_scores[r.key] * r.effective_weight for r in present) / total
-            category_shares[category] = {r.key: r.effective_weight / total for r in present}
-    account_weights = _normalised({c: model.category_weights.get(c, 1.0) for c in category_scores})
-    score = sum(category_scores[c] * account_weights[c] for c in category_scores)
-    results = _kpi_results(by_category, values, kpi_scores, category_shares, account_weights, model)
-    health = Health(
-        score=score,
-        band=band_of(score, model.healthy_min, model.critical_below),
-        category_scores=category_scores,
-        coverage=_coverage(by_category, kpi_scores, model),
-        kpis=results,
-        missing=_missing(by_category, kpi_scores, model),
-    )
-    _apply_overrides(health, model)
-    return health
-
-
-def _group(rules: Iterable[KpiRule], model: ModelRules) -> dict[str, list[KpiRule]]:
-    groups: dict[str, list[KpiRule]] = {}
-    for rule in rules:
-        if model.category_weights.get(rule.category, 1.0) > 0:
-            groups.setdefault(rule.category, []).append(rule)
-    return groups
-
-
-def _score_or_none(rule: KpiRule, value: float | None, model: ModelRules) -> float | None:
-    if value is not None:
-        return kpi_score(rule, value)
-    return 0.0 if model.missing_data_rule == "score_zero" else None
+    """Score one account-month (compile a Scorer instead when scoring many)."""
+    return Scorer(rules, model).score(values)
 
 
 def _normalised(weights: Mapping[str, float]) -> dict[str, float]:
@@ -139,60 +192,16 @@ def _normalised(weights: Mapping[str, float]) -> dict[str, float]:
     return {name: weight / total for name, weight in weights.items()} if total else {}
 
 
-def _kpi_results(by_category, values, kpi_scores, category_shares, account_weights, model) -> list[KpiResult]:
-    impacts = {rule.key: rule.impact for group in by_category.values() for rule in group}
-    results = []
-    for category, shares in category_shares.items():
-        for key, share in shares.items():
-            weight = share * account_weights[category]
-            score = kpi_scores[key]
-            results.append(
-                KpiResult(
-                    key=key,
-                    category=category,
-                    impact=impacts[key],
-                    value=values.get(key),
-                    score=score,
-                    band=band_of(score),
-                    weight=weight,
-                    points=score * weight,
-                )
-            )
-    return results
-
-
-def _coverage(by_category, kpi_scores, model: ModelRules) -> float:
-    """% of the model's total weight (category weight split by KPI weight) that has data."""
-    category_weights = _normalised({c: model.category_weights.get(c, 1.0) for c in by_category})
-    covered = 0.0
-    for category, group in by_category.items():
-        total = sum(rule.effective_weight for rule in group)
-        present = sum(rule.effective_weight for rule in group if kpi_scores[rule.key] is not None)
-        covered += category_weights[category] * (present / total if total else 0.0)
-    return 100.0 * covered
-
-
-def _missing(by_category, kpi_scores, model: ModelRules) -> list[dict]:
-    """Which inputs had no value, and the share of the score they would have carried."""
-    category_weights = _normalised({c: model.category_weights.get(c, 1.0) for c in by_category})
-    missing = []
-    for category, group in by_category.items():
-        total = sum(rule.effective_weight for rule in group)
-        for rule in group:
-            if kpi_scores[rule.key] is None:
-                share = category_weights[category] * rule.effective_weight / total
-                missing.append({"kpi": rule.key, "category": category, "weight_pct": round(100 * share, 2)})
-    return missing
-
-
 def _apply_overrides(health: Health, model: ModelRules) -> None:
     """Rules like {"name": ..., "impact": "high", "kpi_band": "critical", "cap_band": "risk"}:
     when any KPI (of that impact, if given) is in `kpi_band`, the account is capped at
     the top of `cap_band`. A rule that fires is recorded with the KPIs that fired it."""
     for rule in model.override_rules:
-        triggers = [kpi.key for kpi in health.kpis if _rule_matches(rule, kpi)]
         cap = _cap_score(rule.get("cap_band", "risk"), model)
-        if triggers and health.score > cap:
+        if health.score <= cap:  # cannot lower anything: skip looking for triggers
+            continue
+        triggers = [kpi.key for kpi in health.kpis if _rule_matches(rule, kpi)]
+        if triggers:
             name = rule.get("name", "override")
             health.overrides.append({"rule": name, "kpis": triggers, "from": health.score, "to": cap})
             health.score = cap
@@ -218,15 +227,16 @@ def drivers(current: Health, previous: Health | None, limit: int = 3) -> list[di
     if previous is None:
         return []
     before = {kpi.key: kpi for kpi in previous.kpis}
-    changes = []
-    for kpi in current.kpis:
-        old = before.get(kpi.key)
-        delta = kpi.points - (old.points if old else 0.0)
-        changes.append(
-            {"kpi": kpi.key, "from": old.value if old else None, "to": kpi.value, "points": round(delta, 2)}
-        )
-    changes.sort(key=lambda change: abs(change["points"]), reverse=True)
-    return [change for change in changes[:limit] if change["points"] != 0]
+    deltas = [
+        (kpi.points - (before[kpi.key].points if kpi.key in before else 0.0), kpi) for kpi in current.kpis
+    ]
+    top = heapq.nlargest(limit, deltas, key=lambda pair: abs(pair[0]))
+    return [
+        {"kpi": kpi.key, "from": before[kpi.key].value if kpi.key in before else None, "to": kpi.value,
+         "points": round(delta, 2)}
+        for delta, kpi in top
+        if round(delta, 2) != 0
+    ]  # fmt: skip
 
 
 def slope(scores: list[float]) -> float:
@@ -248,7 +258,6 @@ def explanation(health: Health, previous: Health | None) -> dict:
         "kpis": [
             {
                 "kpi": kpi.key,
-                "category": kpi.category,
                 "value": kpi.value,
                 "band": kpi.band,
                 "score": round(kpi.score, 2),

@@ -23,7 +23,7 @@ from kpis.models import (
     KpiValue,
 )
 from kpis.projections import portfolio_forecast
-from kpis.scoring import KpiRule, ModelRules, score_account, slope
+from kpis.scoring import KpiRule, ModelRules, Scorer, slope
 
 
 def health_model_current() -> HealthModel:
@@ -240,10 +240,10 @@ def band_change_preview(current: ModelRules, proposed: ModelRules) -> dict:
         for account_id, key, value in cursor.fetchall():
             values[account_id][key] = value
     rules = kpi_rules()
+    scorers = Scorer(rules, current), Scorer(rules, proposed)
     moves = defaultdict(int)
     for account_values in values.values():
-        before = score_account(rules, account_values, current).band
-        after = score_account(rules, account_values, proposed).band
+        before, after = (scorer.score(account_values).band for scorer in scorers)
         if before != after:
             moves[f"{before} → {after}"] += 1
     return {"accounts": len(values), "changed": sum(moves.values()), "moves": dict(moves)}

@@ -25,6 +25,8 @@ DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="pulse-demo-2026")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@pulse.example")
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=False)
+INGEST_MAX_UPLOAD_MB = env.int("INGEST_MAX_UPLOAD_MB", default=200)
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise environ.ImproperlyConfigured(

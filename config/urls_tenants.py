@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.admin_sites import tenant_admin_site
+from ingest import views as ingest_views
 from kpis import views as kpi_views
 from tenants import views as tenant_views
 from users import views as user_views
@@ -18,6 +19,16 @@ urlpatterns = [
     path("accounts/", kpi_views.accounts, name="accounts"),
     path("accounts/<int:pk>/", kpi_views.account_detail, name="account_detail"),
     path("insights/", kpi_views.insights, name="insights"),
+    path("data/", ingest_views.data_integration, name="data_integration"),
+    path("data/uploads/<uuid:public_id>/", ingest_views.upload_detail, name="upload_detail"),
+    path(
+        "data/uploads/<uuid:public_id>/progress/",
+        ingest_views.upload_progress_partial,
+        name="upload_progress",
+    ),
+    path("data/uploads/<uuid:public_id>/confirm/", ingest_views.upload_confirm_view, name="upload_confirm"),
+    path("data/uploads/<uuid:public_id>/errors.csv", ingest_views.upload_errors, name="upload_errors"),
+    path("data/templates/<slug:kind>.csv", ingest_views.template_csv, name="upload_template"),
     path("settings/health/", kpi_views.health_settings, name="health_settings"),
     path("settings/health/kpis/<slug:key>/", kpi_views.kpi_settings, name="kpi_settings"),
     path("settings/api-keys/", tenant_views.api_keys, name="api_keys"),

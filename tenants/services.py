@@ -16,6 +16,7 @@ from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant
 from tenants.plans import plans_ensure_defaults
 from tenants.schema_clone import schema_clone
 from tenants.selectors import schema_pending_migrations
+from tenants.usage import month_start
 from tenants.validators import validate_slug
 from users.models import User
 from users.services import user_create
@@ -240,3 +241,18 @@ def api_key_touch(*, key: ApiKey, every_seconds: int = 60) -> None:
         return
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     key.last_used_at = now
+
+
+def usage_record_upload(*, tenant: Tenant, documents: int = 1) -> None:
+    """Count uploaded documents against this month, in one upsert (like requests)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO public.tenants_usagemonth (tenant_id, month, requests, documents, last_upload_at)
+            VALUES (%s, %s, 0, %s, %s)
+            ON CONFLICT (tenant_id, month) DO UPDATE
+                SET documents = tenants_usagemonth.documents + EXCLUDED.documents, last_upload_at = EXCLUDED.last_upload_at
+            """,
+            [tenant.pk, month_start(tenant, now), documents, now],
+        )

@@ -15,3 +15,16 @@ def admin_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def editor_required(view):
+    """Managers and admins: the people who load data and run playbooks."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not request.user.can_edit:
+            return render(request, "users/admin_only.html", {"needs": "a manager or admin"}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -160,6 +160,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.dispatch_health_checks",
         "schedule": crontab(minute=5),
     },
+    "resume-stalled-uploads": {
+        "task": "ingest.tasks.dispatch_resume_stalled_uploads",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # --- I18N, static -------------------------------------------------------------------------
@@ -170,7 +174,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_ROOT = BASE_DIR / "var" / "media"
+MEDIA_ROOT = env.MEDIA_ROOT
+# Uploads bigger than this are refused while they stream in (the raw file is kept).
+INGEST_MAX_UPLOAD_BYTES = env.INGEST_MAX_UPLOAD_MB * 1024 * 1024
+# Django would otherwise hold request bodies this large in memory; uploads stream to disk.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

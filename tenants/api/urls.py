@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from ingest import api as ingest_api
 from kpis import api as kpi_api
 from tenants.api import views
 
@@ -11,11 +12,17 @@ router = SimpleRouter(trailing_slash=True)
 router.register("keys", views.ApiKeyViewSet, basename="api-keys")
 router.register("accounts", kpi_api.AccountViewSet, basename="api-accounts")
 router.register("insights", kpi_api.InsightViewSet, basename="api-insights")
+router.register("uploads", ingest_api.UploadViewSet, basename="api-uploads")
 
 v1 = [
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("usage/", views.UsageApi.as_view(), name="api-usage"),
     path("portfolio/", kpi_api.PortfolioApi.as_view(), name="api-portfolio"),
+    path(
+        "uploads/<str:pk>/errors.csv",
+        ingest_api.UploadViewSet.as_view({"get": "errors_csv"}),
+        name="api-uploads-errors",
+    ),
     *router.urls,
 ]
 
@@ -24,6 +31,7 @@ urlpatterns = [
     path("api/ping/", views.ping, name="api-ping"),
     # The predecessor's GET /api/accounts, kept for its clients.
     path("api/accounts", kpi_api.AccountViewSet.as_view({"get": "list"}), name="api-accounts-legacy"),
+    path("api/upload", ingest_api.UploadViewSet.as_view({"post": "create"}), name="api-upload-legacy"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -29,6 +29,6 @@ def _walk(patterns, prefix: str):
 def _route_text(pattern) -> str:
     """Normalise both path() and router regexes to `keys/<pk>/`."""
     text = str(pattern.pattern).lstrip("^").rstrip("$")
-    for regex in ("(?P<pk>[^/.]+)",):
+    for regex in ("(?P<pk>[^/.]+)", "<str:pk>"):
         text = text.replace(regex, "<pk>")
     return text

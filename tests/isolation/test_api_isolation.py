@@ -22,6 +22,16 @@ def bob_account_id(bob) -> dict:
         return {"pk": Account.objects.create(external_id="BOB-1", name="Bob's secret customer").pk}
 
 
+def bob_upload_id(bob) -> dict:
+    from ingest.services import upload_receive
+    from tests.ingest.conftest import KPI_HEADER, named
+
+    with schema_context("bob"):
+        upload = upload_receive(tenant=bob, fileobj=named(KPI_HEADER, "b.csv"), original_name="b.csv", kind="kpis",
+                                dry_run=True)  # fmt: skip
+        return {"pk": upload.public_id}
+
+
 # route → (methods to try, what B object ids the route takes)
 ROUTES = {
     "api/v1/me/": (["get"], None),
@@ -35,6 +45,11 @@ ROUTES = {
     "api/v1/accounts/<pk>/health/": (["get"], bob_account_id),
     "api/v1/insights/": (["get"], None),
     "api/accounts": (["get"], None),
+    "api/v1/uploads/": (["get", "post"], None),
+    "api/v1/uploads/<pk>/": (["get"], bob_upload_id),
+    "api/v1/uploads/<pk>/errors.csv": (["get"], bob_upload_id),
+    "api/v1/uploads/<pk>/confirm/": (["post"], bob_upload_id),
+    "api/upload": (["post"], None),
 }
 
 

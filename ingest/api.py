@@ -1,0 +1,140 @@
+"""Uploads over the API: POST a file, get 202 and a URL to poll, fetch the error report."""
+
+import csv
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from ingest.models import Upload
+from ingest.parsers import FileRefused
+from ingest.services import upload_confirm, upload_enqueue, upload_progress, upload_receive
+from kpis.views import csv_safe
+from tenants.api.base import TenantViewSet
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    progress = serializers.SerializerMethodField(help_text="Rows processed so far.")
+    status_url = serializers.SerializerMethodField()
+    errors_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Upload
+        fields = ["id", "kind", "original_name", "version", "size", "sha256", "uploaded_by", "via", "dry_run",
+                  "status", "message", "rows_total", "progress", "rows_read", "inserted", "updated", "unchanged",
+                  "rejected", "summary", "created_at", "started_at", "finished_at", "status_url", "errors_url"]  # fmt: skip
+
+    def get_progress(self, upload) -> int:
+        return upload_progress(upload)
+
+    def get_status_url(self, upload) -> str:
+        return reverse("api-uploads-detail", args=[upload.public_id], request=self.context.get("request"))
+
+    def get_errors_url(self, upload) -> str:
+        return reverse("api-uploads-errors", args=[upload.public_id], request=self.context.get("request"))
+
+
+class UploadCreateSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    kind = serializers.ChoiceField(choices=Upload.Kind.choices)
+    dry_run = serializers.BooleanField(default=False, help_text="Validate and count only; write nothing.")
+    account = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                    help_text="account_rollup mode: the account this KPI file is for.")  # fmt: skip
+
+
+def receive_and_queue(request, tenant) -> Upload:
+    """The one way the API (and its legacy alias) takes a file in."""
+    form = UploadCreateSerializer(data=request.data)
+    form.is_valid(raise_exception=True)
+    data = form.validated_data
+    try:
+        upload = upload_receive(
+            tenant=tenant, fileobj=data["file"], original_name=data["file"].name, kind=data["kind"],
+            uploaded_by=f"api:{request.auth.prefix}", via=Upload.Via.API, dry_run=data["dry_run"],
+            account_from_file=data.get("account", ""),
+        )  # fmt: skip
+    except FileRefused as refused:
+        raise ValidationError({"file": [str(refused)]}) from refused
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from error
+    upload_enqueue(upload)
+    return upload
+
+
+@extend_schema(tags=["uploads"])
+class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    serializer_class = UploadSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "pk"
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return Upload.objects.all()
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except DjangoValidationError as error:  # not a UUID: no such upload
+            raise Http404 from error
+
+    @extend_schema(summary="Uploads, newest first")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="An upload's status, progress and counts")
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Upload a CSV or XLSX file; it is validated and loaded in the background",
+        request={"multipart/form-data": UploadCreateSerializer},
+        responses={202: UploadSerializer},
+        examples=[OpenApiExample("KPI values", value={"kind": "kpis", "dry_run": False}, request_only=True)],
+    )
+    def create(self, request):
+        upload = receive_and_queue(request, self.tenant)
+        return Response(
+            UploadSerializer(upload, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )
+
+    # Routed explicitly as .../errors.csv (no trailing slash) in tenants/api/urls.py.
+    @extend_schema(
+        summary="Rejected rows as CSV: line, field, value, reason",
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    def errors_csv(self, request, pk=None):
+        return errors_csv_response(self.get_object())
+
+    @extend_schema(
+        summary="Load a previewed (dry-run) upload for real", request=None, responses={202: UploadSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        try:
+            upload = upload_confirm(upload=self.get_object())
+        except DjangoValidationError as error:
+            raise ValidationError({"status": error.messages}) from error
+        return Response(
+            UploadSerializer(upload, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+def errors_csv_response(upload: Upload) -> HttpResponse:
+    """The error report, cells escaped so a spreadsheet never runs them as formulas."""
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="upload-{upload.public_id}-errors.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["line", "field", "value", "reason"])
+    for line, field, value, reason in upload.errors.values_list(
+        "line", "field", "value", "reason"
+    ).iterator():
+        writer.writerow([line, csv_safe(field), csv_safe(value), csv_safe(reason)])
+    return response

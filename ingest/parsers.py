@@ -1,0 +1,492 @@
+"""Turn an uploaded CSV or XLSX file into a stream of rows, refusing whole-file problems up front.
+
+Uploads come from customers' spreadsheets and are untrusted: a file may be renamed, use any
+encoding or delimiter Excel can produce, or be built to exhaust the server (zip bombs, XML
+entity expansion, one endless line). So the format is decided by content rather than by name,
+every cost is bounded before anything is parsed, and rows are streamed one at a time so memory
+stays constant however large the file is. Problems that make the whole file unusable raise
+`FileRefused` with a sentence the user can act on; problems with single rows are left to the
+validators, which see each row with the line number the user sees in their editor.
+
+This module is pure Python (no Django) so it can be tested and benchmarked in isolation.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import io
+import itertools
+import os
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from typing import BinaryIO
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as SafeET
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
+
+EXTRA = "__extra__"  # key holding the surplus cells of a row longer than the header
+
+_HEAD_BYTES = 64 * 1024  # enough to sniff the format, the encoding and the header line
+_CHUNK_BYTES = 1024 * 1024
+_XML_SCAN_BYTES = 4096  # a DOCTYPE can only sit in the prolog, which Excel keeps tiny
+_RATIO_FLOOR = 1024 * 1024  # tiny parts (styles, rels) compress extremely well yet cannot bomb
+_MAX_LINE_CHARS = 1_000_000  # a CSV line longer than this is not data; it would be read whole
+_EXCEL_MAX_ROWS = 1_048_576  # a row number beyond Excel's own limit marks a forged sheet
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and also password-protected .xlsx
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+_DELIMITERS = (",", ";", "\t")  # in order of preference when the header is ambiguous
+_HEADER_SEPARATORS = re.compile(r"[\s\-]+")
+_BOM_REMNANTS = ("\ufeff", "ï»¿", "\u200b")  # a BOM decoded as text, or as cp1252 mojibake
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_PACKAGE_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension\s+ref="[A-Za-z]+\d+:[A-Za-z]+(\d+)"')
+_ROW_END = re.compile(rb"</(?:[\w.-]+:)?row>")
+
+# What openpyxl raises on a damaged or hostile workbook: zip damage, missing parts, malformed or
+# forbidden XML (defusedxml's errors are ValueErrors), descriptor type checks, "no workbook part".
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    InvalidFileException,
+    KeyError,
+    ValueError,
+    TypeError,
+    ParseError,
+    EOFError,
+    OSError,
+)
+_ZIP_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, RuntimeError, NotImplementedError)
+
+_EXPORT_ADVICE = "Export the data again as CSV (UTF-8) or .xlsx and upload that file."
+
+
+class FileRefused(Exception):
+    """A whole-file problem. str(e) is a sentence for the user: what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 200 * 1024 * 1024  # raw upload size
+    max_xlsx_uncompressed: int = 500 * 1024 * 1024  # sum of uncompressed zip members
+    max_xlsx_ratio: int = 200  # uncompressed/compressed of any member
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int  # 1-based line as the user sees it (header is line 1); for XLSX the sheet row number
+    values: dict[str, str]  # normalized header -> stripped cell text; EXTRA holds surplus cells
+
+
+# --- Format, size and safety --------------------------------------------------------------------
+
+
+def sniff_format(head: bytes, filename: str) -> str:
+    """Return "csv" or "xlsx" from the first bytes; the name only serves to explain a mismatch."""
+    if head.startswith(_ZIP_MAGIC):
+        return "xlsx"  # check_xlsx_safety confirms it is a workbook and not some other zip
+    if head.startswith(_OLE2_MAGIC):
+        raise FileRefused(
+            f"“{filename}” is an old-style .xls workbook or a password-protected one. "
+            "Remove any password, save it as .xlsx or CSV (UTF-8) and upload it again."
+        )
+    if _looks_binary(head):
+        raise FileRefused(f"“{filename}” is neither a CSV nor an Excel file. {_EXPORT_ADVICE}")
+    if filename.lower().endswith(_XLSX_SUFFIXES):
+        raise FileRefused(
+            f"“{filename}” is named like an Excel file but contains plain text: it was probably "
+            "a CSV file that was renamed. Rename it back to .csv and upload it again."
+        )
+    return "csv"
+
+
+def _looks_binary(head: bytes) -> bool:
+    # Text never contains NUL bytes, except UTF-16, which always starts with its BOM here.
+    return b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
+def check_size(size: int, limits: Limits) -> None:
+    if size > limits.max_bytes:
+        raise FileRefused(
+            f"The file is {_size_text(size)}, above the {_size_text(limits.max_bytes)} limit. "
+            "Split it into smaller files and upload them one at a time."
+        )
+
+
+def check_xlsx_safety(path: str, limits: Limits) -> None:
+    """Refuse a zip that is not a workbook or could hurt the parser, reading only its directory
+    and the first bytes of each XML part; nothing is extracted."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            _check_member_names(members)
+            _check_member_sizes(members, limits)
+            if "xl/workbook.xml" not in archive.NameToInfo:
+                raise FileRefused(
+                    "The file is a ZIP archive but not an Excel workbook: it was probably renamed. "
+                    + _EXPORT_ADVICE
+                )
+            for member in members:
+                if member.filename.lower().endswith(_XML_SUFFIXES):
+                    _check_xml_prolog(archive, member)
+    except _ZIP_ERRORS as exc:
+        raise FileRefused(f"The Excel file is damaged and cannot be opened. {_EXPORT_ADVICE}") from exc
+
+
+def _check_member_names(members: list[zipfile.ZipInfo]) -> None:
+    # Nothing is extracted, but Excel never writes such names: their presence marks a forged file.
+    for member in members:
+        name = member.filename.replace("\\", "/")
+        if name.startswith("/") or re.match(r"[A-Za-z]:", name) or ".." in name.split("/"):
+            raise FileRefused(
+                f"The Excel file contains an entry with an unsafe path ({member.filename!r}), "
+                f"so it was not opened. {_EXPORT_ADVICE}"
+            )
+
+
+def _check_member_sizes(members: list[zipfile.ZipInfo], limits: Limits) -> None:
+    # zipfile stops decompressing at the declared size, so the declared sizes are real bounds.
+    bomb = FileRefused(
+        f"The Excel file would expand to far more data than it holds (a “zip bomb”), "
+        f"so it was not opened. {_EXPORT_ADVICE}"
+    )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_FLOOR and ratio > limits.max_xlsx_ratio:
+            raise bomb
+    total = sum(member.file_size for member in members)
+    if total > limits.max_xlsx_uncompressed:
+        raise FileRefused(
+            f"The Excel file expands to {_size_text(total)}, above the "
+            f"{_size_text(limits.max_xlsx_uncompressed)} limit. "
+            "Split it into smaller files and upload them one at a time."
+        )
+
+
+def _check_xml_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    # Entity declarations enable "billion laughs" and external-entity attacks, and Excel never
+    # writes them. defusedxml (used by openpyxl) would also stop them; this check gives the user
+    # a clear message instead of a parse error. Dropping NULs also catches UTF-16 encoded XML.
+    with archive.open(member) as part:
+        prolog = part.read(_XML_SCAN_BYTES).replace(b"\x00", b"").upper()
+    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+        raise FileRefused(
+            "The Excel file contains XML entity declarations, which Excel never writes and which "
+            f"are used to attack servers (“billion laughs”), so it was not opened. {_EXPORT_ADVICE}"
+        )
+
+
+# --- Text detection --------------------------------------------------------------------------------
+
+
+def detect_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # the codec reads the BOM to pick the byte order
+    try:
+        # A full head may have been cut in the middle of a multi-byte character.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _HEAD_BYTES)
+    except UnicodeDecodeError:
+        return "cp1252"  # what Excel on Windows writes for "CSV" in Western locales
+    return "utf-8"
+
+
+def detect_delimiter(sample_text: str) -> str:
+    """The candidate that splits the header into the most fields; quoted headers are honoured."""
+
+    def header_width(delimiter: str) -> int:
+        records = csv.reader(io.StringIO(sample_text), delimiter=delimiter)
+        return len(next((cells for cells in records if cells), []))
+
+    return max(_DELIMITERS, key=header_width)
+
+
+def normalize_header(name: str) -> str:
+    for remnant in _BOM_REMNANTS:
+        name = name.replace(remnant, "")
+    return _HEADER_SEPARATORS.sub("_", name.strip().lower())
+
+
+def _file_encoding(path: str, head: bytes) -> str:
+    # A cp1252 file may be plain ASCII for its first 64 KB; a streaming check of the rest
+    # (constant memory, C speed) avoids refusing it halfway through the import.
+    encoding = detect_encoding(head)
+    if encoding == "utf-8" and not _is_utf8(path):
+        return "cp1252"
+    return encoding
+
+
+def _is_utf8(path: str) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for chunk in _chunks(path):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+
+def read_header_and_rows(
+    path: str,
+    filename: str,
+    *,
+    expected: set[str],
+    required: set[str],
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[list[str], Iterator[Row]]:
+    """Check the file and its header, then return the normalized header and a lazy row iterator.
+
+    The iterator holds the file open until exhausted or closed; it may still raise FileRefused
+    when damage only shows up mid-file (undecodable text, a broken sheet).
+    """
+    check_size(os.path.getsize(path), limits)
+    head = _read_head(path)
+    if sniff_format(head, filename) == "xlsx":
+        check_xlsx_safety(path, limits)
+        records, joiner = _xlsx_records(path), ","
+    else:
+        encoding = _file_encoding(path, head)
+        sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+        joiner = detect_delimiter(sample)
+        records = _csv_records(path, encoding, joiner)
+    try:
+        first = next((record for record in records if any(record[1])), None)
+        header = _check_header(first[1], expected | required, required) if first else []
+    except Exception:
+        records.close()
+        raise
+    if not header:  # an empty file is not an error: there is simply nothing to import
+        records.close()
+        return [], iter(())
+    return header, _rows(records, header, joiner)
+
+
+def count_data_rows(path: str, filename: str) -> int:
+    """A fast estimate of the data rows, for progress; call it once the file has been accepted."""
+    if sniff_format(_read_head(path), filename) == "xlsx":
+        return _count_xlsx_rows(path)
+    return _count_csv_rows(path)
+
+
+def _check_header(cells: list[str], allowed: set[str], required: set[str]) -> list[str]:
+    while cells and not cells[-1]:
+        cells = cells[:-1]  # trailing empty cells are editor artefacts, not columns
+    names = [normalize_header(cell) for cell in cells]
+    expected = (
+        f"Expected: {', '.join(sorted(allowed))} (header names are matched case- and space-insensitively)."
+    )
+    if "" in names:
+        raise FileRefused(f"Column {names.index('') + 1} has no header. Name it or delete it. {expected}")
+    seen: dict[str, str] = {}
+    for cell, name in zip(cells, names, strict=True):
+        if name in seen:
+            raise FileRefused(
+                f"Column “{cell}” appears twice (also as “{seen[name]}”). Keep one and upload again."
+            )
+        seen[name] = cell
+    missing = sorted(required - set(names))
+    unknown = [cell for cell, name in zip(cells, names, strict=True) if name not in allowed]
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"Missing required column(s): {', '.join(missing)}.")
+        if unknown:
+            problems.append(f"Unknown column(s): {', '.join(unknown)}.")
+        raise FileRefused(" ".join([*problems, expected]))
+    return names
+
+
+def _rows(records: Iterator[tuple[int, list[str]]], header: list[str], joiner: str) -> Iterator[Row]:
+    width = len(header)
+    with closing(records):  # closing the row iterator closes the file
+        for line, cells in records:
+            if not any(cells):
+                continue
+            values = dict(zip(header, cells + [""] * (width - len(cells)), strict=False))
+            surplus = cells[width:]
+            if any(surplus):  # empty surplus is a trailing delimiter, harmless
+                values[EXTRA] = joiner.join(surplus)
+            yield Row(line, values)
+
+
+def _csv_records(path: str, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    with io.TextIOWrapper(open(path, "rb"), encoding=encoding, newline="") as text:
+        reader = csv.reader(_bounded_lines(text), delimiter=delimiter)
+        start = 1
+        try:
+            for cells in reader:
+                yield start, [cell.strip() for cell in cells]
+                # A quoted field may span lines; the next record starts after this one's last line.
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise FileRefused(
+                f"Line {reader.line_num} cannot be read ({exc}); a quote is probably not closed. "
+                "Fix that line and upload again."
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise FileRefused(
+                f"The text after line {reader.line_num} is not valid {encoding}. "
+                "Save the file as CSV (UTF-8) and upload it again."
+            ) from exc
+
+
+def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
+    # Iterating the file would read a line of any length into memory; a file without newlines
+    # would be read whole.
+    for number in itertools.count(1):
+        line = text.readline(_MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        if len(line) > _MAX_LINE_CHARS:
+            raise FileRefused(
+                f"Line {number} is longer than {_MAX_LINE_CHARS:,} characters, so this is not a "
+                f"usable CSV file. {_EXPORT_ADVICE}"
+            )
+        yield line
+
+
+# openpyxl rather than python-calamine. Reading a 200,000-row x 5-column sheet here:
+#   openpyxl read-only + defusedxml: 11.3 s, peak RSS 41 MB (21 s when the sheet has no <dimension>)
+#   python-calamine 0.9.1:            0.9 s, peak RSS 91 MB
+# calamine is 12x faster but loads the whole sheet into memory (+65 MB per million cells, so GBs
+# at the size limit); only openpyxl streams, and it parses XML through defusedxml.
+def _xlsx_records(path: str) -> Iterator[tuple[int, list[str]]]:
+    # Given a path, openpyxl refuses names not ending in .xlsx; the content was checked already.
+    with open(path, "rb") as file:
+        yield from _sheet_records(file)
+
+
+def _sheet_records(file: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+    try:
+        workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+    except _XLSX_ERRORS as exc:
+        raise _unreadable_workbook() from exc
+    try:
+        if not workbook.worksheets:
+            return
+        sheet = workbook.worksheets[0]
+        # The declared <dimension> is untrusted and often padded (formatted empty rows to
+        # 1,048,576, or columns to XFD); without it rows come back as long as their last cell.
+        sheet.reset_dimensions()
+        for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if line > _EXCEL_MAX_ROWS:  # forged row numbers would make openpyxl yield blanks forever
+                raise FileRefused(f"The sheet claims more rows than Excel allows. {_EXPORT_ADVICE}")
+            yield line, [_cell_text(value) for value in cells]
+    except _XLSX_ERRORS as exc:
+        raise _unreadable_workbook() from exc
+    finally:
+        workbook.close()
+
+
+def _unreadable_workbook() -> FileRefused:
+    return FileRefused(f"The Excel file is damaged or unsafe and cannot be read. {_EXPORT_ADVICE}")
+
+
+def _cell_text(value: object) -> str:
+    """The cell as text the validators parse the same way as CSV text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        # Excel stores every number as a float; show 15 significant digits, as Excel does.
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    if isinstance(value, datetime.datetime):
+        # openpyxl returns date-formatted cells as datetimes at midnight.
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# --- Counting ------------------------------------------------------------------------------------
+
+
+def _count_csv_rows(path: str) -> int:
+    lines = 0
+    last = b"\n"
+    for chunk in _chunks(path):
+        lines += chunk.count(b"\n")
+        last = chunk[-1:]
+    if last != b"\n":
+        lines += 1  # the last line has no newline
+    return max(lines - 1, 0)
+
+
+def _count_xlsx_rows(path: str) -> int:
+    with zipfile.ZipFile(path) as archive:
+        member = _first_sheet_member(archive)
+        if member is None:
+            return 0
+        with archive.open(member) as sheet:
+            head = sheet.read(_HEAD_BYTES)  # <dimension> precedes the data
+            declared = _DIMENSION.search(head)
+            if declared:
+                return max(int(declared.group(1)) - 1, 0)
+            return max(
+                _count_row_ends(itertools.chain([head], iter(lambda: sheet.read(_CHUNK_BYTES), b""))) - 1, 0
+            )
+
+
+def _count_row_ends(chunks: Iterable[bytes]) -> int:
+    # A regex over raw chunks is ~50x faster than parsing. An unfinished tag at the end of a
+    # chunk is carried over; a complete one was counted already and is not.
+    count, carry = 0, b""
+    for chunk in chunks:
+        buffer = carry + chunk
+        count += len(_ROW_END.findall(buffer))
+        tail = buffer[buffer.rfind(b"<") :]
+        carry = tail if b">" not in tail and len(tail) < 64 else b""
+    return count
+
+
+def _first_sheet_member(archive: zipfile.ZipFile) -> str | None:
+    """The part holding the first worksheet, found the way openpyxl finds it."""
+    workbook = SafeET.fromstring(archive.read("xl/workbook.xml"))
+    relations = SafeET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {
+        relation.get("Id"): relation.get("Target", "")
+        for relation in relations.iter(f"{_NS_PACKAGE_RELS}Relationship")
+        if relation.get("Type", "").endswith("/worksheet")
+    }
+    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
+        target = targets.get(sheet.get(_REL_ID))
+        if target:
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+    return None
+
+
+# --- Helpers -------------------------------------------------------------------------------------
+
+
+def _read_head(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(_HEAD_BYTES)
+
+
+def _chunks(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as file:
+        yield from iter(lambda: file.read(_CHUNK_BYTES), b"")
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB" if size >= 2**20 else f"{size / 2**10:,.1f} KB"

@@ -1,0 +1,362 @@
+"""The ingestion pipeline. Every way in — portal, API, admin, commands, syncs — calls
+upload_receive() then upload_process() (directly or through the Celery task).
+
+receive: store the raw file under the tenant's folder, refuse hostile or oversized files
+          whole, record an Upload.
+process: stream rows through the validators into a staging table (constant memory),
+          merge set-based in one transaction, record rejected rows with line and reason,
+          then refresh health for the accounts the data touched.
+"""
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.dispatch import Signal
+from django.utils import timezone
+
+from ingest import loaders
+from ingest.models import Upload, UploadError
+from ingest.parsers import (
+    FileRefused,
+    Limits,
+    check_size,
+    check_xlsx_safety,
+    count_data_rows,
+    read_header_and_rows,
+    sniff_format,
+)
+from ingest.validation import SPECS, Context, DuplicateTracker, KpiBounds, validate_row
+from kpis.models import KpiDefinition
+from kpis.services import health_refresh
+from tenants.models import Tenant
+from tenants.services import usage_record_upload
+
+logger = logging.getLogger(__name__)
+
+# Sent after an upload's data is committed; playbook triggers and others listen here.
+data_loaded = Signal()  # kwargs: upload, account_ids
+
+PROGRESS_EVERY = 5_000
+ERROR_BATCH = 1_000
+MAX_STORED_ERRORS = 50_000
+CHUNK = 1024 * 1024
+
+
+def upload_limits() -> Limits:
+    return Limits(max_bytes=settings.INGEST_MAX_UPLOAD_BYTES)
+
+
+def upload_dir(tenant: Tenant) -> Path:
+    """Each tenant's raw files live under their own folder; names on disk are random."""
+    return Path(settings.MEDIA_ROOT) / "uploads" / tenant.schema_name
+
+
+def safe_name(name: str) -> str:
+    """The user's file name, for display only: no folders, no control characters."""
+    base = os.path.basename(name.replace("\\", "/")) or "upload"
+    return re.sub(r"[\x00-\x1f\x7f]", "", base)[:255] or "upload"
+
+
+def upload_receive(*, tenant: Tenant, fileobj, original_name: str, kind: str, uploaded_by: str = "",
+                   via: str = Upload.Via.PORTAL, dry_run: bool = False, account_from_file: str = "") -> Upload:  # fmt: skip
+    """Store the file and record it, or refuse it whole (FileRefused) leaving nothing behind."""
+    if kind not in SPECS:
+        raise ValidationError({"kind": f"Unknown kind “{kind}”; use one of: {', '.join(SPECS)}."})
+    _check_document_quota(tenant)
+    path, digest, size = _store(tenant, fileobj, original_name)
+    try:
+        _check_file(path, original_name)
+        upload = _record(path, digest, size, kind=kind, original_name=safe_name(original_name),
+                         uploaded_by=uploaded_by, via=via, dry_run=dry_run, account_from_file=account_from_file)  # fmt: skip
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    usage_record_upload(tenant=tenant)
+    return upload
+
+
+def _check_document_quota(tenant: Tenant) -> None:
+    from tenants.selectors import usage_summary
+
+    limit = tenant.plan.max_documents if tenant.plan_id else 0
+    if usage_summary(tenant)["documents"] >= limit:
+        raise FileRefused(
+            f"Your plan allows {limit} uploads a month and they are used up; the count resets at the start of "
+            "next month, or upgrade the plan."
+        )
+
+
+def _store(tenant: Tenant, fileobj, original_name: str) -> tuple[Path, str, int]:
+    folder = upload_dir(tenant)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".xlsx" if original_name.lower().endswith(".xlsx") else ".csv"
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    digest, size, limits = hashlib.sha256(), 0, upload_limits()
+    try:
+        with open(path, "wb") as out:
+            for chunk in iter(lambda: fileobj.read(CHUNK), b""):
+                size += len(chunk)
+                check_size(size, limits)  # refuse while streaming, before the disk fills
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, digest.hexdigest(), size
+
+
+def _check_file(path: Path, original_name: str) -> None:
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+    if not head:
+        raise FileRefused("The file is empty. Export the data again and upload the file that has rows.")
+    if sniff_format(head, original_name) == "xlsx":
+        check_xlsx_safety(str(path), upload_limits())
+
+
+@transaction.atomic
+def _record(path: Path, digest: str, size: int, **fields) -> Upload:
+    previous = Upload.objects.filter(original_name=fields["original_name"], kind=fields["kind"]).count()
+    relative = path.relative_to(settings.MEDIA_ROOT)
+    return Upload.objects.create(
+        stored_path=str(relative), sha256=digest, size=size, version=previous + 1, **fields
+    )
+
+
+def upload_enqueue(upload: Upload) -> None:
+    """Queue processing once the Upload row is committed (the worker must see it)."""
+    from ingest.tasks import process_upload  # tasks import this module
+
+    transaction.on_commit(lambda: process_upload.delay(upload.pk))
+
+
+def upload_confirm(*, upload: Upload) -> Upload:
+    """Load for real a file that was previewed (dry run)."""
+    if upload.status != Upload.Status.PREVIEWED:
+        raise ValidationError(
+            "Only a previewed upload can be confirmed; this one is " + upload.get_status_display()
+        )
+    Upload.objects.filter(pk=upload.pk).update(dry_run=False, status=Upload.Status.QUEUED)
+    upload.refresh_from_db()
+    upload_enqueue(upload)
+    return upload
+
+
+# --- processing --------------------------------------------------------------------------------
+
+
+def progress_key(upload: Upload) -> str:
+    return f"upload-progress:{upload.pk}"  # the cache key function adds the tenant's schema
+
+
+def upload_progress(upload: Upload) -> int:
+    if upload.status == Upload.Status.LOADING:
+        return cache.get(progress_key(upload), 0)
+    return upload.rows_read
+
+
+@contextlib.contextmanager
+def _exclusive(upload: Upload):
+    """A session-level advisory lock per upload: a second delivery of the same task waits
+    for nothing and does nothing, and a crashed worker's lock dies with its connection."""
+    keys = [_schema_key(), upload.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", keys)
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", keys)
+
+
+def _schema_key() -> int:
+    """A 32-bit number per schema, so upload 5 of one tenant never blocks upload 5 of another."""
+    return int.from_bytes(
+        hashlib.blake2b(connection.schema_name.encode(), digest_size=4).digest(), "big", signed=True
+    )
+
+
+def upload_process(*, upload_id: int) -> Upload | None:
+    """Validate and load one upload. Safe to run twice, concurrently or after a crash."""
+    upload = Upload.objects.get(pk=upload_id)
+    with _exclusive(upload) as acquired:
+        upload.refresh_from_db()
+        if not acquired or upload.is_final:
+            return upload
+        Upload.objects.filter(pk=upload.pk).update(
+            status=Upload.Status.LOADING, started_at=timezone.now(), attempts=F("attempts") + 1
+        )
+        upload.status = Upload.Status.LOADING
+        try:
+            result = _load(upload)
+        except FileRefused as refused:
+            return _finish(upload, Upload.Status.FAILED, str(refused))
+        except Exception:
+            logger.exception("Upload %s failed", upload.pk)
+            return _finish(upload, Upload.Status.FAILED, "Loading failed unexpectedly; nothing was written. "
+                           "Retry the upload; if it fails again, contact support with the upload id.")  # fmt: skip
+    if not upload.dry_run:
+        _after_load(upload, result.touched_account_ids)
+    return upload
+
+
+def _load(upload: Upload) -> loaders.MergeResult:
+    path = Path(settings.MEDIA_ROOT) / upload.stored_path
+    spec = SPECS[upload.kind]
+    upload.rows_total = count_data_rows(str(path), upload.original_name)
+    Upload.objects.filter(pk=upload.pk).update(rows_total=upload.rows_total)
+    # In account_rollup mode the file itself names the account, so the column is optional.
+    required = set(spec.required) - ({"account"} if upload.account_from_file else set())
+    _header, rows = read_header_and_rows(str(path), upload.original_name, expected=set(spec.expected),
+                                         required=required, limits=upload_limits())  # fmt: skip
+    with transaction.atomic():
+        UploadError.objects.filter(upload=upload).delete()  # a rerun starts clean
+        read, rejected = _stage_rows(upload, rows)
+        with transaction.atomic():  # a savepoint: a dry run rolls the merge back, keeps the errors
+            result = _merge(upload)
+            if upload.dry_run:
+                transaction.set_rollback(True)
+        _finish_counts(upload, read, rejected, result)
+    return result
+
+
+def _stage_rows(upload: Upload, rows) -> tuple[int, int]:
+    """Validate each row; COPY the good ones to staging, batch the errors. Returns (read, rejected)."""
+    context = _context(upload)
+    duplicates = DuplicateTracker()
+    errors, read, rejected = [], 0, 0
+    if upload.kind in loaders.STAGES:
+        loaders.stage_create(upload.kind)
+        writer = loaders.StageWriter(upload.kind)
+    else:
+        writer = _UserCollector()
+    for row in rows:
+        read += 1
+        record, row_errors = validate_row(upload.kind, row.line, row.values, context)
+        if record is not None:
+            duplicate = duplicates.check(upload.kind, row.line, record)
+            row_errors = [duplicate] if duplicate else []
+        if row_errors:
+            rejected += 1
+            errors += row_errors
+        else:
+            writer.write(record)
+        if len(errors) >= ERROR_BATCH:
+            _save_errors(upload, errors)
+            errors = []
+        if read % PROGRESS_EVERY == 0:
+            cache.set(progress_key(upload), read, 3600)
+    writer.close()
+    _save_errors(upload, errors)
+    upload._users = getattr(writer, "records", None)
+    return read, rejected
+
+
+class _UserCollector:
+    """Users are few and go through the user service one by one (hashing, checks)."""
+
+    def __init__(self):
+        self.records = []
+
+    def write(self, record: dict) -> None:
+        self.records.append(record)
+
+    def close(self) -> None:
+        pass
+
+
+def _context(upload: Upload) -> Context:
+    kpis = {
+        k.key: KpiBounds(k.key, k.min_value, k.max_value) for k in KpiDefinition.objects.filter(active=True)
+    }
+    return Context(today=timezone.localdate(), kpis=kpis, account_from_file=upload.account_from_file)
+
+
+def _save_errors(upload: Upload, errors: list) -> None:
+    stored = UploadError.objects.filter(upload=upload).count() if errors else 0
+    room = max(MAX_STORED_ERRORS - stored, 0)
+    UploadError.objects.bulk_create(
+        UploadError(
+            upload=upload, line=e.line, field=e.field[:60], value=str(e.value)[:200], reason=e.reason[:300]
+        )
+        for e in errors[:room]
+    )
+
+
+def _merge(upload: Upload) -> loaders.MergeResult:
+    if upload.kind == Upload.Kind.ACCOUNTS:
+        return loaders.merge_accounts()
+    if upload.kind == Upload.Kind.KPIS:
+        return loaders.merge_kpi_values(f"upload:{upload.pk}")
+    if upload.kind == Upload.Kind.SALES:
+        return loaders.merge_sales(upload.pk)
+    return _import_users(upload._users)
+
+
+def _import_users(records: list[dict]) -> loaders.MergeResult:
+    from users.models import User
+    from users.services import user_create
+
+    existing = set(
+        User.objects.filter(username__in=[r["username"] for r in records]).values_list("username", flat=True)
+    )
+    result = loaders.MergeResult()
+    for record in records:
+        if record["username"] in existing:
+            result.unchanged += 1
+            continue
+        user_create(username=record["username"], email=record["email"], password=record["initial_password"],
+                    role=record["role"], must_change_password=True)  # fmt: skip
+        result.inserted += 1
+    if existing:
+        result.notes.append(f"Already existed, left as they are: {', '.join(sorted(existing)[:10])}")
+    return result
+
+
+def _finish_counts(upload: Upload, read: int, rejected: int, result: loaders.MergeResult) -> None:
+    status = Upload.Status.PREVIEWED if upload.dry_run else Upload.Status.COMPLETED
+    first_errors = list(
+        UploadError.objects.filter(upload=upload).values("line", "field", "value", "reason")[:20]
+    )
+    summary = {
+        "notes": result.notes,
+        "first_errors": first_errors,
+        "accounts_touched": len(result.touched_account_ids),
+    }
+    Upload.objects.filter(pk=upload.pk).update(
+        rows_read=read, inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,
+        rejected=rejected, summary=summary, status=status, finished_at=timezone.now(), message=_message(status, rejected),
+    )  # fmt: skip
+    upload.refresh_from_db()
+
+
+def _message(status: str, rejected: int) -> str:
+    done = "Preview only: nothing was written." if status == Upload.Status.PREVIEWED else "Loaded."
+    if rejected:
+        return f"{done} {rejected} row(s) were rejected; download the error report to fix and re-upload them."
+    return done
+
+
+def _finish(upload: Upload, status: str, message: str) -> Upload:
+    Upload.objects.filter(pk=upload.pk).update(status=status, message=message, finished_at=timezone.now())
+    upload.refresh_from_db()
+    return upload
+
+
+def _after_load(upload: Upload, account_ids: list[int]) -> None:
+    """Health, insights and projections for the touched accounts, then whoever listens."""
+    if account_ids and upload.kind != Upload.Kind.USERS:
+        health_refresh(account_ids=account_ids)
+    data_loaded.send(sender=Upload, upload=upload, account_ids=account_ids)

@@ -1,0 +1,39 @@
+"""Upload processing in the background, in the schema of the tenant that queued it."""
+
+import datetime as dt
+
+from celery import shared_task
+from django.utils import timezone
+
+from ingest.models import Upload
+from ingest.services import upload_process
+from tenants.tasks import fan_out
+
+STALLED_AFTER = dt.timedelta(minutes=20)
+
+
+@shared_task(time_limit=60 * 60, soft_time_limit=55 * 60)
+def process_upload(upload_id: int) -> str:
+    """Idempotent: a redelivered or duplicated message finds the upload claimed or done."""
+    upload = upload_process(upload_id=upload_id)
+    return upload.status if upload else "missing"
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def dispatch_resume_stalled_uploads() -> int:
+    return fan_out(resume_stalled_uploads)
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def resume_stalled_uploads() -> int:
+    """Requeue uploads whose message was lost (queued for long) or whose worker died
+    mid-load without the broker redelivering (loading for long). Processing takes an
+    advisory lock, so requeueing one that is in fact still running does nothing."""
+    cutoff = timezone.now() - STALLED_AFTER
+    stalled = Upload.objects.filter(
+        status__in=[Upload.Status.QUEUED, Upload.Status.LOADING], created_at__lt=cutoff
+    )
+    ids = list(stalled.values_list("pk", flat=True))
+    for upload_id in ids:
+        process_upload.delay(upload_id)
+    return len(ids)

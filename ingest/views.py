@@ -1,0 +1,95 @@
+"""The portal's Data Integration tab: upload, preview, confirm, progress, history."""
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ingest.api import errors_csv_response
+from ingest.forms import UploadForm
+from ingest.models import Upload
+from ingest.parsers import FileRefused
+from ingest.services import upload_confirm, upload_enqueue, upload_progress, upload_receive
+from ingest.validation import SPECS
+from kpis.selectors import health_model_current
+from users.decorators import editor_required
+
+
+@editor_required
+@require_http_methods(["GET", "POST"])
+def data_integration(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            upload = _receive(request, form.cleaned_data)
+        except (FileRefused, ValidationError) as refused:
+            form.add_error("file", refused.messages if isinstance(refused, ValidationError) else str(refused))
+        else:
+            return redirect("upload_detail", public_id=upload.public_id)
+    uploads = Upload.objects.all()[:50]
+    mode = health_model_current().get_upload_mode_display()
+    return render(request, "ingest/data_integration.html", {"form": form, "uploads": uploads, "mode": mode})
+
+
+def _receive(request, data: dict) -> Upload:
+    upload = upload_receive(
+        tenant=request.tenant, fileobj=data["file"], original_name=data["file"].name, kind=data["kind"],
+        uploaded_by=request.user.username, via=Upload.Via.PORTAL, dry_run=data["preview"],
+        account_from_file=data["account"],
+    )  # fmt: skip
+    upload_enqueue(upload)
+    return upload
+
+
+def _upload(public_id) -> Upload:
+    return get_object_or_404(Upload, public_id=public_id)
+
+
+@editor_required
+def upload_detail(request, public_id):
+    return render(request, "ingest/upload_detail.html", _detail_context(_upload(public_id)))
+
+
+@editor_required
+def upload_progress_partial(request, public_id):
+    """Polled by htmx every second until the upload is final."""
+    return render(request, "ingest/upload_progress.html", _detail_context(_upload(public_id)))
+
+
+def _detail_context(upload: Upload) -> dict:
+    done = upload_progress(upload)
+    percent = round(100 * done / upload.rows_total) if upload.rows_total else (100 if upload.is_final else 0)
+    return {"upload": upload, "done": done, "percent": min(percent, 100), "errors": upload.errors.all()[:20]}
+
+
+@editor_required
+@require_POST
+def upload_confirm_view(request, public_id):
+    try:
+        upload = upload_confirm(upload=_upload(public_id))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("upload_detail", public_id=public_id)
+    messages.success(request, "Confirmed: loading now.")
+    return redirect("upload_detail", public_id=upload.public_id)
+
+
+@editor_required
+def upload_errors(request, public_id):
+    return errors_csv_response(_upload(public_id))
+
+
+@editor_required
+def template_csv(request, kind: str):
+    """An empty file with the right header, to fill in."""
+    if kind not in SPECS:
+        raise Http404
+    spec = SPECS[kind]
+    ordered = sorted(spec.required) + sorted(spec.expected - spec.required)
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="pulse-{kind}-template.csv"'
+    csv.writer(response).writerow(ordered)
+    return response

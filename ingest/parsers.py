@@ -135,7 +135,7 @@ def check_xlsx_safety(path: str, limits: Limits) -> None:
             members = archive.infolist()
             _check_member_names(members)
             _check_member_sizes(members, limits)
-            if "xl/workbook.xml" not in archive.NameToInfo:
+            if "xl/workbook.xml" not in {member.filename for member in members}:
                 raise FileRefused(
                     "The file is a ZIP archive but not an Excel workbook: it was probably renamed. "
                     + _EXPORT_ADVICE
@@ -365,10 +365,12 @@ def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
 
 
 # openpyxl rather than python-calamine. Reading a 200,000-row x 5-column sheet here:
-#   openpyxl read-only + defusedxml: 11.3 s, peak RSS 41 MB (21 s when the sheet has no <dimension>)
+#   openpyxl read-only + defusedxml: 11.3 s, peak RSS 41 MB
 #   python-calamine 0.9.1:            0.9 s, peak RSS 91 MB
 # calamine is 12x faster but loads the whole sheet into memory (+65 MB per million cells, so GBs
-# at the size limit); only openpyxl streams, and it parses XML through defusedxml.
+# at the size limit); only openpyxl streams, and it parses XML through defusedxml. A sheet without
+# <dimension> (openpyxl's own write-only output) takes 21 s: openpyxl parses it once at open
+# looking for one.
 def _xlsx_records(path: str) -> Iterator[tuple[int, list[str]]]:
     # Given a path, openpyxl refuses names not ending in .xlsx; the content was checked already.
     with open(path, "rb") as file:

@@ -156,7 +156,7 @@ def upload_confirm(*, upload: Upload) -> Upload:
 
 
 def progress_key(upload: Upload) -> str:
-    return f"upload-progress:{upload.pk}"  # the cache key function adds the tenant's schema
+    return f"upload-progress:{upload.public_id}"  # the cache key function adds the tenant's schema
 
 
 def upload_progress(upload: Upload) -> int:

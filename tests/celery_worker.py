@@ -23,30 +23,19 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def celery_worker():
+def celery_worker(pool: str = "solo"):
+    """pool="prefork" runs tasks in a child process, which a test may kill."""
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": test_database_url(),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # tests keep raw files in their own folder
     }
     command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        "-Q",
-        settings.CELERY_TASK_DEFAULT_QUEUE,
-        "--include",
-        "tests.worker_tasks",
-        "--loglevel=WARNING",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-    ]
+        sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", "--concurrency=1",
+        "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--include", "tests.worker_tasks", "--loglevel=WARNING",
+        "--without-heartbeat", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
     process = subprocess.Popen(command, cwd=REPO, env=environment)
     try:
         yield process

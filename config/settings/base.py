@@ -160,6 +160,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.dispatch_health_checks",
         "schedule": crontab(minute=5),
     },
+    "sales-syncs": {
+        "task": "ingest.tasks.dispatch_sales_syncs",
+        "schedule": crontab(minute=0),  # hourly; each source runs at its own local hour (02:00 default)
+    },
     "resume-stalled-uploads": {
         "task": "ingest.tasks.dispatch_resume_stalled_uploads",
         "schedule": crontab(minute="*/10"),
@@ -177,6 +181,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.MEDIA_ROOT
 # Uploads bigger than this are refused while they stream in (the raw file is kept).
 INGEST_MAX_UPLOAD_BYTES = env.INGEST_MAX_UPLOAD_MB * 1024 * 1024
+# `sync_sales --api` defaults (the predecessor's data_sync settings); never stored.
+SALES_API_URL = env.SALES_API_URL
+SALES_API_KEY = env.SALES_API_KEY
 # Django would otherwise hold request bodies this large in memory; uploads stream to disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -1,0 +1,356 @@
+"""Scheduled, incremental pulls from a tenant's sales API (the predecessor's JSON format).
+
+Why the rows go through a CSV and the upload pipeline: validation, de-duplication, the idempotent
+upsert by (account, date, user_id, product_name), rejected-row reports, usage counting and the
+health refresh are all the pipeline's. A sync is one more way in, so a re-delivered row changes
+nothing, which is what lets the cursor re-request its own day instead of risking a gap.
+
+Why nothing escapes sync_run: nobody watches a 02:00 run, so every outcome is a SyncRun row, and
+the outcomes someone must act on (failed, unexpectedly empty) also get an Alert.
+"""
+
+import csv
+import datetime as dt
+import json
+import logging
+import tempfile
+import urllib.error
+import urllib.request
+from decimal import Decimal
+from http.client import HTTPException
+from pathlib import Path
+from time import sleep
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ingest.crypto import SecretUnreadable, source_api_key
+from ingest.models import Alert, SyncRun, SyncSource, Upload
+from ingest.parsers import FileRefused, read_header_and_rows
+from ingest.services import upload_limits, upload_process, upload_receive
+from ingest.validation import SPECS
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("date", "user_id", "product_name", "quantity", "unit_price", "total_amount", "region", "account")
+TIMEOUT = 30  # seconds, per request
+ATTEMPTS = 4
+BASE_DELAY = 0.5  # seconds before the first retry, doubling each time (0.5, 1, 2); tests set 0
+MAX_PAGES = 1000
+MAX_ROWS = 500_000
+MAX_PAGE_BYTES = 50 * 1024 * 1024
+
+
+class SyncFailed(Exception):
+    """The run cannot go on; the message is a sentence for the operator."""
+
+
+class _Transient(Exception):
+    """Worth another attempt: a timeout, a dropped connection, HTTP 429 or 5xx."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib would send the Authorization header on to wherever a redirect points."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+# --- one run ------------------------------------------------------------------------------------
+
+
+def sync_run(
+    *,
+    source: SyncSource,
+    since: dt.date | None = None,
+    today: dt.date | None = None,
+    api_key: str | None = None,
+) -> SyncRun:
+    """Pull rows dated `since` or later (default: the cursor, else yesterday) and load them.
+
+    `api_key` overrides the stored key (the command passes SALES_API_KEY so it is never stored).
+    Never raises for a failed pull: the returned SyncRun says ok, empty or failed, and why."""
+    run = SyncRun.objects.create(source=source)
+    source.last_run_at = timezone.now()
+    SyncSource.objects.filter(pk=source.pk).update(last_run_at=source.last_run_at)
+    try:
+        _execute(run, source, since, today or _local_now(source).date(), api_key)
+    except SyncFailed as failure:
+        _fail(run, str(failure))
+    except Exception:
+        logger.exception("Sync run %s of source %s failed unexpectedly", run.pk, source.pk)
+        _fail(
+            run, f"An unexpected error stopped the run; the details are in the server log under run {run.pk}."
+        )
+    return run
+
+
+def _execute(
+    run: SyncRun, source: SyncSource, since: dt.date | None, today: dt.date, api_key: str | None
+) -> None:
+    since = since or _cursor_date(source) or today - dt.timedelta(days=1)
+    run.cursor_from = since.isoformat()
+    key = _key(source) if api_key is None else api_key
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as handle:
+        _fetch_to_csv(run, _first_page_url(source.url, since), key, handle)
+        if not run.rows_received:
+            _finish_empty(run, source)
+            return
+        handle.flush()
+        handle.buffer.seek(0)
+        upload = _receive(source, handle.buffer, today)
+    run.upload = upload_process(upload_id=upload.pk)
+    _finish_loaded(run, source, run.upload)
+
+
+def _key(source: SyncSource) -> str:
+    try:
+        return source_api_key(source)
+    except SecretUnreadable as error:
+        raise SyncFailed(str(error)) from error
+
+
+def _cursor_date(source: SyncSource) -> dt.date | None:
+    if not source.cursor:
+        return None
+    try:
+        return dt.date.fromisoformat(source.cursor)
+    except ValueError as error:
+        raise SyncFailed(
+            f"The source's cursor “{source.cursor}” is not a date; clear it to restart from yesterday."
+        ) from error
+
+
+def _receive(source: SyncSource, fileobj, today: dt.date) -> Upload:
+    tenant = Tenant.objects.get(schema_name=connection.schema_name)
+    name = f"sync-{slugify(source.name) or source.pk}-{today:%Y-%m-%d}.csv"
+    try:
+        return upload_receive(tenant=tenant, fileobj=fileobj, original_name=name, kind=Upload.Kind.SALES,
+                              uploaded_by=f"sync:{source.name}", via=Upload.Via.SYNC)  # fmt: skip
+    except FileRefused as refused:
+        raise SyncFailed(f"The rows were received but not loaded: {refused}") from refused
+
+
+# --- fetching -----------------------------------------------------------------------------------
+
+
+def _first_page_url(url: str, since: dt.date) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        raise SyncFailed(f"The source's URL must start with http:// or https://, not “{parts.scheme}:”.")
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in {"since", "page"}]
+    query += [("since", since.isoformat()), ("page", "1")]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _fetch_to_csv(run: SyncRun, url: str, key: str, handle) -> None:
+    """Stream every page's records into `handle` as CSV, counting pages and rows on `run`."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for records in _pages(url, key):
+        run.pages += 1
+        run.rows_received += len(records)
+        if run.rows_received > MAX_ROWS:
+            raise SyncFailed(
+                f"The API sent more than {MAX_ROWS:,} rows in one run; pull fewer days at a time."
+            )
+        writer.writerows(_cells(record, run.pages) for record in records)
+
+
+def _cells(record, page: int) -> list[str]:
+    if not isinstance(record, dict):
+        raise SyncFailed(f"Page {page} holds a {type(record).__name__} where a sale (a JSON object) belongs.")
+    return ["" if record.get(column) is None else str(record[column]) for column in COLUMNS]
+
+
+def _pages(url: str, key: str):
+    """Yield each page's records, following `next` links on the same origin only (the key goes
+    with every request, so a link elsewhere must not receive it)."""
+    origin = urlsplit(url)[:2]
+    for number in range(1, MAX_PAGES + 1):
+        records, next_url = _page(_get_json(url, key), number)
+        yield records
+        if not next_url:
+            return
+        url = urljoin(url, next_url)
+        if urlsplit(url)[:2] != origin:
+            raise SyncFailed(
+                f"Page {number} links to another site ({urlsplit(url).netloc}); refusing to follow."
+            )
+    raise SyncFailed(f"The API still had more pages after {MAX_PAGES}; pull fewer days at a time.")
+
+
+def _page(body, number: int) -> tuple[list, str | None]:
+    if isinstance(body, list):  # the predecessor's format: everything in one page
+        return body, None
+    if isinstance(body, dict) and isinstance(body.get("results"), list):
+        next_url = body.get("next")
+        if next_url is None or isinstance(next_url, str):
+            return body["results"], next_url
+    raise SyncFailed(
+        f'Page {number} is neither a JSON list of sales nor {{"results": [...], "next": ...}}; '
+        "check that the URL points at the sales endpoint."
+    )
+
+
+def _get_json(url: str, key: str):
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _get_once(url, key)
+        except _Transient as error:
+            if attempt == ATTEMPTS:
+                raise SyncFailed(
+                    f"The API did not answer properly after {ATTEMPTS} attempts (last: {error}). "
+                    "Check that it is up."
+                ) from error
+            logger.warning("Sync request to %s failed (%s); retrying", urlsplit(url).netloc, error)
+            sleep(BASE_DELAY * 2 ** (attempt - 1))
+
+
+def _get_once(url: str, key: str):
+    headers = {"Accept": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    try:
+        with _OPENER.open(urllib.request.Request(url, headers=headers), timeout=TIMEOUT) as response:
+            raw = response.read(MAX_PAGE_BYTES + 1)
+    except urllib.error.HTTPError as error:
+        error.close()
+        raise _http_error(error) from error
+    except (OSError, HTTPException) as error:  # URLError, timeouts, resets, truncated bodies
+        raise _Transient(str(getattr(error, "reason", error)) or type(error).__name__) from error
+    if len(raw) > MAX_PAGE_BYTES:
+        raise SyncFailed(
+            f"A page is larger than {MAX_PAGE_BYTES // 2**20} MB; ask the API for smaller pages."
+        )
+    try:
+        return json.loads(raw, parse_float=Decimal)  # Decimal keeps 19.99 exactly 19.99
+    except ValueError as error:
+        raise SyncFailed(
+            "The API answered with something that is not JSON; check the source's URL."
+        ) from error
+
+
+def _http_error(error: urllib.error.HTTPError) -> Exception:
+    status = error.code
+    if status == 429 or status >= 500:
+        return _Transient(f"HTTP {status}")
+    if 300 <= status < 400:
+        hint = f"it moved to {error.headers.get('Location', 'another address')}; update the source's URL"
+    elif status in {401, 403}:
+        hint = "check the API key"
+    else:
+        hint = "check the source's URL"
+    return SyncFailed(f"The API refused the request with HTTP {status} {error.reason}; {hint}.")
+
+
+# --- outcomes -----------------------------------------------------------------------------------
+
+
+def _finish_loaded(run: SyncRun, source: SyncSource, upload: Upload) -> None:
+    if upload.status == Upload.Status.FAILED:
+        raise SyncFailed(f"The rows were received but loading failed: {upload.message}")
+    if not (upload.inserted + upload.updated + upload.unchanged):
+        raise SyncFailed(
+            f"None of the {run.rows_received} rows received could be loaded; the error report of upload "
+            f"{upload.public_id} says why. Check the API's data format."
+        )
+    newest = _newest_loaded_date(upload)
+    if newest and newest.isoformat() > source.cursor:  # a backfill of older days never moves it back
+        source.cursor = newest.isoformat()
+        SyncSource.objects.filter(pk=source.pk).update(cursor=source.cursor)
+    if upload.rejected:
+        run.error = f"{upload.rejected} row(s) rejected; see the error report of upload {upload.public_id}."
+    _close(run, SyncRun.Status.OK, source)
+
+
+def _newest_loaded_date(upload: Upload) -> dt.date | None:
+    """The newest date among rows the pipeline accepted. The stored file is read again with the
+    pipeline's own parser so line numbers match its error report."""
+    rejected = set(upload.errors.values_list("line", flat=True))
+    spec = SPECS[Upload.Kind.SALES]
+    path = Path(settings.MEDIA_ROOT) / upload.stored_path
+    _header, rows = read_header_and_rows(str(path), upload.original_name, expected=set(spec.expected),
+                                         required=set(spec.required), limits=upload_limits())  # fmt: skip
+    dates = (dt.date.fromisoformat(row.values["date"]) for row in rows if row.line not in rejected)
+    return max(dates, default=None)
+
+
+def _finish_empty(run: SyncRun, source: SyncSource) -> None:
+    _close(run, SyncRun.Status.EMPTY, source)
+    if source.expect_rows:
+        _alert(run, Alert.Kind.SYNC_EMPTY,
+               f"Sales sync “{source.name}” returned no rows dated {run.cursor_from} or later. Check that the "
+               "API still records sales and that the source's URL is right; if quiet days are normal, "
+               "turn off “expect rows”.")  # fmt: skip
+
+
+def _fail(run: SyncRun, error: str) -> None:
+    run.error = error
+    _close(run, SyncRun.Status.FAILED, run.source)
+    cursor = run.source.cursor
+    retry = (f"The cursor stays at {cursor}, so the next run asks again from that date." if cursor else
+             "There is no cursor yet: if this lasts, pull the missed days with the sync_sales command.")  # fmt: skip
+    _alert(run, Alert.Kind.SYNC_FAILED, f"Sales sync “{run.source.name}” failed: {error} {retry}")
+
+
+def _close(run: SyncRun, status: str, source: SyncSource) -> None:
+    run.status = status
+    run.cursor_to = source.cursor
+    run.finished_at = timezone.now()
+    run.save()
+
+
+def _alert(run: SyncRun, kind: str, message: str) -> None:
+    logger.warning("Sync alert (%s) for run %s: %s", kind, run.pk, message)
+    Alert.objects.create(kind=kind, message=message, sync_run=run)
+
+
+# --- schedule -----------------------------------------------------------------------------------
+
+
+def sync_due_sources() -> list[SyncRun]:
+    """Run every enabled source whose local hour has come and that has not run today (local).
+    Called hourly in each tenant's schema, so each source runs once a day at its hour."""
+    now = timezone.now()
+    runs = []
+    for source in SyncSource.objects.filter(enabled=True):
+        if _due(source, now) and _claim(source):
+            runs.append(sync_run(source=source))
+    return runs
+
+
+def _due(source: SyncSource, now: dt.datetime) -> bool:
+    zone = _zone(source)
+    local = now.astimezone(zone)
+    day_start = dt.datetime.combine(local.date(), dt.time.min, tzinfo=zone)
+    return local.hour == source.hour and (source.last_run_at is None or source.last_run_at < day_start)
+
+
+def _claim(source: SyncSource) -> bool:
+    """Only one of two dispatches racing for the same source (a redelivered message) runs it."""
+    claimed = SyncSource.objects.filter(pk=source.pk, last_run_at=source.last_run_at).update(
+        last_run_at=timezone.now()
+    )
+    return claimed == 1
+
+
+def _local_now(source: SyncSource) -> dt.datetime:
+    return timezone.now().astimezone(_zone(source))
+
+
+def _zone(source: SyncSource) -> ZoneInfo:
+    try:
+        return ZoneInfo(source.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        # Better to sync at the right hour in UTC than not at all.
+        logger.warning("Sync source %s has unknown time zone %r; using UTC", source.pk, source.timezone)
+        return ZoneInfo("UTC")

@@ -1,0 +1,82 @@
+"""The pipeline with a real Celery worker and broker: end to end, and a worker killed
+mid-load."""
+
+import os
+import signal
+import subprocess
+
+import pytest
+from django.core.cache import cache
+from django_tenants.utils import schema_context
+
+from ingest.models import SalesRecord, Upload
+from ingest.services import progress_key, upload_receive
+from ingest.tasks import process_upload
+from tests.api.helpers import api, new_key
+from tests.celery_worker import celery_worker, wait_for
+from tests.ingest.conftest import KPI_HEADER, SALES_HEADER, named
+
+ROWS = 100_000
+
+
+@pytest.fixture
+def purge_queue():
+    from config.celery import app
+
+    app.control.purge()
+
+
+def upload_status(client, upload_id) -> dict:
+    return client.get(f"/api/v1/uploads/{upload_id}/").json()
+
+
+def test_an_api_upload_is_loaded_by_the_worker(committed_tenants, purge_queue):
+    tenant = committed_tenants("alice")
+    client = api(new_key(tenant))
+    with celery_worker():
+        response = client.post("/api/v1/uploads/", {"file": named(KPI_HEADER + "A1,nps,2026-10,30\n", "k.csv"),
+                                                     "kind": "kpis"})  # fmt: skip
+        upload_id = response.json()["id"]
+        final = wait_for(
+            lambda: (s := upload_status(client, upload_id))["status"] == "completed" and s, timeout=60
+        )
+    assert (final["inserted"], final["rejected"]) == (1, 0)
+
+
+def sales_file(path, rows: int) -> None:
+    with open(path, "w") as handle:
+        handle.write(SALES_HEADER)
+        for index in range(rows):
+            day = 1 + index % 28
+            handle.write(
+                f"2026-10-{day:02d},user{index},Widget {index % 50},2,10.00,20.00,EMEA,ACC-{index % 500}\n"
+            )
+
+
+def child_pids(parent: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def test_a_worker_killed_mid_load_leaves_nothing_half_applied_and_the_load_completes(
+    committed_tenants, purge_queue, tmp_path
+):
+    tenant = committed_tenants("alice")
+    sales_file(tmp_path / "sales.csv", ROWS)
+    with schema_context("alice"), open(tmp_path / "sales.csv", "rb") as handle:
+        upload = upload_receive(tenant=tenant, fileobj=handle, original_name="sales.csv", kind="sales")
+
+    with celery_worker(pool="prefork") as worker:
+        with schema_context("alice"):
+            process_upload.delay(upload.pk)
+            wait_for(lambda: cache.get(progress_key(upload), 0) >= 20_000, timeout=120)
+            assert SalesRecord.objects.count() == 0  # nothing visible mid-load
+        for pid in child_pids(worker.pid):
+            os.kill(pid, signal.SIGKILL)  # the process doing the load dies without a goodbye
+        with schema_context("alice"):
+            wait_for(lambda: Upload.objects.get(pk=upload.pk).status == Upload.Status.COMPLETED, timeout=240)
+
+    with schema_context("alice"):
+        final = Upload.objects.get(pk=upload.pk)
+        assert final.attempts == 2 and final.inserted == ROWS and final.rejected == 0
+        assert SalesRecord.objects.count() == ROWS

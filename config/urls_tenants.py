@@ -6,6 +6,7 @@ from django.urls import include, path
 from config.admin_sites import tenant_admin_site
 from ingest import views as ingest_views
 from kpis import views as kpi_views
+from playbooks import views as playbook_views
 from tenants import views as tenant_views
 from users import views as user_views
 
@@ -29,6 +30,17 @@ urlpatterns = [
     path("data/uploads/<uuid:public_id>/confirm/", ingest_views.upload_confirm_view, name="upload_confirm"),
     path("data/uploads/<uuid:public_id>/errors.csv", ingest_views.upload_errors, name="upload_errors"),
     path("data/templates/<slug:kind>.csv", ingest_views.template_csv, name="upload_template"),
+    path("playbooks/", playbook_views.catalog, name="playbooks"),
+    path("playbooks/<slug:key>/", playbook_views.playbook_detail, name="playbook_detail"),
+    path("playbooks/<slug:key>/start/", playbook_views.execution_start_view, name="execution_start"),
+    path("executions/", playbook_views.executions, name="executions"),
+    path("executions/<uuid:pk>/", playbook_views.execution_detail, name="execution_detail"),
+    path("executions/<uuid:pk>/steps/<int:index>/", playbook_views.step_view, name="execution_step"),
+    path(
+        "executions/<uuid:pk>/criteria/<slug:key>/", playbook_views.criterion_view, name="execution_criterion"
+    ),
+    path("executions/<uuid:pk>/cancel/", playbook_views.execution_cancel_view, name="execution_cancel"),
+    path("executions/<uuid:pk>/report/", playbook_views.execution_report_view, name="execution_report"),
     path("settings/health/", kpi_views.health_settings, name="health_settings"),
     path("settings/health/kpis/<slug:key>/", kpi_views.kpi_settings, name="kpi_settings"),
     path("settings/api-keys/", tenant_views.api_keys, name="api_keys"),

@@ -16,9 +16,9 @@ RENEWAL_WINDOW_DAYS = 90
 EXPANSION_GROWTH = 0.20
 USAGE_CATEGORY = "Product Usage"
 INSERT_SQL = """
-    INSERT INTO kpis_insight (account_id, rule, period, severity, title, detail, data, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT (account_id, rule, period) DO NOTHING
+    INSERT INTO kpis_insight (account_id, rule, subject, period, severity, title, detail, data, created_at)
+    VALUES (%s, %s, '', %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (account_id, rule, period, subject) DO NOTHING
 """
 
 

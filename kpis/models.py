@@ -171,6 +171,7 @@ class Insight(models.Model):
         RENEWAL_RISK = "renewal_risk", "Renewal at risk"
         EXPANSION = "expansion_signal", "Expansion signal"
         DATA_GAP = "data_gap", "Data gap"
+        PLAYBOOK_SUGGESTED = "playbook_suggested", "Playbook suggested"
 
     class Severity(models.TextChoices):
         INFO = "info", "Info"
@@ -179,6 +180,9 @@ class Insight(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="insights")
     rule = models.CharField(max_length=20, choices=Rule.choices)
+    subject = models.CharField(
+        max_length=64, blank=True, help_text="What within the rule, e.g. a playbook key."
+    )
     period = models.DateField()
     severity = models.CharField(max_length=8, choices=Severity.choices)
     title = models.CharField(max_length=200)
@@ -189,7 +193,9 @@ class Insight(models.Model):
     class Meta:
         ordering = ["-period", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "rule", "period"], name="insight_once_per_month")
+            models.UniqueConstraint(
+                fields=["account", "rule", "period", "subject"], name="insight_once_per_month"
+            )
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 
 from kpis.demo import demo_data_load
+from playbooks.demo import demo_playbooks_load
 from tenants.models import Tenant
 from tenants.services import AdminSpec, tenant_provision
 from users.models import User
@@ -29,4 +30,5 @@ def demo_seed() -> Tenant:
     tenant = tenant_provision(name="Demo Company", slug=DEMO_SLUG, admin=admin)
     with schema_context(DEMO_SLUG):
         demo_data_load()
+        demo_playbooks_load()
     return tenant

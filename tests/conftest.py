@@ -5,6 +5,8 @@ is transactional), so their schemas vanish at rollback. Tests that need committe
 (a real worker, concurrent requests) use `committed_tenants`, which drops what it made.
 """
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -102,3 +104,16 @@ def tenant_user_count(slug: str) -> int:
 
     with schema_context(slug):
         return User.objects.count()
+
+
+DEMO_TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def alice_data(alice):
+    """Alice's schema filled with the demo dataset (25 accounts × 25 KPIs × 18 months)."""
+    from kpis.demo import demo_data_load
+
+    with schema_context("alice"):
+        demo_data_load(today=DEMO_TODAY)
+    return alice

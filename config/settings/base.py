@@ -164,6 +164,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ingest.tasks.dispatch_sales_syncs",
         "schedule": crontab(minute=0),  # hourly; each source runs at its own local hour (02:00 default)
     },
+    "playbook-triggers": {
+        "task": "playbooks.tasks.dispatch_trigger_evaluation",
+        "schedule": crontab(minute="*/15"),
+    },
     "resume-stalled-uploads": {
         "task": "ingest.tasks.dispatch_resume_stalled_uploads",
         "schedule": crontab(minute="*/10"),
@@ -235,3 +239,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
+
+# --- Admin import/export (django-import-export) ----------------------------------------------
+# The import preview and its confirmation may reach different web workers, so the file waits in
+# the shared, tenant-prefixed cache. Formulas are escaped by ingest.resources: 4.x's
+# IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only strips a leading "=".
+INSTALLED_APPS += ["import_export"]
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"

@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from ingest import api as ingest_api
 from kpis import api as kpi_api
+from playbooks import api as playbook_api
 from tenants.api import views
 
 router = SimpleRouter(trailing_slash=True)
@@ -13,6 +14,9 @@ router.register("keys", views.ApiKeyViewSet, basename="api-keys")
 router.register("accounts", kpi_api.AccountViewSet, basename="api-accounts")
 router.register("insights", kpi_api.InsightViewSet, basename="api-insights")
 router.register("uploads", ingest_api.UploadViewSet, basename="api-uploads")
+router.register("playbooks", playbook_api.PlaybookViewSet, basename="api-playbooks")
+router.register("executions", playbook_api.ExecutionViewSet, basename="api-executions")
+router.register("triggers", playbook_api.TriggerViewSet, basename="api-triggers")
 
 v1 = [
     path("me/", views.MeApi.as_view(), name="api-me"),
@@ -22,6 +26,11 @@ v1 = [
         "uploads/<str:pk>/errors.csv",
         ingest_api.UploadViewSet.as_view({"get": "errors_csv"}),
         name="api-uploads-errors",
+    ),
+    path(
+        "executions/<str:pk>/steps/<int:number>/complete",
+        playbook_api.ExecutionViewSet.as_view({"post": "complete_step"}),
+        name="api-executions-step-complete",
     ),
     *router.urls,
 ]

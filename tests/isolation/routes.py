@@ -31,4 +31,4 @@ def _route_text(pattern) -> str:
     text = str(pattern.pattern).lstrip("^").rstrip("$")
     for regex in ("(?P<pk>[^/.]+)", "<str:pk>"):
         text = text.replace(regex, "<pk>")
-    return text
+    return text.replace("<int:number>", "<number>")

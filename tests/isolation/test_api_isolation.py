@@ -32,6 +32,42 @@ def bob_upload_id(bob) -> dict:
         return {"pk": upload.public_id}
 
 
+def bob_playbook_key(bob) -> dict:
+    """Playbook keys are the same in every tenant: B's custom one must stay invisible to A."""
+    from playbooks.models import Playbook
+
+    with schema_context("bob"):
+        return {
+            "pk": Playbook.objects.create(key="bob-secret-play", name="Bob's secret play", purpose="x").key
+        }
+
+
+def bob_execution_id(bob) -> dict:
+    from playbooks.models import Playbook
+    from playbooks.services import execution_start
+
+    with schema_context("bob"):
+        account = Account.objects.create(external_id="BOB-EX", name="Bob's run account")
+        playbook = Playbook.objects.get(key="voc_sprint")
+        return {"pk": execution_start(playbook=playbook, account=account, started_by="user:bob").pk}
+
+
+def bob_step(bob) -> dict:
+    return {**bob_execution_id(bob), "number": 1}
+
+
+def bob_trigger_id(bob) -> dict:
+    from playbooks.models import Trigger
+
+    with schema_context("bob"):  # one more than the seeded triggers: an id only B has
+        playbook = Trigger.objects.first().playbook
+        return {
+            "pk": Trigger.objects.create(
+                playbook=playbook, condition={"type": "band_in", "bands": ["risk"]}
+            ).pk
+        }
+
+
 # route → (methods to try, what B object ids the route takes)
 ROUTES = {
     "api/v1/me/": (["get"], None),
@@ -50,6 +86,14 @@ ROUTES = {
     "api/v1/uploads/<pk>/errors.csv": (["get"], bob_upload_id),
     "api/v1/uploads/<pk>/confirm/": (["post"], bob_upload_id),
     "api/upload": (["post"], None),
+    "api/v1/playbooks/": (["get"], None),
+    "api/v1/playbooks/<pk>/": (["get"], bob_playbook_key),
+    "api/v1/executions/": (["get", "post"], None),
+    "api/v1/executions/<pk>/": (["get", "patch"], bob_execution_id),
+    "api/v1/executions/<pk>/report/": (["get"], bob_execution_id),
+    "api/v1/executions/<pk>/steps/<number>/complete": (["post"], bob_step),
+    "api/v1/triggers/": (["get", "post"], None),
+    "api/v1/triggers/<pk>/": (["get", "patch"], bob_trigger_id),
 }
 
 

@@ -1,0 +1,169 @@
+"""The tenant admin for uploads, sales and syncs, and the admin bases kpis/admin.py shares."""
+
+from zoneinfo import available_timezones
+
+from django import forms
+from django.contrib import admin, messages
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats import base_formats
+from import_export.forms import ExportForm, ImportForm
+
+from config.admin_sites import tenant_admin_site
+from ingest.crypto import source_set_api_key
+from ingest.models import Alert, SalesRecord, SyncRun, SyncSource, Upload, UploadError
+from ingest.resources import SalesRecordResource
+
+ADMIN_IMPORT_MAX_BYTES = 10 * 1024 * 1024
+INLINE_ERRORS = 100
+
+
+class ReadOnly:
+    """Rows that uploads, syncs or health runs write: shown here, never edited by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AdminImportForm(ImportForm):
+    def clean_import_file(self):
+        """import-export holds the whole file in memory (and in the cache until confirmed)."""
+        file = self.cleaned_data["import_file"]
+        if file.size > ADMIN_IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The admin imports files up to {ADMIN_IMPORT_MAX_BYTES // 2**20} MB; upload bigger "
+                "files on the Data Integration page, which streams them."
+            )
+        return file
+
+
+class PipelineImportExportAdmin(ImportExportModelAdmin):
+    """Imports go through the upload pipeline (see ingest.resources). Unlike stock import-export,
+    the preview offers to confirm when rows were rejected: confirming loads the good rows and
+    leaves the rejected ones out, as the portal's preview does."""
+
+    import_formats = [base_formats.CSV]  # XLSX would be parsed here, before the pipeline's safety checks
+    export_formats = [base_formats.CSV, base_formats.XLSX]
+    import_form_class = AdminImportForm
+    export_form_class = ExportForm  # the exported columns are the import columns: no picking
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        context = response.context_data
+        result = context.get("result")
+        if result is not None and not result.has_errors():
+            context.setdefault("confirm_form", self.create_confirm_form(request, import_form=context["form"]))
+            _report(request, result.upload)
+        return response
+
+    def add_success_message(self, result, request):
+        """After confirming: the Upload's own counts, or why the file was refused this time."""
+        if result.has_errors():
+            for error in result.base_errors:
+                messages.error(request, str(error.error))
+        else:
+            _report(request, result.upload)
+
+
+def _report(request, upload: Upload) -> None:
+    counts = f"{upload.inserted} new, {upload.updated} updated, {upload.unchanged} unchanged, {upload.rejected} rejected"
+    notes = " ".join(upload.summary.get("notes", []))
+    if upload.dry_run:
+        advice = " Confirm to load the good rows; rejected rows are left out." if upload.rejected else ""
+        text = f"Preview, nothing written yet: {counts}.{advice} {notes}"
+    else:
+        text = f"Loaded: {counts}. {notes}"
+    messages.add_message(request, messages.WARNING if upload.rejected else messages.INFO, text.strip())
+
+
+@admin.register(SalesRecord, site=tenant_admin_site)
+class SalesRecordAdmin(ReadOnly, PipelineImportExportAdmin):
+    resource_classes = [SalesRecordResource]
+    list_display = ("date", "account", "product_name", "quantity", "unit_price", "total_amount", "region")
+    list_filter = ("region", "date")
+    list_select_related = ("account",)
+    search_fields = ("product_name", "user_id", "account__name", "account__external_id")
+
+
+class UploadErrorInline(ReadOnly, admin.TabularInline):
+    model = UploadError
+    fields = ("line", "field", "value", "reason")
+
+
+@admin.register(Upload, site=tenant_admin_site)
+class UploadAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("original_name", "kind", "version", "via", "status", "inserted", "updated", "rejected",
+                    "uploaded_by", "created_at")  # fmt: skip
+    list_filter = ("kind", "status", "via", "dry_run")
+    search_fields = ("original_name", "sha256", "uploaded_by")
+    fields = ("public_id", "original_name", "kind", "version", "via", "uploaded_by", "dry_run", "status",
+              "message", "sha256", "size", "rows_total", "rows_read", "inserted", "updated", "unchanged",
+              "rejected", "created_at", "started_at", "finished_at")  # fmt: skip
+    inlines = [UploadErrorInline]
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        """The first errors only: a file can have 50,000, and the portal has the full report."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        kwargs["queryset"] = kwargs["queryset"].filter(pk__in=obj.errors.values("pk")[:INLINE_ERRORS])
+        return kwargs
+
+
+class SyncSourceForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    api_key = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current key.",
+    )  # fmt: skip
+    clear_api_key = forms.BooleanField(required=False, label="Remove the stored API key")
+    hour = forms.IntegerField(min_value=0, max_value=23, initial=2, help_text="Local hour of the daily run.")
+    timezone = forms.ChoiceField(
+        choices=[(zone, zone) for zone in sorted(available_timezones())], initial="UTC"
+    )
+
+    class Meta:
+        model = SyncSource
+        fields = ("name", "url", "hour", "timezone", "enabled", "expect_rows", "cursor")
+
+
+@admin.register(SyncSource, site=tenant_admin_site)
+class SyncSourceAdmin(admin.ModelAdmin):
+    """The API key is write-only: the form never renders it, nor its encrypted form."""
+
+    form = SyncSourceForm
+    fields = ("name", "url", "api_key", "clear_api_key", "hour", "timezone", "enabled", "expect_rows",
+              "cursor", "last_run_at")  # fmt: skip
+    readonly_fields = ("last_run_at",)
+    list_display = ("name", "url", "enabled", "hour", "timezone", "has_api_key", "cursor", "last_run_at")
+
+    @admin.display(boolean=True, description="API key")
+    def has_api_key(self, source: SyncSource) -> bool:
+        return bool(source.api_key_encrypted)
+
+    def save_model(self, request, obj, form, change):
+        key, clear = form.cleaned_data["api_key"], form.cleaned_data["clear_api_key"]
+        if key or clear:
+            source_set_api_key(obj, "" if clear else key)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(SyncRun, site=tenant_admin_site)
+class SyncRunAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("source", "status", "started_at", "finished_at", "rows_received", "pages", "upload")
+    list_filter = ("status", "source")
+
+
+@admin.register(Alert, site=tenant_admin_site)
+class AlertAdmin(admin.ModelAdmin):
+    """Operators mark alerts resolved; what happened stays as it was recorded."""
+
+    list_display = ("kind", "message", "created_at", "resolved_at")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
+    readonly_fields = ("kind", "message", "sync_run", "created_at")
+
+    def has_add_permission(self, request):
+        return False

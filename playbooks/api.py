@@ -1,0 +1,236 @@
+"""Playbooks, executions, reports and triggers over the API."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from kpis.models import Account
+from playbooks.models import Execution, Playbook, Trigger
+from playbooks.selectors import execution_report, playbook_effectiveness
+from playbooks.services import execution_start, execution_update, step_record
+from tenants.api.base import TenantViewSet
+
+
+def as_api_error(error: DjangoValidationError) -> ValidationError:
+    return ValidationError({"non_field_errors": error.messages})
+
+
+class PlaybookSerializer(serializers.ModelSerializer):
+    steps = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Playbook
+        fields = ["key", "name", "purpose", "when_to_use", "expected_duration_days", "expected_outcomes",
+                  "exit_criteria", "active", "steps"]  # fmt: skip
+
+    def get_steps(self, playbook) -> list[dict]:
+        return [
+            {"order": s.order, "title": s.title, "description": s.description, "responsible": s.responsible,
+             "accountable": s.accountable, "consulted": s.consulted, "informed": s.informed,
+             "due_offset_days": s.due_offset_days, "required": s.required}
+            for s in playbook.steps.all()
+        ]  # fmt: skip
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    playbook = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    steps = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Execution
+        fields = ["id", "playbook", "account", "account_name", "status", "current_step", "owner", "notes",
+                  "started_by", "started_at", "completed_at", "completion_reason", "health_at_start",
+                  "manual_criteria", "steps"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_steps(self, execution) -> list[dict]:
+        progress = {p.index: p for p in execution.progress.all()}
+        return [
+            {"number": i + 1, "title": step["title"], "accountable": step["accountable"],
+             "responsible": step["responsible"], "required": step.get("required", True),
+             "status": progress[i].status if i in progress else "pending",
+             "due_date": progress[i].due_date if i in progress else None,
+             "done_by": progress[i].done_by if i in progress else "",
+             "done_at": progress[i].done_at if i in progress else None}
+            for i, step in enumerate(execution.plan.get("steps", []))
+        ]  # fmt: skip
+
+
+class ExecutionCreateSerializer(serializers.Serializer):
+    playbook = serializers.SlugField(help_text="Playbook key, e.g. renewal_safeguard.")
+    account = serializers.IntegerField(help_text="Account id.")
+    owner = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+
+class ExecutionUpdateSerializer(serializers.Serializer):
+    owner = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=[Execution.Status.CANCELLED], required=False)
+
+
+class StepCompleteSerializer(serializers.Serializer):
+    notes = serializers.CharField(required=False, allow_blank=True)
+    skip = serializers.BooleanField(
+        default=False, help_text="Skip an optional step instead of completing it."
+    )
+
+
+class TriggerSerializer(serializers.ModelSerializer):
+    playbook = serializers.SlugRelatedField(slug_field="key", queryset=Playbook.objects.all())
+
+    class Meta:
+        model = Trigger
+        fields = ["id", "playbook", "condition", "action", "cooldown_days", "enabled", "last_evaluated_at",
+                  "last_triggered_at", "times_triggered"]  # fmt: skip
+        read_only_fields = ["last_evaluated_at", "last_triggered_at", "times_triggered"]
+
+    def validate_condition(self, condition):
+        allowed = {"band_in", "score_drop", "kpi_below", "kpi_above", "renewal_within", "insight"}
+        if not isinstance(condition, dict) or condition.get("type") not in allowed:
+            raise serializers.ValidationError(
+                f"Give a condition object whose type is one of: {', '.join(sorted(allowed))}."
+            )
+        return condition
+
+
+@extend_schema(tags=["playbooks"])
+class PlaybookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    serializer_class = PlaybookSerializer
+    lookup_field = "key"
+    lookup_url_kwarg = "pk"
+
+    def get_queryset(self):
+        return Playbook.objects.prefetch_related("steps")
+
+    @extend_schema(summary="The playbook catalog")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One playbook with its steps and measured effectiveness")
+    def retrieve(self, request, *args, **kwargs):
+        playbook = self.get_object()
+        return Response(
+            {**PlaybookSerializer(playbook).data, "effectiveness": playbook_effectiveness(playbook)}
+        )
+
+
+@extend_schema(tags=["playbooks"])
+class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    serializer_class = ExecutionSerializer
+
+    def get_queryset(self):
+        executions = Execution.objects.select_related("playbook", "account").prefetch_related("progress")
+        params = self.request.query_params
+        if params.get("status"):
+            executions = executions.filter(status=params["status"])
+        if params.get("account"):
+            if not params["account"].isdigit():
+                raise ValidationError({"account": ["Give an account id (a whole number)."]})
+            executions = executions.filter(account_id=params["account"])
+        return executions
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except DjangoValidationError as error:  # not a UUID
+            raise Http404 from error
+
+    @extend_schema(summary="Executions, newest first", parameters=[
+        OpenApiParameter("status", str, enum=Execution.Status.values), OpenApiParameter("account", int)])  # fmt: skip
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One execution with its steps")
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(summary="Start a playbook for an account", request=ExecutionCreateSerializer,
+                   responses={201: ExecutionSerializer})  # fmt: skip
+    def create(self, request):
+        form = ExecutionCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        playbook = Playbook.objects.filter(key=form.validated_data["playbook"]).first()
+        account = Account.objects.filter(pk=form.validated_data["account"]).first()
+        if playbook is None or account is None:
+            missing = "playbook" if playbook is None else "account"
+            raise ValidationError({missing: [f"No such {missing} in this workspace."]})
+        try:
+            execution = execution_start(playbook=playbook, account=account, started_by=f"api:{request.auth.prefix}",
+                                        owner=form.validated_data.get("owner", ""))  # fmt: skip
+        except DjangoValidationError as error:
+            raise as_api_error(error) from error
+        return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Change owner or notes, or cancel", request=ExecutionUpdateSerializer)
+    def partial_update(self, request, pk=None):
+        form = ExecutionUpdateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            execution = execution_update(
+                execution=self.get_object(), by=f"api:{request.auth.prefix}", **form.validated_data
+            )
+        except DjangoValidationError as error:
+            raise as_api_error(error) from error
+        return Response(ExecutionSerializer(execution).data)
+
+    @extend_schema(summary="Complete (or skip) step n, counted from 1", request=StepCompleteSerializer,
+                   responses=ExecutionSerializer)  # fmt: skip
+    def complete_step(self, request, pk=None, number=None):
+        form = StepCompleteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            execution = step_record(execution=self.get_object(), index=int(number) - 1, by=f"api:{request.auth.prefix}",
+                                    notes=form.validated_data.get("notes", ""), skip=form.validated_data["skip"])  # fmt: skip
+        except DjangoValidationError as error:
+            raise as_api_error(error) from error
+        return Response(ExecutionSerializer(Execution.objects.get(pk=execution.pk)).data)
+
+    @extend_schema(
+        summary="The execution's report: RACI, steps, exit criteria, timeline, health",
+        responses=OpenApiTypes.OBJECT,
+    )
+    @action(detail=True, methods=["get"])
+    def report(self, request, pk=None):
+        data = execution_report(self.get_object())
+        data["execution"] = ExecutionSerializer(data["execution"]).data
+        data["steps"] = [{**s, "progress": _progress(s["progress"])} for s in data["steps"]]
+        return Response(data)
+
+
+def _progress(progress) -> dict | None:
+    if progress is None:
+        return None
+    return {"status": progress.status, "due_date": progress.due_date, "done_by": progress.done_by,
+            "done_at": progress.done_at, "notes": progress.notes}  # fmt: skip
+
+
+@extend_schema(tags=["playbooks"])
+class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     mixins.UpdateModelMixin, TenantViewSet):  # fmt: skip
+    serializer_class = TriggerSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return Trigger.objects.select_related("playbook")
+
+    @extend_schema(summary="Triggers of every playbook")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One trigger")
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(summary="Add a trigger to a playbook")
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(summary="Change a trigger (condition, action, cooldown, enabled)")
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)

@@ -1,0 +1,61 @@
+"""Exit criteria and trigger conditions checked against an account's data. Pure functions
+over a small "facts" dict, so services and tests share them."""
+
+import datetime as dt
+
+# facts = {"score": float|None, "band": str|None, "kpis": {key: {"value", "band"}}, "drops": [(months, points)],
+#          "renewal_date": date|None, "today": date, "insight_rules": set[str]}
+
+
+def criterion_met(check: dict, facts: dict) -> tuple[bool, object]:
+    """(met, the value it was judged on) for a data-checked exit criterion."""
+    kind = check.get("type")
+    if kind == "health_at_least":
+        return _compare(facts.get("score"), check["score"], at_least=True)
+    if kind == "band_is":
+        return facts.get("band") == check["band"], facts.get("band")
+    if kind in ("kpi_at_least", "kpi_at_most"):
+        value = facts["kpis"].get(check["kpi"], {}).get("value")
+        return _compare(value, check["value"], at_least=kind == "kpi_at_least")
+    if kind == "no_kpi_critical":
+        critical = sorted(key for key, kpi in facts["kpis"].items() if kpi.get("band") == "critical")
+        return not critical and bool(facts["kpis"]), critical
+    return False, None
+
+
+def _compare(value, bound, *, at_least: bool) -> tuple[bool, object]:
+    if value is None:
+        return False, None
+    return (value >= bound if at_least else value <= bound), value
+
+
+def condition_met(condition: dict, facts: dict) -> tuple[bool, str]:
+    """(met, why) for a trigger condition."""
+    kind = condition.get("type")
+    if kind == "band_in":
+        band = facts.get("band")
+        return band in condition["bands"], f"health band is {band}"
+    if kind == "score_drop":
+        drop = facts["drops"].get(condition.get("months", 1), 0.0)
+        return drop >= condition[
+            "points"
+        ], f"score fell {drop:.0f} points in {condition.get('months', 1)} month(s)"
+    if kind in ("kpi_below", "kpi_above"):
+        value = facts["kpis"].get(condition["kpi"], {}).get("value")
+        if value is None:
+            return False, f"no value for {condition['kpi']}"
+        met = value < condition["value"] if kind == "kpi_below" else value > condition["value"]
+        return met, f"{condition['kpi']} is {value}"
+    if kind == "renewal_within":
+        return _renewal_within(facts, condition["days"])
+    if kind == "insight":
+        return condition["rule"] in facts["insight_rules"], f"insight {condition['rule']}"
+    return False, f"unknown condition {kind}"
+
+
+def _renewal_within(facts: dict, days: int) -> tuple[bool, str]:
+    renewal = facts.get("renewal_date")
+    if renewal is None:
+        return False, "no renewal date"
+    left = (renewal - facts.get("today", dt.date.today())).days
+    return 0 <= left <= days, f"renews in {left} days"

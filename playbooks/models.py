@@ -1,0 +1,152 @@
+"""Playbooks, their executions for accounts, and the triggers that start them."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class Playbook(models.Model):
+    """A repeatable play a CS team runs. Tenants edit the shipped ones and add their own."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    purpose = models.TextField()
+    when_to_use = models.TextField(blank=True)
+    expected_duration_days = models.PositiveIntegerField(default=30)
+    expected_outcomes = models.JSONField(default=list, blank=True)
+    exit_criteria = models.JSONField(default=list, blank=True, help_text='[{"key", "description", "check"}]')
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlaybookStep(models.Model):
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    responsible = models.JSONField(default=list, help_text="Roles or usernames who do the work.")
+    accountable = models.CharField(max_length=150, help_text="The one role or user who answers for it.")
+    consulted = models.JSONField(default=list, blank=True)
+    informed = models.JSONField(default=list, blank=True)
+    due_offset_days = models.PositiveIntegerField(default=0)
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["playbook", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["playbook", "order"], name="playbookstep_unique_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.playbook.key} #{self.order} {self.title}"
+
+
+class Execution(models.Model):
+    """One run of a playbook for an account. `plan` is a copy of the playbook's steps,
+    outcomes and exit criteria at start, so later catalog edits never rewrite history."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="executions")
+    account = models.ForeignKey("kpis.Account", on_delete=models.CASCADE, related_name="executions")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    plan = models.JSONField(default=dict)
+    current_step = models.PositiveIntegerField(default=0)
+    owner = models.CharField(max_length=150, blank=True)
+    notes = models.TextField(blank=True)
+    started_by = models.CharField(max_length=150, help_text="user:<name> or trigger:<id>")
+    started_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    health_at_start = models.JSONField(default=dict, blank=True)
+    manual_criteria = models.JSONField(
+        default=dict, blank=True, help_text="{key: {by, at}} of ticked criteria."
+    )
+    completion_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # Never two open runs of one playbook for one account, whoever starts them.
+            models.UniqueConstraint(
+                fields=["playbook", "account"], condition=Q(status="in_progress"), name="one_open_execution"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.get('name', self.playbook_id)} for {self.account_id}"
+
+
+class StepProgress(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        SKIPPED = "skipped", "Skipped"
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="progress")
+    index = models.PositiveIntegerField(help_text="Position in the execution's plan, from 0.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    due_date = models.DateField()
+    notes = models.TextField(blank=True)
+    done_by = models.CharField(max_length=150, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["execution", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "index"], name="stepprogress_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} step {self.index}: {self.status}"
+
+
+class Trigger(models.Model):
+    """Starts or suggests a playbook for accounts that meet a condition."""
+
+    class Action(models.TextChoices):
+        AUTO_START = "auto_start", "Start automatically"
+        SUGGEST = "suggest", "Suggest (one-click start)"
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="triggers")
+    condition = models.JSONField(help_text='e.g. {"type": "band_in", "bands": ["risk", "critical"]}')
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.SUGGEST)
+    cooldown_days = models.PositiveIntegerField(default=30)
+    enabled = models.BooleanField(default=True)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    last_triggered_at = models.DateTimeField(null=True, blank=True)
+    times_triggered = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["playbook", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.playbook.key}: {self.condition.get('type')} → {self.action}"
+
+
+class TriggerFiring(models.Model):
+    """When a trigger fired for an account: the cooldown is counted from here."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="firings")
+    account = models.ForeignKey("kpis.Account", on_delete=models.CASCADE, related_name="trigger_firings")
+    fired_at = models.DateTimeField()
+    execution = models.ForeignKey(
+        Execution, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["trigger", "account", "fired_at"], name="firing_cooldown_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_id} → {self.account_id} at {self.fired_at:%Y-%m-%d}"

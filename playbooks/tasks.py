@@ -1,0 +1,16 @@
+"""Trigger evaluation on a schedule (every 15 minutes, per tenant) and after uploads."""
+
+from celery import shared_task
+
+from playbooks.services import triggers_evaluate
+from tenants.tasks import fan_out
+
+
+@shared_task(time_limit=300, soft_time_limit=280)
+def dispatch_trigger_evaluation() -> int:
+    return fan_out(evaluate_triggers)
+
+
+@shared_task(time_limit=600, soft_time_limit=580)
+def evaluate_triggers(account_ids: list[int] | None = None) -> int:
+    return triggers_evaluate(account_ids=account_ids)

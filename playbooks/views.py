@@ -1,0 +1,158 @@
+"""Portal pages: catalog, playbook, executions, steps, reports."""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from kpis.models import Account
+from kpis.views import csv_safe
+from playbooks.models import Execution, Playbook
+from playbooks.selectors import (
+    account_facts,
+    execution_report,
+    exit_criteria_status,
+    open_steps,
+    playbook_effectiveness,
+)
+from playbooks.services import criterion_tick, execution_start, execution_update, step_record
+from users.decorators import editor_required
+
+
+@login_required
+def catalog(request):
+    playbooks = Playbook.objects.prefetch_related("steps", "triggers").order_by("name")
+    return render(request, "playbooks/catalog.html", {"playbooks": playbooks})
+
+
+@login_required
+def playbook_detail(request, key: str):
+    playbook = get_object_or_404(Playbook.objects.prefetch_related("steps", "triggers"), key=key)
+    context = {
+        "playbook": playbook,
+        "effectiveness": playbook_effectiveness(playbook),
+        "accounts": Account.objects.order_by("name").only("pk", "name"),
+        "executions": playbook.executions.select_related("account")[:20],
+    }
+    return render(request, "playbooks/playbook_detail.html", context)
+
+
+@editor_required
+@require_POST
+def execution_start_view(request, key: str):
+    playbook = get_object_or_404(Playbook, key=key)
+    account = get_object_or_404(Account, pk=request.POST.get("account") or 0)
+    try:
+        execution = execution_start(playbook=playbook, account=account, started_by=f"user:{request.user.username}",
+                                    owner=request.user.username)  # fmt: skip
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("playbook_detail", key=key)
+    return redirect("execution_detail", pk=execution.pk)
+
+
+@login_required
+def executions(request):
+    mine = request.GET.get("mine") == "1"
+    steps = open_steps(owner=request.user.username if mine else None)
+    running = Execution.objects.filter(status=Execution.Status.IN_PROGRESS).select_related(
+        "account", "playbook"
+    )
+    done = Execution.objects.exclude(status=Execution.Status.IN_PROGRESS).select_related(
+        "account", "playbook"
+    )[:20]
+    return render(
+        request, "playbooks/executions.html", {"steps": steps, "running": running, "done": done, "mine": mine}
+    )
+
+
+def _execution(pk) -> Execution:
+    return get_object_or_404(Execution.objects.select_related("account", "playbook"), pk=pk)
+
+
+@login_required
+def execution_detail(request, pk):
+    execution = _execution(pk)
+    facts = account_facts([execution.account_id])[execution.account_id]
+    progress = {p.index: p for p in execution.progress.all()}
+    today = timezone.localdate()
+    steps = [
+        {**step, "index": i, "progress": progress.get(i),
+         "overdue": progress.get(i) and progress[i].status == "pending" and progress[i].due_date < today}
+        for i, step in enumerate(execution.plan.get("steps", []))
+    ]  # fmt: skip
+    context = {"execution": execution, "steps": steps, "criteria": exit_criteria_status(execution, facts),
+               "facts": facts}  # fmt: skip
+    return render(request, "playbooks/execution_detail.html", context)
+
+
+@editor_required
+@require_POST
+def step_view(request, pk, index: int):
+    try:
+        step_record(execution=_execution(pk), index=index, by=request.user.username,
+                    notes=request.POST.get("notes", ""), skip="skip" in request.POST)  # fmt: skip
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("execution_detail", pk=pk)
+
+
+@editor_required
+@require_POST
+def criterion_view(request, pk, key: str):
+    try:
+        criterion_tick(execution=_execution(pk), key=key, by=request.user.username, met="met" in request.POST)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("execution_detail", pk=pk)
+
+
+@editor_required
+@require_POST
+def execution_cancel_view(request, pk):
+    try:
+        execution_update(
+            execution=_execution(pk), by=request.user.username, status=Execution.Status.CANCELLED
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("execution_detail", pk=pk)
+
+
+@login_required
+def execution_report_view(request, pk):
+    report = execution_report(_execution(pk))
+    if request.GET.get("format") == "csv":
+        return _report_csv(report)
+    return render(request, "playbooks/report.html", {"report": report, "execution": report["execution"]})
+
+
+def _report_csv(report: dict) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="execution-{report["execution"].pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "step",
+            "title",
+            "responsible",
+            "accountable",
+            "consulted",
+            "informed",
+            "status",
+            "done_by",
+            "done_at",
+        ]
+    )
+    for number, step in enumerate(report["steps"], start=1):
+        progress = step["progress"]
+        writer.writerow([number, csv_safe(step["title"]), "; ".join(step["responsible"]), step["accountable"],
+                         "; ".join(step["consulted"]), "; ".join(step["informed"]),
+                         progress.status if progress else "pending", csv_safe(progress.done_by if progress else ""),
+                         progress.done_at.isoformat() if progress and progress.done_at else ""])  # fmt: skip
+    return response

@@ -1,0 +1,172 @@
+"""The tenant admin: imports go through the upload pipeline, exports escape formulas, the sync
+API key stays hidden, and one tenant's admin never reaches another's rows."""
+
+import csv
+import datetime as dt
+import io
+import re
+from decimal import Decimal
+
+from django_tenants.utils import schema_context
+
+from ingest.crypto import source_api_key
+from ingest.models import SalesRecord, SyncSource, Upload
+from kpis.models import Account, KpiDefinition, KpiValue
+from tests.conftest import PASSWORD, signed_in_client
+from tests.ingest.conftest import named
+from users.models import User
+from users.services import user_create
+
+ACCOUNTS = "external_id,name,revenue,industry,region,status,renewal_date,owner\n"
+GOOD = ACCOUNTS + "A-1,Acme,1000,Retail,EU,active,2027-01-31,ann\nA-2,Beta,2000.50,,,onboarding,,\n"
+FORMULAS = ["=HYPERLINK(1)", "@SUM(A1)", "+1+1", "-2+3", "\tTab", "\rReturn"]
+
+
+def preview(client, model: str, content: str, name: str = "accounts.csv"):
+    data = {"import_file": named(content, name), "format": "0", "resource": "0"}
+    return client.post(f"/admin/{model}/import/", data)
+
+
+def confirm(client, model: str, previewed):
+    fields = re.findall(r'name="(import_file_name|original_file_name|format|resource)" value="([^"]*)"',
+                        previewed.content.decode())  # fmt: skip
+    assert fields, "the preview offers no confirm form"
+    return client.post(f"/admin/{model}/process_import/", dict(fields), follow=True)
+
+
+def export(client, model: str) -> list[list[str]]:
+    response = client.post(f"/admin/{model}/export/", {"format": "0", "resource": "0"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_an_import_previews_then_loads_through_the_pipeline(alice):
+    client = signed_in_client("alice")
+
+    previewed = preview(client, "kpis/account", GOOD)
+    assert previewed.status_code == 200
+    assert (
+        "Preview, nothing written yet: 2 new, 0 updated, 0 unchanged, 0 rejected"
+        in previewed.content.decode()
+    )
+    with schema_context("alice"):
+        assert not Account.objects.exists()
+
+    done = confirm(client, "kpis/account", previewed)
+    assert done.redirect_chain[-1][0] == "/admin/kpis/account/"
+    assert "Loaded: 2 new" in done.content.decode()
+    with schema_context("alice"):
+        assert Account.objects.get(external_id="A-2").revenue == Decimal("2000.50")
+        uploads = Upload.objects.filter(
+            via=Upload.Via.ADMIN, original_name="accounts.csv", uploaded_by="admin"
+        )
+        assert sorted(uploads.values_list("status", flat=True)) == ["completed", "previewed"]
+        assert Upload.objects.get(status="completed").stored_path.startswith("uploads/alice/")
+
+
+def test_a_bad_row_shows_its_line_and_reason_and_the_good_rows_load_after_confirm(alice):
+    client = signed_in_client("alice")
+    content = GOOD + "A-3,Gamma,lots,,,,,\n"
+
+    previewed = preview(client, "kpis/account", content)
+    page = previewed.content.decode()
+    assert "Line 4: revenue must be a number" in page
+    assert "2 new, 0 updated, 0 unchanged, 1 rejected" in page
+
+    confirm(client, "kpis/account", previewed)
+    with schema_context("alice"):
+        assert set(Account.objects.values_list("external_id", flat=True)) == {"A-1", "A-2"}
+
+
+def test_a_refused_file_is_a_clear_message_and_cannot_be_confirmed(alice):
+    client = signed_in_client("alice")
+
+    previewed = preview(client, "kpis/account", "external_id,name,revnue\nA-1,Acme,5\n")
+    page = previewed.content.decode()
+    assert previewed.status_code == 200
+    assert "Unknown column(s): revnue." in page and 'name="import_file_name"' not in page
+
+
+def test_kpi_values_export_current_versions_and_import_back_unchanged(alice):
+    with schema_context("alice"):
+        account = Account.objects.create(external_id="A-1", name="Acme")
+        nps = KpiDefinition.objects.get(key="nps")
+        kwargs = {"account": account, "kpi": nps, "period": dt.date(2026, 9, 1)}
+        KpiValue.objects.create(**kwargs, value=10, version=1, is_current=False)
+        KpiValue.objects.create(**kwargs, value=-5, version=2, source="upload:7")
+    client = signed_in_client("alice")
+
+    rows = export(client, "kpis/kpivalue")
+    assert rows == [["account", "kpi", "period", "value", "version", "source"], ["A-1", "nps", "2026-09", "-5.0", "2", "upload:7"]]  # fmt: skip
+
+    exported = "\n".join(",".join(row) for row in rows) + "\n"
+    previewed = preview(client, "kpis/kpivalue", exported, name="kpis.csv")
+    assert "0 new, 0 updated, 1 unchanged, 0 rejected" in previewed.content.decode()
+
+
+def test_exports_contain_the_data_and_escape_formulas(alice):
+    with schema_context("alice"):
+        for number, name in enumerate(FORMULAS):
+            Account.objects.create(external_id=f"F-{number}", name=name, revenue=-1)
+        SalesRecord.objects.create(
+            account=Account.objects.get(external_id="F-0"), date=dt.date(2026, 10, 1), user_id="u1",
+            product_name="=cmd|' /C calc'!A0", quantity=2, unit_price=Decimal("5.00"), total_amount=Decimal("10.00"),
+        )  # fmt: skip
+    client = signed_in_client("alice")
+
+    accounts = export(client, "kpis/account")
+    assert accounts[0][:3] == ["external_id", "name", "revenue"]
+    assert sorted(row[1] for row in accounts[1:]) == sorted("'" + name for name in FORMULAS)
+    assert {row[2] for row in accounts[1:]} == {"-1.00"}  # numbers are not text: no apostrophe
+
+    sales = export(client, "ingest/salesrecord")
+    assert sales[1] == ["2026-10-01", "u1", "'=cmd|' /C calc'!A0", "2", "5.00", "10.00", "", "F-0"]
+
+
+def test_the_sync_source_page_never_shows_the_key_or_its_encrypted_form(alice):
+    client = signed_in_client("alice")
+    form = {"name": "Shop", "url": "https://shop.example.com/api/sales", "api_key": "sk-live-SECRET-123",
+            "hour": "2", "timezone": "Europe/Paris", "enabled": "on", "expect_rows": "on", "cursor": ""}  # fmt: skip
+
+    assert client.post("/admin/ingest/syncsource/add/", form).status_code == 302
+    with schema_context("alice"):
+        source = SyncSource.objects.get()
+        token = source.api_key_encrypted
+        assert source_api_key(source) == "sk-live-SECRET-123"
+    assert (
+        client.post(f"/admin/ingest/syncsource/{source.pk}/change/", {**form, "api_key": ""}).status_code
+        == 302
+    )
+
+    for url in ("/admin/ingest/syncsource/", f"/admin/ingest/syncsource/{source.pk}/change/"):
+        page = client.get(url).content.decode()
+        assert "sk-live-SECRET-123" not in page and token not in page and "api_key_encrypted" not in page
+    with schema_context("alice"):
+        assert source_api_key(SyncSource.objects.get()) == "sk-live-SECRET-123"  # an empty field keeps it
+
+
+def test_bobs_admin_lists_none_of_alices_rows_and_cannot_open_them(alice, bob):
+    alice_client = signed_in_client("alice")
+    confirm(alice_client, "kpis/account", preview(alice_client, "kpis/account", GOOD))
+    with schema_context("alice"):
+        account, upload = Account.objects.get(external_id="A-1"), Upload.objects.first()
+    client = signed_in_client("bob")
+
+    for url in ("/admin/kpis/account/", "/admin/ingest/upload/"):
+        page = client.get(url).content.decode()
+        assert "Acme" not in page and "accounts.csv" not in page
+    for url in (f"/admin/kpis/account/{account.pk}/change/", f"/admin/ingest/upload/{upload.pk}/change/"):
+        response = client.get(url, follow=True)  # Django's admin answers a missing row with a redirect
+        assert response.redirect_chain == [("/admin/", 302)] and "doesn’t exist" in response.content.decode()
+    assert "Acme" not in "".join(row[1] for row in export(client, "kpis/account"))
+
+
+def test_a_viewer_cannot_open_the_tenant_admin_or_import(alice):
+    with schema_context("alice"):
+        user_create(username="viewer", email="v@alice.example.com", password=PASSWORD, role=User.Role.VIEWER)
+    client = signed_in_client("alice", username="viewer")
+
+    for response in (client.get("/admin/kpis/account/"), preview(client, "kpis/account", GOOD)):
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    with schema_context("alice"):
+        assert not Upload.objects.exists()

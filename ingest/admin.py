@@ -71,7 +71,8 @@ class PipelineImportExportAdmin(ImportExportModelAdmin):
 
 
 def _report(request, upload: Upload) -> None:
-    counts = f"{upload.inserted} new, {upload.updated} updated, {upload.unchanged} unchanged, {upload.rejected} rejected"
+    counts = f"{upload.inserted} new, {upload.updated} updated, {upload.unchanged} unchanged, "
+    counts += f"{upload.rejected} rejected"
     notes = " ".join(upload.summary.get("notes", []))
     if upload.dry_run:
         advice = " Confirm to load the good rows; rejected rows are left out." if upload.rejected else ""

@@ -108,6 +108,7 @@ def account_detail(request, pk: int):
         "practices": best_practices_for(explanation),
         "chart": _account_chart(history, explanation, series, kpi_names),
         "kpi_names": kpi_names,
+        "executions": account.executions.select_related("playbook").order_by("-started_at")[:10],
     }
     return render(request, "kpis/account_detail.html", context)
 

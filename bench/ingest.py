@@ -465,8 +465,8 @@ def run_all(path: Path, folder: Path, args) -> None:
     r4 = [r4_run(path, min(args.r4_rows, args.rows)) for _ in range(args.runs_r4)]
     for figures in r4:
         print(
-            f"  R4 {figures['seconds']:.2f} s, stored {figures['stored']:,} rows, "
-            f"{figures['failed_batches']} batch(es) failed (duplicate keys roll a whole batch back)"
+            f"  R4 {figures['seconds']:.2f} s: {figures['failed_batches']} bulk batch(es) failed on duplicate keys, "
+            f"so import_data rolled the import back ({figures['stored']:,} rows stored)"
         )
     xlsx = xlsx_bench(path, folder, min(args.xlsx_rows, args.rows))
     print(

@@ -53,17 +53,30 @@ def stage_create(kind: str) -> None:
 
 
 class StageWriter:
-    """COPY rows into the staging table as they are validated (constant memory)."""
+    """COPY rows into the staging table as they are validated (constant memory).
+
+    While a COPY is open the connection can run nothing else, so anything that must write
+    in between (a batch of row errors) goes through `between_copies`, which ends the COPY,
+    runs it, and opens a new one.
+    """
 
     def __init__(self, kind: str):
         self.columns = STAGES[kind].columns
+        self._sql = f"COPY {STAGE} ({', '.join(self.columns)}) FROM STDIN"
         self._cursor = connection.cursor()
-        sql = f"COPY {STAGE} ({', '.join(self.columns)}) FROM STDIN"
-        self._copy_context = self._cursor.cursor.copy(sql)
+        self._open()
+
+    def _open(self) -> None:
+        self._copy_context = self._cursor.cursor.copy(self._sql)
         self._copy = self._copy_context.__enter__()
 
     def write(self, record: dict) -> None:
         self._copy.write_row([record.get(column) for column in self.columns])
+
+    def between_copies(self, work) -> None:
+        self._copy_context.__exit__(None, None, None)
+        work()
+        self._open()
 
     def close(self) -> None:
         self._copy_context.__exit__(None, None, None)

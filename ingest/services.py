@@ -36,10 +36,12 @@ from ingest.parsers import (
     sniff_format,
 )
 from ingest.validation import SPECS, Context, DuplicateTracker, KpiBounds, validate_row
-from kpis.models import KpiDefinition
+from kpis.models import Account, KpiDefinition
 from kpis.services import health_refresh
 from tenants.models import Tenant
 from tenants.services import usage_record_upload
+from users.models import User
+from users.services import user_create
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +256,7 @@ def _stage_rows(upload: Upload, rows) -> tuple[int, int]:
         else:
             writer.write(record)
         if len(errors) >= ERROR_BATCH:
-            _save_errors(upload, errors)
+            writer.between_copies(lambda batch=errors: _save_errors(upload, batch))
             errors = []
         if read % PROGRESS_EVERY == 0:
             cache.set(progress_key(upload), read, 3600)
@@ -272,6 +274,9 @@ class _UserCollector:
 
     def write(self, record: dict) -> None:
         self.records.append(record)
+
+    def between_copies(self, work) -> None:
+        work()
 
     def close(self) -> None:
         pass
@@ -297,18 +302,33 @@ def _save_errors(upload: Upload, errors: list) -> None:
 
 def _merge(upload: Upload) -> loaders.MergeResult:
     if upload.kind == Upload.Kind.ACCOUNTS:
-        return loaders.merge_accounts()
-    if upload.kind == Upload.Kind.KPIS:
-        return loaders.merge_kpi_values(f"upload:{upload.pk}")
-    if upload.kind == Upload.Kind.SALES:
-        return loaders.merge_sales(upload.pk)
-    return _import_users(upload._users)
+        result = loaders.merge_accounts()
+    elif upload.kind == Upload.Kind.KPIS:
+        result = loaders.merge_kpi_values(f"upload:{upload.pk}")
+    elif upload.kind == Upload.Kind.SALES:
+        result = loaders.merge_sales(upload.pk)
+    else:
+        result = _import_users(upload._users)
+    _check_plan_limits()
+    return result
+
+
+def _check_plan_limits() -> None:
+    """Refuse the whole load (it is rolled back) when it would take the workspace past its
+    plan's accounts or users: a clear refusal, never a silent truncation."""
+    plan = Tenant.objects.select_related("plan").get(schema_name=connection.schema_name).plan
+    if plan is None:
+        return
+    for label, count, limit in (("accounts", Account.objects.count(), plan.max_accounts),
+                                ("users", User.objects.count(), plan.max_users)):  # fmt: skip
+        if count > limit:
+            raise FileRefused(
+                f"Your {plan.name} plan allows {limit} {label}; this file would bring the workspace to {count}. "
+                "Nothing was loaded: upgrade the plan or load fewer new ones."
+            )
 
 
 def _import_users(records: list[dict]) -> loaders.MergeResult:
-    from users.models import User
-    from users.services import user_create
-
     existing = set(
         User.objects.filter(username__in=[r["username"] for r in records]).values_list("username", flat=True)
     )

@@ -5,7 +5,7 @@ from django_tenants.utils import schema_context
 
 from kpis.demo import demo_data_load
 from playbooks.demo import demo_playbooks_load
-from tenants.models import Tenant
+from tenants.models import Plan, Tenant
 from tenants.services import AdminSpec, tenant_provision
 from users.models import User
 
@@ -27,7 +27,10 @@ def demo_seed() -> Tenant:
         password=settings.DEMO_ADMIN_PASSWORD,
         username=DEMO_USERNAME,
     )
-    tenant = tenant_provision(name="Demo Company", slug=DEMO_SLUG, admin=admin)
+    # The pro plan, so visitors can load more accounts than the free plan's 25.
+    tenant = tenant_provision(
+        name="Demo Company", slug=DEMO_SLUG, admin=admin, plan=Plan.objects.get(name="pro")
+    )
     with schema_context(DEMO_SLUG):
         demo_data_load()
         demo_playbooks_load()

@@ -191,3 +191,28 @@ def test_two_deliveries_at_once_load_once(committed_tenants):
     with schema_context("alice"):
         assert KpiValue.objects.count() == 3
         assert Upload.objects.get(pk=upload.pk).attempts == 1
+
+
+def test_a_file_that_would_pass_the_plans_account_limit_is_refused_whole(alice):
+    from tenants.models import Plan
+    from tenants.services import tenant_change_plan
+
+    tenant_change_plan(tenant=alice, plan=Plan.objects.create(
+        name="two-accounts", max_accounts=2, max_documents=10, max_api_requests_per_month=10, max_users=5
+    ))  # fmt: skip
+    upload = load(alice, KPI_HEADER + "A,nps,2026-10,1\nB,nps,2026-10,1\nC,nps,2026-10,1\n", "kpis")
+
+    assert upload.status == Upload.Status.FAILED
+    assert "allows 2 accounts" in upload.message and "would bring the workspace to 3" in upload.message
+    with schema_context("alice"):
+        assert not Account.objects.exists() and not KpiValue.objects.exists()
+
+
+def test_thousands_of_rejected_rows_are_all_reported_and_good_rows_still_load(alice):
+    good = "".join(f"ACC-1,nps,2026-{m:02d},30\n" for m in range(1, 11))
+    bad = "".join(f"ACC-1,no_such_kpi,2026-10,{i}\n" for i in range(2500))  # > ERROR_BATCH, mid-COPY
+    upload = load(alice, KPI_HEADER + good + bad, "kpis")
+
+    assert upload.status == Upload.Status.COMPLETED and counts(upload) == (10, 0, 0, 2500)
+    with schema_context("alice"):
+        assert upload.errors.count() == 2500 and KpiValue.objects.count() == 10

@@ -12,6 +12,8 @@ from django_tenants.utils import schema_context
 from ingest.models import SalesRecord, Upload
 from ingest.services import progress_key, upload_receive
 from ingest.tasks import process_upload
+from tenants.models import Plan
+from tenants.services import tenant_change_plan
 from tests.api.helpers import api, new_key
 from tests.celery_worker import celery_worker, wait_for
 from tests.ingest.conftest import KPI_HEADER, SALES_HEADER, named
@@ -62,6 +64,7 @@ def test_a_worker_killed_mid_load_leaves_nothing_half_applied_and_the_load_compl
     committed_tenants, purge_queue, tmp_path
 ):
     tenant = committed_tenants("alice")
+    tenant_change_plan(tenant=tenant, plan=Plan.objects.get(name="enterprise"))  # the file has 500 accounts
     sales_file(tmp_path / "sales.csv", ROWS)
     with schema_context("alice"), open(tmp_path / "sales.csv", "rb") as handle:
         upload = upload_receive(tenant=tenant, fileobj=handle, original_name="sales.csv", kind="sales")

@@ -8,6 +8,17 @@ from tenants.services import api_key_revoke, tenant_change_plan, tenant_reactiva
 from tenants.usage import month_start
 
 admin.site.site_header = "Pulse back office"
+# What staff may see of a key: its prefix and dates, never its hash or salt.
+API_KEY_FIELDS = (
+    "prefix",
+    "name",
+    "scope",
+    "created_by",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+    "last_used_at",
+)
 
 
 class DomainInline(admin.TabularInline):
@@ -20,16 +31,7 @@ class ApiKeyInline(admin.TabularInline):
 
     model = ApiKey
     extra = 0
-    fields = (
-        "prefix",
-        "name",
-        "scope",
-        "created_by",
-        "created_at",
-        "expires_at",
-        "revoked_at",
-        "last_used_at",
-    )
+    fields = API_KEY_FIELDS
     readonly_fields = fields
     can_delete = False
 
@@ -126,17 +128,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     )
     list_filter = ("scope", "tenant")
     search_fields = ("prefix", "name", "tenant__schema_name")
-    fields = (
-        "tenant",
-        "prefix",
-        "name",
-        "scope",
-        "created_by",
-        "created_at",
-        "expires_at",
-        "revoked_at",
-        "last_used_at",
-    )
+    fields = ("tenant", *API_KEY_FIELDS)
     readonly_fields = fields
     actions = ["revoke"]
 

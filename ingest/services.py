@@ -39,6 +39,7 @@ from ingest.validation import SPECS, Context, DuplicateTracker, KpiBounds, valid
 from kpis.models import Account, KpiDefinition
 from kpis.services import health_refresh
 from tenants.models import Tenant
+from tenants.selectors import usage_summary
 from tenants.services import usage_record_upload
 from users.models import User
 from users.services import user_create
@@ -88,8 +89,6 @@ def upload_receive(*, tenant: Tenant, fileobj, original_name: str, kind: str, up
 
 
 def _check_document_quota(tenant: Tenant) -> None:
-    from tenants.selectors import usage_summary
-
     limit = tenant.plan.max_documents if tenant.plan_id else 0
     if usage_summary(tenant)["documents"] >= limit:
         raise FileRefused(

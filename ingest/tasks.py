@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ingest.models import Upload
 from ingest.services import upload_process
+from ingest.sync import sync_due_sources
 from tenants.tasks import fan_out
 
 STALLED_AFTER = dt.timedelta(minutes=20)
@@ -48,6 +49,4 @@ def dispatch_sales_syncs() -> int:
 @shared_task(time_limit=30 * 60, soft_time_limit=25 * 60)
 def run_due_syncs() -> int:
     """Run this tenant's sales syncs that are due now; returns how many ran."""
-    from ingest.sync import sync_due_sources  # appended block kept self-contained; may move to the top
-
     return len(sync_due_sources())

@@ -13,10 +13,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from ingest.exports import csv_safe
 from ingest.models import Upload
 from ingest.parsers import FileRefused
 from ingest.services import upload_confirm, upload_enqueue, upload_progress, upload_receive
-from kpis.views import csv_safe
 from tenants.api.base import TenantViewSet
 
 

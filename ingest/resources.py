@@ -23,11 +23,11 @@ from django.db import connection
 from import_export import fields, resources, widgets
 from import_export.results import Result, RowResult
 
+from ingest.exports import csv_safe
 from ingest.models import SalesRecord, Upload
 from ingest.parsers import FileRefused, _cell_text, normalize_header
 from ingest.services import upload_process, upload_receive
 from kpis.models import Account, KpiDefinition, KpiValue
-from kpis.views import csv_safe
 from tenants.models import Tenant
 
 MAX_ROWS_SHOWN = 200  # rejected rows listed in the preview; the Upload keeps them all

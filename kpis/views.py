@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
+from ingest.exports import csv_safe
 from kpis.api import account_filters
 from kpis.forms import HealthModelForm, KpiRangeForm
 from kpis.models import Account, Band, Insight, KpiDefinition
@@ -32,7 +33,6 @@ from users.decorators import admin_required
 
 EXPORT_COLUMNS = ["external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
                   "score", "band", "change"]  # fmt: skip
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @login_required
@@ -79,12 +79,6 @@ def _accounts_csv(rows) -> HttpResponse:
     for account in rows:
         writer.writerow([csv_safe(getattr(account, column)) for column in EXPORT_COLUMNS])
     return response
-
-
-def csv_safe(value) -> str:
-    """Cells a spreadsheet would run as a formula get a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @login_required

@@ -5,7 +5,7 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from kpis.models import Account, HealthSnapshot, Insight
@@ -119,9 +119,10 @@ def open_steps(owner: str | None = None, today: dt.date | None = None) -> list[S
     ).select_related("execution__account", "execution__playbook")
     if owner:
         pending = pending.filter(Q(execution__owner=owner) | Q(execution__owner=""))
-    steps = [p for p in pending.order_by("due_date", "index") if p.index == p.execution.current_step]
+    steps = list(pending.filter(index=F("execution__current_step")).order_by("due_date", "index"))
     for step in steps:
         step.overdue = step.due_date < today
+        step.title = step.execution.plan["steps"][step.index]["title"]
     return steps
 
 

@@ -1,7 +1,6 @@
 """Every write about playbooks: starting executions, progressing steps, triggers."""
 
 import datetime as dt
-import json
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -58,9 +57,8 @@ def execution_start(*, playbook: Playbook, account: Account, started_by: str, ow
 
 
 def _health_summary(facts: dict) -> dict:
-    return json.loads(
-        json.dumps({"score": facts["score"], "band": facts["band"], "period": facts["period"]}, default=str)
-    )
+    period = facts["period"]
+    return {"score": facts["score"], "band": facts["band"], "period": period.isoformat() if period else None}
 
 
 @transaction.atomic

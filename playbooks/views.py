@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from ingest.exports import csv_safe
 from kpis.models import Account
-from kpis.views import csv_safe
 from playbooks.models import Execution, Playbook
 from playbooks.selectors import (
     account_facts,

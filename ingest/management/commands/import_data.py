@@ -9,15 +9,8 @@ from django_tenants.utils import tenant_context
 from ingest.models import Upload
 from ingest.parsers import FileRefused
 from ingest.services import upload_process, upload_receive
+from tenants.commands import tenant_named
 from tenants.models import Tenant
-
-
-def tenant_named(slug: str) -> Tenant:
-    tenant = Tenant.objects.exclude(schema_name="public").filter(schema_name=slug).first()
-    if tenant is None:
-        known = ", ".join(Tenant.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
-        raise CommandError(f"No tenant “{slug}”. Known tenants: {known or 'none'}.")
-    return tenant
 
 
 def run_import(

@@ -3,7 +3,8 @@ the password at first sign-in; existing users are reported, not overwritten."""
 
 from django.core.management.base import BaseCommand
 
-from ingest.management.commands.import_data import run_import, tenant_named
+from ingest.management.commands.import_data import run_import
+from tenants.commands import tenant_named
 
 
 class Command(BaseCommand):

@@ -15,9 +15,10 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from ingest.management.commands.import_data import run_import, tenant_named
+from ingest.management.commands.import_data import run_import
 from ingest.models import SyncRun, SyncSource, Upload
 from ingest.sync import sync_run
+from tenants.commands import tenant_named
 
 COMMAND_SOURCE = "sync_sales"
 

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tenants.models import ApiKey, Tenant
+from tenants.commands import tenant_named
+from tenants.models import ApiKey
 from tenants.services import api_key_create
 
 
@@ -20,9 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--expires-days", type=int, default=None, help="Expire after this many days.")
 
     def handle(self, *args, tenant, name, scope, expires_days, **options):
-        found = Tenant.objects.exclude(schema_name="public").filter(schema_name=tenant).first()
-        if found is None:
-            raise CommandError(f"No tenant “{tenant}”. Known tenants: {', '.join(self._slugs()) or 'none'}.")
+        found = tenant_named(tenant)
         expires_at = timezone.now() + dt.timedelta(days=expires_days) if expires_days else None
         try:
             _key, full_key = api_key_create(
@@ -35,7 +34,3 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
         self.stdout.write(full_key)
-
-    @staticmethod
-    def _slugs() -> list[str]:
-        return list(Tenant.objects.exclude(schema_name="public").values_list("schema_name", flat=True))

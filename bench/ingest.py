@@ -248,13 +248,9 @@ def _timed_listeners(figures: dict) -> None:
     signal.send = timed_send
 
 
-def r2_child(path: Path, media: Path, profile: bool, defer_errors: bool) -> None:
+def r2_child(path: Path, media: Path, profile: bool) -> None:
     """The worker's side: one upload end to end, figures as one JSON line on stdout."""
     ingest.services.health_refresh = _no_health_refresh  # health recompute is excluded
-    if defer_errors:
-        # psycopg 3 holds the connection's lock for the whole staging COPY, so _save_errors()
-        # inside it (every ERROR_BATCH rejected rows) blocks forever: save them after the COPY.
-        ingest.services.ERROR_BATCH = sys.maxsize
     settings.MEDIA_ROOT = str(media)
     figures = {"listeners_s": 0.0}
     _timed_listeners(figures)
@@ -278,12 +274,10 @@ def r2_child(path: Path, media: Path, profile: bool, defer_errors: bool) -> None
     print(json.dumps(figures))
 
 
-def r2_run(path: Path, media: Path, defer_errors: bool, profile: bool = False) -> dict:
+def r2_run(path: Path, media: Path, profile: bool = False) -> dict:
     tenant_reset()
     command = [sys.executable, __file__, "--r2-child", "--csv", str(path), "--media", str(media)]
-    command += ["--defer-errors" if defer_errors else "--no-defer-errors"] + (
-        ["--profile"] if profile else []
-    )
+    command += ["--profile"] if profile else []
     child = subprocess.run(command, check=True, stdout=subprocess.PIPE, timeout=CHILD_TIMEOUT_S)
     shutil.rmtree(media, ignore_errors=True)  # the stored copy of the upload
     figures = json.loads(child.stdout.decode().strip().splitlines()[-1])
@@ -456,10 +450,7 @@ def run_all(path: Path, folder: Path, args) -> None:
     for seconds, loaded in r0:
         print(f"  R0 {seconds:.2f} s, {loaded:,} rows in {FLOOR}")
     print("R2: ingest.services.health_refresh patched to a no-op in the worker (health recompute excluded)")
-    if args.defer_errors:
-        print("R2: ingest.services.ERROR_BATCH raised so rejected rows are saved after the staging COPY "
-              "(inside it the pipeline deadlocks at 1,000 errors); --no-defer-errors runs it as is")  # fmt: skip
-    r2 = [r2_run(path, folder / "media", args.defer_errors) for _ in range(args.runs)]
+    r2 = [r2_run(path, folder / "media") for _ in range(args.runs)]
     for figures in r2:
         print_r2(figures)
     r4 = [r4_run(path, min(args.r4_rows, args.rows)) for _ in range(args.runs_r4)]
@@ -493,7 +484,7 @@ def run(args) -> None:
         )
         tenant_setup()
         if args.profile:
-            print_r2(r2_run(path, folder / "media", args.defer_errors, profile=True))
+            print_r2(r2_run(path, folder / "media", profile=True))
         else:
             run_all(path, folder, args)
     finally:
@@ -509,13 +500,6 @@ def parse_args():
     parser.add_argument("--r4-rows", type=int, default=100_000, help="rows R4 imports (default 100000)")
     parser.add_argument("--xlsx-rows", type=int, default=1_000_000, help="rows in the XLSX (default 1000000)")
     parser.add_argument("--profile", action="store_true", help="only profile one R2 run (cProfile, tottime)")
-    parser.add_argument(
-        "--defer-errors",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="save R2's rejected rows after the staging COPY, not inside it, where the pipeline "
-        "deadlocks at ERROR_BATCH errors (default on)",
-    )
     parser.add_argument("--r2-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--media", type=Path, help=argparse.SUPPRESS)
@@ -525,6 +509,6 @@ def parse_args():
 if __name__ == "__main__":
     arguments = parse_args()
     if arguments.r2_child:
-        r2_child(arguments.csv, arguments.media, arguments.profile, arguments.defer_errors)
+        r2_child(arguments.csv, arguments.media, arguments.profile)
     else:
         run(arguments)

@@ -1,15 +1,18 @@
-"""Set-based loading: valid rows are COPied into a temporary staging table, then merged into
-the real tables by a few INSERT … ON CONFLICT statements that report what they did.
+"""Set-based loading: valid rows are COPied into a staging table, duplicates inside the file are
+rejected in SQL, then a few INSERT … ON CONFLICT statements merge the rest into the real tables
+and report what they did.
 
-Everything runs inside the caller's transaction: the staging table is dropped at commit,
-and a crash anywhere leaves the real tables exactly as they were.
+Everything runs inside the caller's transaction. The scratch tables are UNLOGGED (no WAL, and
+PostgreSQL may scan them with parallel workers, which it never does for TEMP tables), named
+after the upload so two loads never collide, and dropped before commit; a crash anywhere rolls
+their creation back with everything else and leaves the real tables exactly as they were.
 """
 
 from dataclasses import dataclass, field
 
 from django.db import connection
 
-STAGE = "ingest_stage"
+from ingest.validation import ECHO_LIMIT, SPECS, listing
 
 
 @dataclass
@@ -27,6 +30,8 @@ class StageSpec:
     ddl: str
 
 
+# What each kind keeps of a valid row. Users' passwords are never written to the database in
+# clear, so their stage stops at the role; the caller keeps the passwords in memory by line.
 STAGES = {
     "accounts": StageSpec(
         ("external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner"),
@@ -41,129 +46,181 @@ STAGES = {
         "account text, date date, user_id text, product_name text, quantity int, unit_price numeric, "
         "total_amount numeric, region text",
     ),
+    "users": StageSpec(("username", "email", "role"), "username text, email text, role text"),
 }
 
 
-def stage_create(kind: str) -> None:
-    """A fresh staging table. ON COMMIT DROP cleans up after a worker's transaction; the
-    DROP first covers callers that process several files inside one outer transaction."""
+@dataclass(frozen=True)
+class Tables:
+    """The scratch tables of one upload, in the tenant's schema (first on the search path)."""
+
+    upload_id: int
+
+    @property
+    def raw(self) -> str:
+        return f"ingest_raw_{self.upload_id}"
+
+    @property
+    def stage(self) -> str:
+        return f"ingest_stage_{self.upload_id}"
+
+    @property
+    def accounts(self) -> str:
+        return f"ingest_accounts_{self.upload_id}"
+
+    @property
+    def kpi_rows(self) -> str:
+        return f"ingest_kpirows_{self.upload_id}"
+
+    def drop(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.raw}, {self.stage}, {self.accounts}, {self.kpi_rows}")
+
+
+def execute(sql: str, params=None) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}, ingest_sales_kpis")
-        cursor.execute(f"CREATE TEMP TABLE {STAGE} ({STAGES[kind].ddl}) ON COMMIT DROP")
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
-class StageWriter:
-    """COPY rows into the staging table as they are validated (constant memory).
-
-    While a COPY is open the connection can run nothing else, so anything that must write
-    in between (a batch of row errors) goes through `between_copies`, which ends the COPY,
-    runs it, and opens a new one.
-    """
-
-    def __init__(self, kind: str):
-        self.columns = STAGES[kind].columns
-        self._sql = f"COPY {STAGE} ({', '.join(self.columns)}) FROM STDIN"
-        self._cursor = connection.cursor()
-        self._open()
-
-    def _open(self) -> None:
-        self._copy_context = self._cursor.cursor.copy(self._sql)
-        self._copy = self._copy_context.__enter__()
-
-    def write(self, record: dict) -> None:
-        self._copy.write_row([record.get(column) for column in self.columns])
-
-    def between_copies(self, work) -> None:
-        self._copy_context.__exit__(None, None, None)
-        work()
-        self._open()
-
-    def close(self) -> None:
-        self._copy_context.__exit__(None, None, None)
-        self._cursor.close()
-
-
-def _fetch(sql: str, params=None) -> list[tuple]:
+def fetch(sql: str, params=None) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
+        cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
 
 
-def _staged_count() -> int:
-    return _fetch(f"SELECT count(*) FROM {STAGE}")[0][0]
+def stage_create(tables: Tables, kind: str) -> None:
+    execute(f"CREATE UNLOGGED TABLE {tables.stage} (line int NOT NULL, {STAGES[kind].ddl})")
 
 
-# --- accounts --------------------------------------------------------------------------------
+def stage_write(tables: Tables, kind: str, rows: list[tuple[int, dict]]) -> None:
+    """COPY a batch of (line, record) into the staging table."""
+    columns = STAGES[kind].columns
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {tables.stage} (line, {', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for line, record in rows:
+            copy.write_row([line, *(record.get(column) for column in columns)])
+
+
+def staged_count(tables: Tables) -> int:
+    return fetch(f"SELECT count(*) FROM {tables.stage}")[0][0]
+
+
+# --- duplicates inside the file ------------------------------------------------------------------
+
+
+def reject_duplicates(tables: Tables, kind: str, upload_id: int, room: int) -> int:
+    """Rows repeating the natural key of an earlier valid row are rejected, each naming the line
+    of the first; at most `room` of them are stored as errors. Returns how many were rejected."""
+    key = SPECS[kind].key
+    columns = ", ".join(key)
+    shown = f"concat_ws(' / ', {', '.join(f'{name}::text' for name in key)})"
+    reason = f", which has the same {listing(key, 'and')}; keep only one of the two rows"
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            CREATE TEMP TABLE ingest_duplicates ON COMMIT DROP AS
+            SELECT line, first, {shown} AS shown FROM (
+                SELECT line, {columns}, min(line) OVER (PARTITION BY {columns}) AS first FROM {tables.stage}
+            ) keyed WHERE line <> first
+        """)  # noqa: S608  (identifiers are ours)
+        cursor.execute(f"""
+            INSERT INTO ingest_uploaderror (upload_id, line, field, value, reason)
+            SELECT %(upload)s, line, %(field)s,
+                   CASE WHEN length(shown) > {ECHO_LIMIT} THEN left(shown, {ECHO_LIMIT - 1}) || '…' ELSE shown END,
+                   left('duplicate of line ' || first || %(reason)s, 300)
+            FROM ingest_duplicates ORDER BY line LIMIT %(room)s
+        """, {"upload": upload_id, "field": ", ".join(key)[:60], "reason": reason, "room": room})  # fmt: skip
+        cursor.execute(f"DELETE FROM {tables.stage} s USING ingest_duplicates d WHERE s.line = d.line")
+        rejected = cursor.rowcount
+        cursor.execute("DROP TABLE ingest_duplicates")
+    return rejected
+
+
+# --- merging -------------------------------------------------------------------------------------
+
+
+def _merged(upsert: str, account_id: str, params=None) -> MergeResult:
+    """Run an INSERT … ON CONFLICT … RETURNING `account_id`, (xmax = 0) and count in SQL what it
+    wrote, so a million written rows never travel back to Python."""
+    inserted, updated, touched = fetch(f"""
+        WITH written AS ({upsert} RETURNING {account_id} AS account_id, (xmax = 0) AS is_new)
+        SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new),
+               coalesce(array_agg(DISTINCT account_id), '{{}}') FROM written
+    """, params)[0]  # fmt: skip
+    return MergeResult(inserted, updated, touched_account_ids=sorted(touched))
+
 
 ACCOUNT_FIELDS = ("name", "revenue", "industry", "region", "status", "renewal_date", "owner")
 
 
-def merge_accounts() -> MergeResult:
+def merge_accounts(tables: Tables) -> MergeResult:
     """Upsert by external_id; a row equal to what is stored is counted unchanged."""
     assignments = ", ".join(f"{f} = EXCLUDED.{f}" for f in ACCOUNT_FIELDS)
     current = ", ".join(f"a.{f}" for f in ACCOUNT_FIELDS)
     incoming = ", ".join(f"EXCLUDED.{f}" for f in ACCOUNT_FIELDS)
-    rows = _fetch(f"""
+    result = _merged(f"""
         INSERT INTO kpis_account AS a (external_id, {", ".join(ACCOUNT_FIELDS)}, created_at, updated_at)
         SELECT external_id, name, coalesce(revenue, 0), coalesce(industry, ''), coalesce(region, ''),
                coalesce(status, 'active'), renewal_date, coalesce(owner, ''), now(), now()
-        FROM {STAGE}
+        FROM {tables.stage}
         ON CONFLICT (external_id) DO UPDATE SET {assignments}, updated_at = now()
         WHERE ({current}) IS DISTINCT FROM ({incoming})
-        RETURNING a.id, (xmax = 0)
-    """)  # noqa: S608  (identifiers are ours; values come from the staging table)
-    return _counted(rows, _staged_count())
+    """, "a.id")  # fmt: skip  # noqa: S608  (identifiers are ours; values come from the staging table)
+    result.unchanged = staged_count(tables) - result.inserted - result.updated
+    return result
 
 
-def _counted(rows: list[tuple], staged: int) -> MergeResult:
-    inserted = sum(1 for _id, is_new in rows if is_new)
-    updated = len(rows) - inserted
-    return MergeResult(inserted, updated, staged - len(rows), touched_account_ids=[row[0] for row in rows])
-
-
-# --- accounts referenced by name or external id (kpis, sales) --------------------------------
-
-
-def resolve_accounts() -> list[str]:
-    """Give every staged row an account_id: by external id first, then by name; accounts not
-    known yet are created (external id and name = the given text), as the predecessor did."""
+def resolve_accounts(tables: Tables) -> list[str]:
+    """Map every account text of the staged rows to an id: by external id first, then by name;
+    accounts not known yet are created (external id and name = the given text), as the
+    predecessor did. The map is one row per distinct text, so a million rows cost one pass."""
     with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {STAGE} ADD COLUMN account_id bigint")
-        cursor.execute(
-            f"UPDATE {STAGE} s SET account_id = a.id FROM kpis_account a WHERE a.external_id = s.account"
-        )
         cursor.execute(f"""
-            UPDATE {STAGE} s SET account_id = a.id FROM kpis_account a
-            WHERE s.account_id IS NULL AND a.name = s.account
+            CREATE UNLOGGED TABLE {tables.accounts} AS
+            SELECT DISTINCT s.account AS text, a.id AS account_id
+            FROM {tables.stage} s LEFT JOIN kpis_account a ON a.external_id = s.account
+        """)
+        cursor.execute(f"""
+            UPDATE {tables.accounts} m SET account_id = a.id FROM kpis_account a
+            WHERE m.account_id IS NULL AND a.name = m.text
         """)
         cursor.execute(f"""
             INSERT INTO kpis_account (external_id, name, revenue, industry, region, status, owner, created_at, updated_at)
-            SELECT DISTINCT account, account, 0, '', '', 'active', '', now(), now() FROM {STAGE}
+            SELECT text, text, 0, '', '', 'active', '', now(), now() FROM {tables.accounts}
             WHERE account_id IS NULL
             ON CONFLICT (external_id) DO NOTHING
             RETURNING name
         """)
         created = [row[0] for row in cursor.fetchall()]
-        cursor.execute(
-            f"UPDATE {STAGE} s SET account_id = a.id FROM kpis_account a WHERE s.account_id IS NULL AND a.external_id = s.account"
-        )
+        cursor.execute(f"""
+            UPDATE {tables.accounts} m SET account_id = a.id FROM kpis_account a
+            WHERE m.account_id IS NULL AND a.external_id = m.text
+        """)
     return created
+
+
+def _created_note(result: MergeResult, created: list[str]) -> None:
+    if created:
+        result.notes.append(f"Created {len(created)} account(s) named in the file: {', '.join(created[:5])}")
 
 
 # --- KPI values --------------------------------------------------------------------------------
 
 
-def merge_kpi_values(source: str) -> MergeResult:
+def merge_kpi_values(tables: Tables, source: str) -> MergeResult:
     """A new value for an existing account+KPI+month becomes a new version (the old one
     stays, no longer current); the same value again changes nothing."""
-    created = resolve_accounts()
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {STAGE} ADD COLUMN kpi_id bigint")
-        cursor.execute(f"UPDATE {STAGE} s SET kpi_id = k.id FROM kpis_kpidefinition k WHERE k.key = s.kpi")
-    result = merge_values_from(STAGE, source)
-    result.unchanged = _staged_count() - result.inserted - result.updated
-    if created:
-        result.notes.append(f"Created {len(created)} account(s) named in the file: {', '.join(created[:5])}")
+    created = resolve_accounts(tables)
+    execute(f"""
+        CREATE UNLOGGED TABLE {tables.kpi_rows} AS
+        SELECT m.account_id, k.id AS kpi_id, s.period, s.value
+        FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account JOIN kpis_kpidefinition k ON k.key = s.kpi
+    """)  # fmt: skip
+    result = merge_values_from(tables.kpi_rows, source)
+    result.unchanged = staged_count(tables) - result.inserted - result.updated
+    _created_note(result, created)
     return result
 
 
@@ -189,12 +246,13 @@ def merge_values_from(table: str, source: str) -> MergeResult:
     with connection.cursor() as cursor:
         for statement in VERSIONING_STATEMENTS:
             cursor.execute(statement.format(table=table), {"source": source})
-        cursor.execute("SELECT old_version IS NULL, account_id FROM ingest_changed")
-        rows = cursor.fetchall()
+        cursor.execute("""
+            SELECT count(*) FILTER (WHERE old_version IS NULL), count(*) FILTER (WHERE old_version IS NOT NULL),
+                   coalesce(array_agg(DISTINCT account_id), '{}') FROM ingest_changed
+        """)
+        inserted, updated, touched = cursor.fetchone()
         cursor.execute("DROP TABLE ingest_changed")
-    inserted = sum(1 for is_new, _account in rows if is_new)
-    touched = sorted({account_id for _new, account_id in rows})
-    return MergeResult(inserted, len(rows) - inserted, 0, touched)
+    return MergeResult(inserted, updated, 0, sorted(touched))
 
 
 # --- sales -------------------------------------------------------------------------------------
@@ -202,47 +260,55 @@ def merge_values_from(table: str, source: str) -> MergeResult:
 SALE_FIELDS = ("quantity", "unit_price", "total_amount", "region")
 
 
-def merge_sales(upload_id: int) -> MergeResult:
+def merge_sales(tables: Tables, upload_id: int) -> MergeResult:
     """Upsert by (account, date, user_id, product_name); then refresh the expansion-revenue
     KPI of the months the sales fall in."""
-    created = resolve_accounts()
+    created = resolve_accounts(tables)
     assignments = ", ".join(f"{f} = EXCLUDED.{f}" for f in SALE_FIELDS)
     current = ", ".join(f"r.{f}" for f in SALE_FIELDS)
     incoming = ", ".join(f"EXCLUDED.{f}" for f in SALE_FIELDS)
-    rows = _fetch(f"""
+    result = _merged(f"""
         INSERT INTO ingest_salesrecord AS r (account_id, date, user_id, product_name, {", ".join(SALE_FIELDS)},
                                             upload_id, created_at, updated_at)
-        SELECT account_id, date, user_id, product_name, quantity, unit_price, total_amount, coalesce(region, ''),
-               %s, now(), now()
-        FROM {STAGE}
+        SELECT m.account_id, s.date, s.user_id, s.product_name, s.quantity, s.unit_price, s.total_amount,
+               coalesce(s.region, ''), %s, now(), now()
+        FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account
         ON CONFLICT (account_id, date, user_id, product_name) DO UPDATE
             SET {assignments}, upload_id = EXCLUDED.upload_id, updated_at = now()
         WHERE ({current}) IS DISTINCT FROM ({incoming})
-        RETURNING r.account_id, (xmax = 0)
-    """, [upload_id])  # fmt: skip
-    result = _counted(rows, _staged_count())
-    feed = _feed_expansion_revenue(upload_id)
+    """, "r.account_id", [upload_id])  # fmt: skip
+    result.unchanged = staged_count(tables) - result.inserted - result.updated
+    feed = _feed_expansion_revenue(tables, upload_id)
     result.touched_account_ids = sorted(set(result.touched_account_ids) | set(feed.touched_account_ids))
-    if created:
-        result.notes.append(f"Created {len(created)} account(s) named in the file: {', '.join(created[:5])}")
+    _created_note(result, created)
     if feed.inserted or feed.updated:
         result.notes.append(f"Updated expansion revenue for {feed.inserted + feed.updated} account-month(s).")
     return result
 
 
-def _feed_expansion_revenue(upload_id: int) -> MergeResult:
+def _feed_expansion_revenue(tables: Tables, upload_id: int) -> MergeResult:
     """Sales are upsell and cross-sell: a month's expansion revenue KPI is the trailing
-    twelve months of sales as a % of the account's ARR (accounts with ARR only)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            CREATE TEMP TABLE ingest_sales_kpis ON COMMIT DROP AS
-            SELECT m.account_id, k.id AS kpi_id, m.period,
-                   round(100 * sum(r.total_amount) / a.revenue, 1)::float8 AS value
-            FROM (SELECT DISTINCT account_id, date_trunc('month', date)::date AS period FROM {STAGE}) m
-            JOIN kpis_account a ON a.id = m.account_id AND a.revenue > 0
-            JOIN kpis_kpidefinition k ON k.key = 'expansion_revenue'
-            JOIN ingest_salesrecord r ON r.account_id = m.account_id
-             AND r.date >= m.period - interval '11 months' AND r.date < m.period + interval '1 month'
-            GROUP BY m.account_id, k.id, m.period, a.revenue
-        """)
-    return merge_values_from("ingest_sales_kpis", f"sales:{upload_id}")
+    twelve months of sales as a % of the account's ARR (accounts with ARR only). Sales are
+    summed per month once, then a window adds up each month's trailing year."""
+    execute(f"""
+        CREATE TEMP TABLE ingest_sales_kpis ON COMMIT DROP AS
+        WITH touched AS (
+            SELECT DISTINCT m.account_id, date_trunc('month', s.date)::date AS period
+            FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account
+        ), monthly AS (
+            SELECT r.account_id, date_trunc('month', r.date)::date AS period, sum(r.total_amount) AS total
+            FROM ingest_salesrecord r WHERE r.account_id IN (SELECT account_id FROM touched)
+            GROUP BY 1, 2
+        ), yearly AS (
+            SELECT account_id, period, sum(total) OVER (
+                PARTITION BY account_id ORDER BY period RANGE BETWEEN interval '11 months' PRECEDING AND CURRENT ROW
+            ) AS total FROM monthly
+        )
+        SELECT t.account_id, k.id AS kpi_id, t.period, round(100 * t.total / a.revenue, 1)::float8 AS value
+        FROM yearly t JOIN touched USING (account_id, period)
+        JOIN kpis_account a ON a.id = t.account_id AND a.revenue > 0
+        JOIN kpis_kpidefinition k ON k.key = 'expansion_revenue'
+    """)  # fmt: skip
+    result = merge_values_from("ingest_sales_kpis", f"sales:{upload_id}")
+    execute("DROP TABLE ingest_sales_kpis")
+    return result

@@ -259,15 +259,13 @@ def read_header_and_rows(
     when damage only shows up mid-file (undecodable text, a broken sheet).
     """
     check_size(os.path.getsize(path), limits)
-    head = _read_head(path)
-    if sniff_format(head, filename) == "xlsx":
+    dialect = csv_dialect(path, filename)
+    if dialect is None:
         check_xlsx_safety(path, limits)
         records, joiner = _xlsx_records(path), ","
     else:
-        encoding = _file_encoding(path, head)
-        sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
-        joiner = detect_delimiter(sample)
-        records = _csv_records(path, encoding, joiner)
+        joiner = dialect.delimiter
+        records = _csv_records(path, dialect.encoding, joiner)
     try:
         first = next((record for record in records if any(record[1])), None)
         header = _check_header(first[1], expected | required, required) if first else []
@@ -278,6 +276,23 @@ def read_header_and_rows(
         records.close()
         return [], iter(())
     return header, _rows(records, header, joiner)
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    encoding: str  # a Python codec name
+    delimiter: str
+
+
+def csv_dialect(path: str, filename: str) -> CsvDialect | None:
+    """How a CSV file is written (None for a workbook), for this module's reader and for
+    PostgreSQL's COPY, which reads big files directly (ingest/fastpath.py)."""
+    head = _read_head(path)
+    if sniff_format(head, filename) == "xlsx":
+        return None
+    encoding = _file_encoding(path, head)
+    sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    return CsvDialect(encoding, detect_delimiter(sample))
 
 
 def count_data_rows(path: str, filename: str) -> int:

@@ -3,17 +3,20 @@ upload_receive() then upload_process() (directly or through the Celery task).
 
 receive: store the raw file under the tenant's folder, refuse hostile or oversized files
           whole, record an Upload.
-process: stream rows through the validators into a staging table (constant memory),
-          merge set-based in one transaction, record rejected rows with line and reason,
+process: check the rows (big CSV files in SQL, see fastpath.py; the rest with the row
+          validators, streaming in constant memory) into a staging table, reject duplicates
+          and merge set-based in one transaction, record rejected rows with line and reason,
           then refresh health for the accounts the data touched.
 """
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -24,7 +27,7 @@ from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
-from ingest import loaders
+from ingest import fastpath, loaders
 from ingest.models import Upload, UploadError
 from ingest.parsers import (
     FileRefused,
@@ -32,10 +35,11 @@ from ingest.parsers import (
     check_size,
     check_xlsx_safety,
     count_data_rows,
+    csv_dialect,
     read_header_and_rows,
     sniff_format,
 )
-from ingest.validation import SPECS, Context, DuplicateTracker, KpiBounds, validate_row
+from ingest.validation import SPECS, Context, KpiBounds, validate_row
 from kpis.models import Account, KpiDefinition
 from kpis.services import health_refresh
 from tenants.models import Tenant
@@ -49,8 +53,10 @@ logger = logging.getLogger(__name__)
 # Sent after an upload's data is committed; playbook triggers and others listen here.
 data_loaded = Signal()  # kwargs: upload, account_ids
 
-PROGRESS_EVERY = 5_000
-ERROR_BATCH = 1_000
+# Sorting and hashing a million staged rows (duplicates, merges) in memory rather than in
+# temporary files; PostgreSQL takes this much per sort or hash only while one runs.
+LOAD_WORK_MEM = "64MB"
+ROW_BATCH = 5_000  # rows validated in Python between two writes to the staging table
 MAX_STORED_ERRORS = 50_000
 CHUNK = 1024 * 1024
 
@@ -220,65 +226,70 @@ def _load(upload: Upload) -> loaders.MergeResult:
     Upload.objects.filter(pk=upload.pk).update(rows_total=upload.rows_total)
     # In account_rollup mode the file itself names the account, so the column is optional.
     required = set(spec.required) - ({"account"} if upload.account_from_file else set())
-    _header, rows = read_header_and_rows(str(path), upload.original_name, expected=set(spec.expected),
-                                         required=required, limits=upload_limits())  # fmt: skip
+    header, rows = read_header_and_rows(str(path), upload.original_name, expected=set(spec.expected),
+                                        required=required, limits=upload_limits())  # fmt: skip
+    tables, passwords = loaders.Tables(upload.pk), {}
     with transaction.atomic():
         UploadError.objects.filter(upload=upload).delete()  # a rerun starts clean
-        read, rejected = _stage_rows(upload, rows)
+        tables.drop()  # left by an earlier attempt inside the same outer transaction
+        loaders.execute("SET LOCAL work_mem = %s", [LOAD_WORK_MEM])
+        read, rejected = _stage(upload, tables, path, header, rows, passwords)
+        rejected += loaders.reject_duplicates(tables, upload.kind, upload.pk, _error_room(upload))
         with transaction.atomic():  # a savepoint: a dry run rolls the merge back, keeps the errors
-            result = _merge(upload)
+            result = _merge(upload, tables, passwords)
             if upload.dry_run:
                 transaction.set_rollback(True)
+        tables.drop()
         _finish_counts(upload, read, rejected, result)
     return result
 
 
-def _stage_rows(upload: Upload, rows) -> tuple[int, int]:
-    """Validate each row; COPY the good ones to staging, batch the errors. Returns (read, rejected)."""
+def _stage(upload: Upload, tables: loaders.Tables, path: Path, header: list[str], rows, passwords: dict) -> tuple[int, int]:  # fmt: skip
+    """Valid rows into the staging table, errors recorded. Returns (rows read, rows rejected).
+
+    Big CSV files of sales and KPI values are read by PostgreSQL and checked in SQL first
+    (ingest/fastpath.py); what it does not accept, and every other file, is read in Python."""
     context = _context(upload)
-    duplicates = DuplicateTracker()
-    errors, read, rejected = [], 0, 0
-    if upload.kind in loaders.STAGES:
-        loaders.stage_create(upload.kind)
-        writer = loaders.StageWriter(upload.kind)
-    else:
-        writer = _UserCollector()
-    for row in rows:
-        read += 1
-        record, row_errors = validate_row(upload.kind, row.line, row.values, context)
-        if record is not None:
-            duplicate = duplicates.check(upload.kind, row.line, record)
-            row_errors = [duplicate] if duplicate else []
-        if row_errors:
-            rejected += 1
-            errors += row_errors
-        else:
-            writer.write(record)
-        if len(errors) >= ERROR_BATCH:
-            writer.between_copies(lambda batch=errors: _save_errors(upload, batch))
-            errors = []
-        if read % PROGRESS_EVERY == 0:
-            cache.set(progress_key(upload), read, 3600)
-    writer.close()
-    _save_errors(upload, errors)
-    upload._users = getattr(writer, "records", None)
+    fields = tuple(sorted(SPECS[upload.kind].expected))
+    dialect = csv_dialect(str(path), upload.original_name)
+    copied = None
+    if fastpath.eligible(upload.kind, dialect, header, upload.account_from_file):
+        copied = fastpath.copy_raw(
+            tables, path, dialect, header, fields, upload.rows_total, progress_key(upload)
+        )
+    if copied is None:
+        loaders.stage_create(tables, upload.kind)
+        return _validate(upload, tables, _batches(rows), context, passwords)
+    rows.close()
+    accepted = fastpath.accept(tables, upload.kind, context)
+    read, rejected = _validate(upload, tables, fastpath.leftovers(tables, fields), context, passwords)
+    return accepted + read, rejected
+
+
+def _batches(rows) -> Iterator[list]:
+    while batch := list(itertools.islice(rows, ROW_BATCH)):
+        yield batch
+
+
+def _validate(upload: Upload, tables: loaders.Tables, batches, context: Context, passwords: dict) -> tuple[int, int]:  # fmt: skip
+    """validate_row for each row; the valid ones are COPied to staging a batch at a time."""
+    read = rejected = 0
+    for batch in batches:
+        valid, errors = [], []
+        for row in batch:
+            record, row_errors = validate_row(upload.kind, row.line, row.values, context)
+            if row_errors:
+                rejected += 1
+                errors += row_errors
+            else:
+                valid.append((row.line, record))
+                if "initial_password" in record:
+                    passwords[row.line] = record["initial_password"]
+        loaders.stage_write(tables, upload.kind, valid)
+        _save_errors(upload, errors)
+        read += len(batch)
+        cache.set(progress_key(upload), read, 3600)
     return read, rejected
-
-
-class _UserCollector:
-    """Users are few and go through the user service one by one (hashing, checks)."""
-
-    def __init__(self):
-        self.records = []
-
-    def write(self, record: dict) -> None:
-        self.records.append(record)
-
-    def between_copies(self, work) -> None:
-        work()
-
-    def close(self) -> None:
-        pass
 
 
 def _context(upload: Upload) -> Context:
@@ -288,9 +299,12 @@ def _context(upload: Upload) -> Context:
     return Context(today=timezone.localdate(), kpis=kpis, account_from_file=upload.account_from_file)
 
 
+def _error_room(upload: Upload) -> int:
+    return max(MAX_STORED_ERRORS - UploadError.objects.filter(upload=upload).count(), 0)
+
+
 def _save_errors(upload: Upload, errors: list) -> None:
-    stored = UploadError.objects.filter(upload=upload).count() if errors else 0
-    room = max(MAX_STORED_ERRORS - stored, 0)
+    room = _error_room(upload) if errors else 0
     UploadError.objects.bulk_create(
         UploadError(
             upload=upload, line=e.line, field=e.field[:60], value=str(e.value)[:200], reason=e.reason[:300]
@@ -299,15 +313,15 @@ def _save_errors(upload: Upload, errors: list) -> None:
     )
 
 
-def _merge(upload: Upload) -> loaders.MergeResult:
+def _merge(upload: Upload, tables: loaders.Tables, passwords: dict[int, str]) -> loaders.MergeResult:
     if upload.kind == Upload.Kind.ACCOUNTS:
-        result = loaders.merge_accounts()
+        result = loaders.merge_accounts(tables)
     elif upload.kind == Upload.Kind.KPIS:
-        result = loaders.merge_kpi_values(f"upload:{upload.pk}")
+        result = loaders.merge_kpi_values(tables, f"upload:{upload.pk}")
     elif upload.kind == Upload.Kind.SALES:
-        result = loaders.merge_sales(upload.pk)
+        result = loaders.merge_sales(tables, upload.pk)
     else:
-        result = _import_users(upload._users)
+        result = _import_users(tables, passwords)
     _check_plan_limits()
     return result
 
@@ -327,17 +341,20 @@ def _check_plan_limits() -> None:
             )
 
 
-def _import_users(records: list[dict]) -> loaders.MergeResult:
+def _import_users(tables: loaders.Tables, passwords: dict[int, str]) -> loaders.MergeResult:
+    """Users are few and go through the user service one by one (hashing, checks)."""
+    staged = loaders.fetch(f"SELECT line, username, email, role FROM {tables.stage} ORDER BY line")  # noqa: S608
     existing = set(
-        User.objects.filter(username__in=[r["username"] for r in records]).values_list("username", flat=True)
+        User.objects.filter(username__in=[row[1] for row in staged]).values_list("username", flat=True)
     )
     result = loaders.MergeResult()
-    for record in records:
-        if record["username"] in existing:
+    for line, username, email, role in staged:
+        if username in existing:
             result.unchanged += 1
             continue
-        user_create(username=record["username"], email=record["email"], password=record["initial_password"],
-                    role=record["role"], must_change_password=True)  # fmt: skip
+        user_create(
+            username=username, email=email, password=passwords[line], role=role, must_change_password=True
+        )
         result.inserted += 1
     if existing:
         result.notes.append(f"Already existed, left as they are: {', '.join(sorted(existing)[:10])}")

@@ -13,11 +13,23 @@ from tenants.tasks import fan_out
 STALLED_AFTER = dt.timedelta(minutes=20)
 
 
-@shared_task(time_limit=60 * 60, soft_time_limit=55 * 60)
-def process_upload(upload_id: int) -> str:
-    """Idempotent: a redelivered or duplicated message finds the upload claimed or done."""
+STALLED_AFTER = dt.timedelta(minutes=20)
+BUSY_RETRY_S = 15
+
+
+@shared_task(bind=True, time_limit=60 * 60, soft_time_limit=55 * 60, max_retries=None)
+def process_upload(self, upload_id: int) -> str:
+    """Idempotent: a redelivered or duplicated message finds the upload claimed or done.
+
+    Claimed but not done means another session holds the upload's lock. That is a concurrent
+    delivery, or the database session of a worker that was killed and whose server process
+    has not noticed yet: try again shortly rather than drop the message and leave it loading."""
     upload = upload_process(upload_id=upload_id)
-    return upload.status if upload else "missing"
+    if upload is None:
+        return "missing"
+    if not upload.is_final:
+        raise self.retry(countdown=BUSY_RETRY_S)
+    return upload.status
 
 
 @shared_task(time_limit=120, soft_time_limit=100)

@@ -7,10 +7,11 @@ nothing useful. So every cell is checked here first, against the same limits the
 every problem becomes a sentence naming the line, the column, the value and what to do about it.
 A row reports all of its problems at once, so a user fixes a file in one round trip, not ten.
 
-Rows are validated one at a time so a million-row file streams through in constant memory; the only
-state kept across rows is DuplicateTracker's 8-byte key digests. Whole-file concerns (the header,
-resolving account names to ids, reading the KPI catalog) stay with the caller, which hands over what
-the rules need in a Context. Columns outside a kind's spec are left to the caller's header check and
+Rows are validated one at a time, with no state kept across rows, so a million-row file streams
+through in constant memory. Whole-file concerns (the header, duplicates inside the file, resolving
+account names to ids, reading the KPI catalog) stay with the caller, which hands over what the rules
+need in a Context; large CSV files are checked in SQL first (ingest/fastpath.py), and only the rows
+that check does not accept come here. Columns outside a kind's spec are left to the caller's header check and
 ignored here. This module imports nothing from Django, so it is fast to test and cheap to run.
 """
 
@@ -20,7 +21,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from hashlib import blake2b
 from math import isfinite
 from typing import NamedTuple
 
@@ -99,7 +99,7 @@ class _Kind(NamedTuple):
     checks: tuple[_Check, ...] = ()
 
 
-def _listing(words: Iterable[str], last: str) -> str:
+def listing(words: Iterable[str], last: str) -> str:
     *head, tail = list(words)
     return f"{', '.join(head)} {last} {tail}" if head else tail
 
@@ -129,7 +129,7 @@ def _pick(field: str, text: str, options: Iterable[str], aliases: dict[str, str]
     word = text.lower()
     word = aliases.get(word, word)
     if word not in options:
-        raise _Invalid(f"{field} must be one of {_listing(options, 'or')}")
+        raise _Invalid(f"{field} must be one of {listing(options, 'or')}")
     return word
 
 
@@ -350,34 +350,3 @@ def validate_row(
         if all(name in record for name in check.needs) and (reason := check.reason(record, ctx)):
             errors.append(RowError(line, check.reports, _echo(values.get(check.reports) or ""), reason))
     return (None, errors) if errors else (record, [])
-
-
-class DuplicateTracker:
-    """Finds natural keys repeated inside one file, naming the line where each first appeared.
-
-    Keys are kept as 8-byte blake2b digests, not as the text itself, so memory is about 115 bytes
-    a row (115 MB for a million) however long the names in the key are. The chance that two
-    different keys of a million-row file share a digest is about 3 in 100 million.
-    """
-
-    def __init__(self) -> None:
-        self.seen: dict[bytes, int] = {}  # key digest -> first line
-
-    @staticmethod
-    def key_digest(kind: str, record: dict) -> bytes:
-        parts = [kind, *(str(record[name]) for name in SPECS[kind].key)]
-        return blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
-
-    def check(self, kind: str, line: int, record: dict) -> RowError | None:
-        digest = self.key_digest(kind, record)
-        first = self.seen.get(digest)
-        if first is None:
-            self.seen[digest] = line
-            return None
-        key = SPECS[kind].key
-        return RowError(
-            line,
-            ", ".join(key),
-            _echo(" / ".join(str(record[name]) for name in key)),
-            f"duplicate of line {first}, which has the same {_listing(key, 'and')}; keep only one of the two rows",
-        )

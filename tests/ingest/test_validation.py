@@ -10,7 +10,6 @@ from ingest.validation import (
     EXTRA,
     SPECS,
     Context,
-    DuplicateTracker,
     KpiBounds,
     RowError,
     validate_row,
@@ -459,38 +458,3 @@ def test_a_long_value_is_shortened_in_the_error():
     [error] = validate_row("accounts", 2, {**VALID["accounts"], "name": "n" * 5000}, CTX)[1]
     assert len(error.value) == 100
     assert error.value.endswith("…")
-
-
-def test_a_repeated_key_names_the_line_it_first_appeared_on():
-    tracker = DuplicateTracker()
-    first = CLEAN["kpis"]
-    assert tracker.check("kpis", 2, first) is None
-    assert tracker.check("kpis", 3, {**first, "period": date(2024, 4, 1)}) is None
-    assert tracker.check("kpis", 4, {**first, "value": 1.0}) == RowError(
-        4,
-        "account, kpi, period",
-        "ACME-1 / nps / 2024-05-01",
-        "duplicate of line 2, which has the same account, kpi and period; keep only one of the two rows",
-    )
-    assert tracker.check("kpis", 9, first).reason.startswith("duplicate of line 2,")
-
-
-def test_a_single_column_key_reads_naturally():
-    tracker = DuplicateTracker()
-    tracker.check("users", 2, CLEAN["users"])
-    error = tracker.check("users", 6, CLEAN["users"])
-    assert error.reason == "duplicate of line 2, which has the same username; keep only one of the two rows"
-
-
-def test_keys_of_different_kinds_do_not_collide():
-    tracker = DuplicateTracker()
-    assert tracker.check("accounts", 2, {"external_id": "u1"}) is None
-    assert tracker.check("users", 2, {"username": "u1"}) is None
-
-
-def test_the_tracker_stores_a_small_digest_per_key():
-    tracker = DuplicateTracker()
-    tracker.check("sales", 2, {**CLEAN["sales"], "product_name": "p" * 200})
-    [(digest, line)] = tracker.seen.items()
-    assert (type(digest), len(digest), line) == (bytes, 8, 2)
-    assert digest == DuplicateTracker.key_digest("sales", {**CLEAN["sales"], "product_name": "p" * 200})

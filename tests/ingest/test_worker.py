@@ -1,21 +1,25 @@
 """The pipeline with a real Celery worker and broker: end to end, and a worker killed
 mid-load."""
 
+import contextlib
 import os
 import signal
 import subprocess
 
+import psycopg
 import pytest
-from django.core.cache import cache
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from ingest.models import SalesRecord, Upload
-from ingest.services import progress_key, upload_receive
+from ingest.services import upload_receive
 from ingest.tasks import process_upload
+from kpis.models import Account
 from tenants.models import Plan
 from tenants.services import tenant_change_plan
 from tests.api.helpers import api, new_key
 from tests.celery_worker import celery_worker, wait_for
+from tests.celery_worker import test_database_url as database_url
 from tests.ingest.conftest import KPI_HEADER, SALES_HEADER, named
 
 ROWS = 100_000
@@ -60,6 +64,24 @@ def child_pids(parent: int) -> list[int]:
     return [int(pid) for pid in found]
 
 
+@contextlib.contextmanager
+def sales_table_locked():
+    """Another session holds the sales table so no row can be written to it: a load that gets
+    there waits, mid-transaction, for as long as the test wants."""
+    with psycopg.connect(database_url(), autocommit=False) as other:
+        other.execute("LOCK TABLE alice.ingest_salesrecord IN EXCLUSIVE MODE")
+        yield other
+
+
+def waiting_for_the_sales_table() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+            ["%INSERT INTO ingest_salesrecord%"],
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def test_a_worker_killed_mid_load_leaves_nothing_half_applied_and_the_load_completes(
     committed_tenants, purge_queue, tmp_path
 ):
@@ -70,12 +92,15 @@ def test_a_worker_killed_mid_load_leaves_nothing_half_applied_and_the_load_compl
         upload = upload_receive(tenant=tenant, fileobj=handle, original_name="sales.csv", kind="sales")
 
     with celery_worker(pool="prefork") as worker:
-        with schema_context("alice"):
-            process_upload.delay(upload.pk)
-            wait_for(lambda: cache.get(progress_key(upload), 0) >= 20_000, timeout=120)
-            assert SalesRecord.objects.count() == 0  # nothing visible mid-load
-        for pid in child_pids(worker.pid):
-            os.kill(pid, signal.SIGKILL)  # the process doing the load dies without a goodbye
+        with sales_table_locked():
+            with schema_context("alice"):
+                process_upload.delay(upload.pk)
+                wait_for(waiting_for_the_sales_table, timeout=120)  # read, checked and staged; merging
+                assert SalesRecord.objects.count() == 0 and Account.objects.count() == 0  # nothing visible
+            for pid in child_pids(worker.pid):
+                os.kill(pid, signal.SIGKILL)  # the process doing the load dies without a goodbye
+        # Its server session only notices once the lock is released; until then the redelivered
+        # task finds the upload claimed and retries.
         with schema_context("alice"):
             wait_for(lambda: Upload.objects.get(pk=upload.pk).status == Upload.Status.COMPLETED, timeout=240)
 

@@ -28,6 +28,7 @@ SECURE_COOKIES = env.bool("SECURE_COOKIES", default=False)
 INGEST_MAX_UPLOAD_MB = env.int("INGEST_MAX_UPLOAD_MB", default=200)
 SALES_API_URL = env.str("SALES_API_URL", default="")
 SALES_API_KEY = env.str("SALES_API_KEY", default="")
+SYNC_ALLOW_PRIVATE_ADDRESSES = env.bool("SYNC_ALLOW_PRIVATE_ADDRESSES", default=False)
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

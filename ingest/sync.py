@@ -11,13 +11,14 @@ the outcomes someone must act on (failed, unexpectedly empty) also get an Alert.
 
 import csv
 import datetime as dt
+import http.client
+import ipaddress
 import json
 import logging
 import tempfile
 import urllib.error
 import urllib.request
 from decimal import Decimal
-from http.client import HTTPException
 from pathlib import Path
 from time import sleep
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -61,7 +62,42 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+class _PublicPeerOnly:
+    """A tenant types the URL, so it could name this server's own network (a metadata
+    service, the database, an admin port). The address checked is the one the socket really
+    connected to, after DNS, so a name that resolves differently on a second lookup gains
+    nothing; nothing has been sent on the connection yet when it is refused."""
+
+    def connect(self):
+        super().connect()
+        address = ipaddress.ip_address(self.sock.getpeername()[0].split("%")[0])
+        if not (address.is_global or settings.SYNC_ALLOW_PRIVATE_ADDRESSES):
+            self.close()
+            raise SyncFailed(
+                f"The source's address {self.host} leads to {address}, a private or reserved network "
+                "address; syncs only reach public internet addresses. Use the API's public URL."
+            )
+
+
+class _PublicHTTPConnection(_PublicPeerOnly, http.client.HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicPeerOnly, http.client.HTTPSConnection):
+    pass
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_PublicHTTPSConnection, req, context=self._context)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects, _PublicHTTPHandler, _PublicHTTPSHandler)
 
 
 # --- one run ------------------------------------------------------------------------------------
@@ -225,7 +261,7 @@ def _get_once(url: str, key: str):
     except urllib.error.HTTPError as error:
         error.close()
         raise _http_error(error) from error
-    except (OSError, HTTPException) as error:  # URLError, timeouts, resets, truncated bodies
+    except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, resets, truncated bodies
         raise _Transient(str(getattr(error, "reason", error)) or type(error).__name__) from error
     if len(raw) > MAX_PAGE_BYTES:
         raise SyncFailed(

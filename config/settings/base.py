@@ -188,6 +188,9 @@ INGEST_MAX_UPLOAD_BYTES = env.INGEST_MAX_UPLOAD_MB * 1024 * 1024
 # `sync_sales --api` defaults (the predecessor's data_sync settings); never stored.
 SALES_API_URL = env.SALES_API_URL
 SALES_API_KEY = env.SALES_API_KEY
+# Sales syncs fetch URLs tenants type in: unless this is set (a sales API on the operator's own
+# network), they may only reach public addresses, never this server's neighbours (SSRF).
+SYNC_ALLOW_PRIVATE_ADDRESSES = env.SYNC_ALLOW_PRIVATE_ADDRESSES
 # Django would otherwise hold request bodies this large in memory; uploads stream to disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -9,5 +9,6 @@ os.environ.setdefault("SEED_DEMO_DATA", "false")
 from config.settings.base import *  # noqa: E402,F403
 
 CELERY_TASK_DEFAULT_QUEUE = "pulse-test"
+SYNC_ALLOW_PRIVATE_ADDRESSES = True  # the sync tests' sales API listens on 127.0.0.1
 CACHES["default"]["KEY_PREFIX"] = "pulse-test"  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

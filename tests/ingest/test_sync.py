@@ -324,3 +324,18 @@ def test_command_loads_a_csv_through_the_import(in_alice, tmp_path):
 
     assert "new 1" in out.getvalue()
     assert SalesRecord.objects.count() == 1
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_source_on_a_private_address_is_refused_before_anything_is_sent(in_alice, api, settings, host):
+    settings.SYNC_ALLOW_PRIVATE_ADDRESSES = False
+    api.sales = [sale(1, "u1")]
+    source = SyncSource.objects.create(name="Shop", url=api.base.replace("127.0.0.1", host) + "/sales")
+    source_set_api_key(source, "secret-key")
+
+    run = sync_run(source)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "private or reserved network address" in run.error and "public" in run.error
+    assert api.requests == []  # the key never left
+    assert alerts() == [Alert.Kind.SYNC_FAILED]

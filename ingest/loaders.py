@@ -9,6 +9,7 @@ their creation back with everything else and leaves the real tables exactly as t
 """
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.db import connection
 
@@ -22,6 +23,7 @@ class MergeResult:
     unchanged: int = 0
     touched_account_ids: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    newest_date: date | None = None  # of the sales loaded; a sync's cursor moves up to it
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,7 @@ def merge_sales(tables: Tables, upload_id: int) -> MergeResult:
         WHERE ({current}) IS DISTINCT FROM ({incoming})
     """, "r.account_id", [upload_id])  # fmt: skip
     result.unchanged = staged_count(tables) - result.inserted - result.updated
+    result.newest_date = fetch(f"SELECT max(date) FROM {tables.stage}")[0][0]  # noqa: S608
     feed = _feed_expansion_revenue(tables, upload_id)
     result.touched_account_ids = sorted(set(result.touched_account_ids) | set(feed.touched_account_ids))
     _created_note(result, created)

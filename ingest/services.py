@@ -262,7 +262,9 @@ def _stage(upload: Upload, tables: loaders.Tables, path: Path, header: list[str]
         return _validate(upload, tables, _batches(rows), context, passwords)
     rows.close()
     accepted = fastpath.accept(tables, upload.kind, context)
-    read, rejected = _validate(upload, tables, fastpath.leftovers(tables, fields), context, passwords)
+    read, rejected = _validate(
+        upload, tables, fastpath.leftovers(tables, fields), context, passwords, done=accepted
+    )
     return accepted + read, rejected
 
 
@@ -271,8 +273,10 @@ def _batches(rows) -> Iterator[list]:
         yield batch
 
 
-def _validate(upload: Upload, tables: loaders.Tables, batches, context: Context, passwords: dict) -> tuple[int, int]:  # fmt: skip
-    """validate_row for each row; the valid ones are COPied to staging a batch at a time."""
+def _validate(upload: Upload, tables: loaders.Tables, batches, context: Context, passwords: dict,
+              done: int = 0) -> tuple[int, int]:  # fmt: skip
+    """validate_row for each row; the valid ones are COPied to staging a batch at a time.
+    `done`: rows already accepted before these, for the progress shown."""
     read = rejected = 0
     for batch in batches:
         valid, errors = [], []
@@ -288,7 +292,7 @@ def _validate(upload: Upload, tables: loaders.Tables, batches, context: Context,
         loaders.stage_write(tables, upload.kind, valid)
         _save_errors(upload, errors)
         read += len(batch)
-        cache.set(progress_key(upload), read, 3600)
+        cache.set(progress_key(upload), done + read, 3600)
     return read, rejected
 
 
@@ -370,6 +374,7 @@ def _finish_counts(upload: Upload, read: int, rejected: int, result: loaders.Mer
         "notes": result.notes,
         "first_errors": first_errors,
         "accounts_touched": len(result.touched_account_ids),
+        "newest_date": result.newest_date.isoformat() if result.newest_date else None,
     }
     Upload.objects.filter(pk=upload.pk).update(
         rows_read=read, inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,

@@ -19,7 +19,6 @@ import tempfile
 import urllib.error
 import urllib.request
 from decimal import Decimal
-from pathlib import Path
 from time import sleep
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,9 +30,8 @@ from django.utils.text import slugify
 
 from ingest.crypto import SecretUnreadable, source_api_key
 from ingest.models import Alert, SyncRun, SyncSource, Upload
-from ingest.parsers import FileRefused, read_header_and_rows
-from ingest.services import upload_limits, upload_process, upload_receive
-from ingest.validation import SPECS
+from ingest.parsers import FileRefused
+from ingest.services import upload_process, upload_receive
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -309,15 +307,9 @@ def _finish_loaded(run: SyncRun, source: SyncSource, upload: Upload) -> None:
 
 
 def _newest_loaded_date(upload: Upload) -> dt.date | None:
-    """The newest date among rows the pipeline accepted. The stored file is read again with the
-    pipeline's own parser so line numbers match its error report."""
-    rejected = set(upload.errors.values_list("line", flat=True))
-    spec = SPECS[Upload.Kind.SALES]
-    path = Path(settings.MEDIA_ROOT) / upload.stored_path
-    _header, rows = read_header_and_rows(str(path), upload.original_name, expected=set(spec.expected),
-                                         required=set(spec.required), limits=upload_limits())  # fmt: skip
-    dates = (dt.date.fromisoformat(row.values["date"]) for row in rows if row.line not in rejected)
-    return max(dates, default=None)
+    """The newest date among rows the pipeline accepted (rejected rows do not move the cursor)."""
+    newest = upload.summary.get("newest_date")
+    return dt.date.fromisoformat(newest) if newest else None
 
 
 def _finish_empty(run: SyncRun, source: SyncSource) -> None:

@@ -143,15 +143,21 @@ def reject_duplicates(tables: Tables, kind: str, upload_id: int, room: int) -> i
 # --- merging -------------------------------------------------------------------------------------
 
 
-def _merged(upsert: str, account_id: str, params=None) -> MergeResult:
-    """Run an INSERT … ON CONFLICT … RETURNING `account_id`, (xmax = 0) and count in SQL what it
-    wrote, so a million written rows never travel back to Python."""
+def _merged(dml: str, returning: str, params=None) -> MergeResult:
+    """Run an INSERT or UPDATE whose RETURNING gives `account_id` and `is_new` per written row,
+    and count in SQL what it wrote, so a million written rows never travel back to Python."""
     inserted, updated, touched = fetch(f"""
-        WITH written AS ({upsert} RETURNING {account_id} AS account_id, (xmax = 0) AS is_new)
+        WITH written AS ({dml} RETURNING {returning})
         SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new),
                coalesce(array_agg(DISTINCT account_id), '{{}}') FROM written
     """, params)[0]  # fmt: skip
     return MergeResult(inserted, updated, touched_account_ids=sorted(touched))
+
+
+def _lock_merges(table: str) -> None:
+    """Merges into one table of one tenant run one after the other (until commit), so rows one
+    inserts cannot appear under another's NOT EXISTS and fail it on the unique key."""
+    execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || %s))", [table])
 
 
 ACCOUNT_FIELDS = ("name", "revenue", "industry", "region", "status", "renewal_date", "owner")
@@ -169,7 +175,7 @@ def merge_accounts(tables: Tables) -> MergeResult:
         FROM {tables.stage}
         ON CONFLICT (external_id) DO UPDATE SET {assignments}, updated_at = now()
         WHERE ({current}) IS DISTINCT FROM ({incoming})
-    """, "a.id")  # fmt: skip  # noqa: S608  (identifiers are ours; values come from the staging table)
+    """, "a.id AS account_id, (xmax = 0) AS is_new")  # fmt: skip  # noqa: S608
     result.unchanged = staged_count(tables) - result.inserted - result.updated
     return result
 
@@ -259,26 +265,39 @@ def merge_values_from(table: str, source: str) -> MergeResult:
 
 # --- sales -------------------------------------------------------------------------------------
 
-SALE_FIELDS = ("quantity", "unit_price", "total_amount", "region")
+# A staged sale as it will be stored: numeric(14, 2) rounds, and an empty region is ''.
+SALE_VALUES = {
+    "quantity": "s.quantity",
+    "unit_price": "s.unit_price::numeric(14, 2)",
+    "total_amount": "s.total_amount::numeric(14, 2)",
+    "region": "coalesce(s.region, '')",
+}
+SALE_KEY_MATCHES = "r.account_id = m.account_id AND r.date = s.date AND r.user_id = s.user_id AND r.product_name = s.product_name"
 
 
 def merge_sales(tables: Tables, upload_id: int) -> MergeResult:
     """Upsert by (account, date, user_id, product_name); then refresh the expansion-revenue
-    KPI of the months the sales fall in."""
+    KPI of the months the sales fall in.
+
+    An UPDATE of the changed rows then an INSERT of the missing ones, rather than INSERT … ON
+    CONFLICT: its speculative insertion costs about 1.3 s more per million new rows."""
     created = resolve_accounts(tables)
-    assignments = ", ".join(f"{f} = EXCLUDED.{f}" for f in SALE_FIELDS)
-    current = ", ".join(f"r.{f}" for f in SALE_FIELDS)
-    incoming = ", ".join(f"EXCLUDED.{f}" for f in SALE_FIELDS)
-    result = _merged(f"""
-        INSERT INTO ingest_salesrecord AS r (account_id, date, user_id, product_name, {", ".join(SALE_FIELDS)},
-                                            upload_id, created_at, updated_at)
-        SELECT m.account_id, s.date, s.user_id, s.product_name, s.quantity, s.unit_price, s.total_amount,
-               coalesce(s.region, ''), %s, now(), now()
-        FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account
-        ON CONFLICT (account_id, date, user_id, product_name) DO UPDATE
-            SET {assignments}, upload_id = EXCLUDED.upload_id, updated_at = now()
-        WHERE ({current}) IS DISTINCT FROM ({incoming})
-    """, "r.account_id", [upload_id])  # fmt: skip
+    _lock_merges("ingest_salesrecord")
+    staged = f"{tables.stage} s JOIN {tables.accounts} m ON m.text = s.account"
+    fields, values = ", ".join(SALE_VALUES), ", ".join(SALE_VALUES.values())
+    changed = _merged(f"""
+        UPDATE ingest_salesrecord r SET ({fields}, upload_id, updated_at) = ({values}, %s, now())
+        FROM {staged}
+        WHERE {SALE_KEY_MATCHES} AND ({", ".join(f"r.{f}" for f in SALE_VALUES)}) IS DISTINCT FROM ({values})
+    """, "r.account_id AS account_id, false AS is_new", [upload_id])  # fmt: skip  # noqa: S608
+    added = _merged(f"""
+        INSERT INTO ingest_salesrecord (account_id, date, user_id, product_name, {fields}, upload_id, created_at, updated_at)
+        SELECT m.account_id, s.date, s.user_id, s.product_name, {values}, %s, now(), now()
+        FROM {staged}
+        WHERE NOT EXISTS (SELECT 1 FROM ingest_salesrecord r WHERE {SALE_KEY_MATCHES})
+    """, "account_id, true AS is_new", [upload_id])  # fmt: skip  # noqa: S608
+    result = MergeResult(added.inserted, changed.updated,
+                         touched_account_ids=sorted({*added.touched_account_ids, *changed.touched_account_ids}))  # fmt: skip
     result.unchanged = staged_count(tables) - result.inserted - result.updated
     result.newest_date = fetch(f"SELECT max(date) FROM {tables.stage}")[0][0]  # noqa: S608
     feed = _feed_expansion_revenue(tables, upload_id)

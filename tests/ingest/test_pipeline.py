@@ -193,6 +193,37 @@ def test_two_deliveries_at_once_load_once(committed_tenants):
         assert Upload.objects.get(pk=upload.pk).attempts == 1
 
 
+def test_two_uploads_of_the_same_sales_at_once_both_load_without_a_key_clash(committed_tenants):
+    """Sales merge by UPDATE then INSERT … WHERE NOT EXISTS; merges of one tenant take turns,
+    so the second sees the first's rows instead of inserting them again."""
+    tenant = committed_tenants("alice")
+    rows = [f"2026-10-{1 + n % 28:02d},u{n},Widget,2,10.125,20.25,EMEA,A1\n" for n in range(20_000)]
+    content = SALES_HEADER + "".join(rows)  # big enough for the two merges to overlap
+    with schema_context("alice"):
+        Account.objects.create(external_id="A1", name="Acme")  # a new one would make the loads take turns
+        uploads = [upload_receive(tenant=tenant, fileobj=named(content, f"s{n}.csv"), original_name=f"s{n}.csv",
+                                  kind="sales") for n in range(2)]  # fmt: skip
+    start = threading.Barrier(2)
+
+    def process(upload):
+        try:
+            with schema_context("alice"):
+                start.wait()
+                upload_process(upload_id=upload.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=process, args=(upload,)) for upload in uploads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with schema_context("alice"):
+        done = sorted(counts(Upload.objects.get(pk=upload.pk)) for upload in uploads)
+        assert done == [(0, 0, 20_000, 0), (20_000, 0, 0, 0)]  # 10.125 is stored as 10.13: not a change
+        assert SalesRecord.objects.count() == 20_000
+
+
 def test_a_file_that_would_pass_the_plans_account_limit_is_refused_whole(alice):
     from tenants.models import Plan
     from tenants.services import tenant_change_plan

@@ -77,7 +77,7 @@ def waiting_for_the_sales_table() -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
-            ["%INSERT INTO ingest_salesrecord%"],
+            ["%ingest_salesrecord r%"],
         )
         return cursor.fetchone()[0] > 0
 

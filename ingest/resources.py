@@ -4,8 +4,8 @@ Why imports skip import-export's row-by-row saving: Pulse has one write path for
 (ingest.services: receive, validate, stage, merge, refresh health). A resource writes the parsed
 dataset back out as a CSV with the pipeline's columns, hands it to upload_receive/upload_process
 with via=admin, and reports the Upload's counts and rejected rows in import-export's Result. The
-preview is a dry-run upload; confirming receives the same rows again and loads them, which is
-right because every merge is idempotent.
+preview is a dry-run upload; confirming finds that upload by the rows' SHA-256 and loads it, so
+one import is one document against the plan.
 
 Why exports escape here: text cells a spreadsheet would run as a formula (= + - @ tab CR) get a
 leading apostrophe, as in the portal's CSV exports. import-export 4.x's own
@@ -13,6 +13,7 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only strips a leading "=", which loses d
 """
 
 import csv
+import hashlib
 import re
 import tempfile
 from itertools import groupby
@@ -26,7 +27,7 @@ from import_export.results import Result, RowResult
 from ingest.exports import csv_safe
 from ingest.models import SalesRecord, Upload
 from ingest.parsers import FileRefused, _cell_text, normalize_header
-from ingest.services import upload_process, upload_receive
+from ingest.services import upload_confirm, upload_process, upload_receive
 from kpis.models import Account, KpiDefinition, KpiValue
 from tenants.models import Tenant
 
@@ -77,16 +78,28 @@ class PipelineResource(resources.ModelResource):
     def _load(self, dataset, dry_run: bool, user, file_name: str | None) -> tuple[Upload, dict[int, int]]:
         info_only = {field.column_name for field in self.fields.values() if field.readonly}
         keep = [i for i, name in enumerate(dataset.headers) if normalize_header(str(name)) not in info_only]
+        username = user.get_username() if user else ""
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as handle:
             starts = _write_csv(handle, dataset, keep)
             handle.flush()
+            previewed = None if dry_run else self._previewed(handle.buffer, username)
+            if previewed:
+                return upload_confirm(upload=previewed, run_now=True), starts
             handle.buffer.seek(0)
             upload = upload_receive(
                 tenant=Tenant.objects.get(schema_name=connection.schema_name), fileobj=handle.buffer,
                 original_name=file_name or f"admin-{self.kind}.csv", kind=self.kind,
-                uploaded_by=user.get_username() if user else "", via=Upload.Via.ADMIN, dry_run=dry_run,
+                uploaded_by=username, via=Upload.Via.ADMIN, dry_run=dry_run,
             )  # fmt: skip
         return upload_process(upload_id=upload.pk), starts
+
+    def _previewed(self, buffer, username: str) -> Upload | None:
+        """The preview this confirmation follows: the same rows, kind and user, not loaded yet."""
+        buffer.seek(0)
+        digest = hashlib.file_digest(buffer, "sha256").hexdigest()
+        candidates = Upload.objects.filter(sha256=digest, kind=self.kind, via=Upload.Via.ADMIN,
+                                           uploaded_by=username, status=Upload.Status.PREVIEWED)  # fmt: skip
+        return candidates.order_by("-pk").first()
 
 
 def _write_csv(handle, dataset, keep: list[int]) -> dict[int, int]:

@@ -147,14 +147,17 @@ def upload_enqueue(upload: Upload) -> None:
     transaction.on_commit(lambda: process_upload.delay(upload.pk))
 
 
-def upload_confirm(*, upload: Upload) -> Upload:
-    """Load for real a file that was previewed (dry run)."""
+def upload_confirm(*, upload: Upload, run_now: bool = False) -> Upload:
+    """Load for real a file that was previewed (dry run): queued for the worker, or here and
+    now for callers that show the result at once (the admin's import)."""
     if upload.status != Upload.Status.PREVIEWED:
         raise ValidationError(
             "Only a previewed upload can be confirmed; this one is " + upload.get_status_display()
         )
     Upload.objects.filter(pk=upload.pk).update(dry_run=False, status=Upload.Status.QUEUED)
     upload.refresh_from_db()
+    if run_now:
+        return upload_process(upload_id=upload.pk)
     upload_enqueue(upload)
     return upload
 

@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 from ingest.crypto import source_api_key
 from ingest.models import SalesRecord, SyncSource, Upload
 from kpis.models import Account, KpiDefinition, KpiValue
+from tenants.selectors import usage_summary
 from tests.conftest import PASSWORD, signed_in_client
 from tests.ingest.conftest import named
 from users.models import User
@@ -60,8 +61,9 @@ def test_an_import_previews_then_loads_through_the_pipeline(alice):
         uploads = Upload.objects.filter(
             via=Upload.Via.ADMIN, original_name="accounts.csv", uploaded_by="admin"
         )
-        assert sorted(uploads.values_list("status", flat=True)) == ["completed", "previewed"]
+        assert list(uploads.values_list("status", flat=True)) == ["completed"]  # the preview, confirmed
         assert Upload.objects.get(status="completed").stored_path.startswith("uploads/alice/")
+    assert usage_summary(alice)["documents"] == 1  # one import, one document against the plan
 
 
 def test_a_bad_row_shows_its_line_and_reason_and_the_good_rows_load_after_confirm(alice):

@@ -280,7 +280,7 @@ def merge_sales(tables: Tables, upload_id: int) -> MergeResult:
     KPI of the months the sales fall in.
 
     An UPDATE of the changed rows then an INSERT of the missing ones, rather than INSERT … ON
-    CONFLICT: its speculative insertion costs about 1.3 s more per million new rows."""
+    CONFLICT: its speculative insertion costs about 1 s more per million new rows here."""
     created = resolve_accounts(tables)
     _lock_merges("ingest_salesrecord")
     staged = f"{tables.stage} s JOIN {tables.accounts} m ON m.text = s.account"

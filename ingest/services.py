@@ -198,7 +198,7 @@ def _schema_key() -> int:
     )
 
 
-def upload_process(*, upload_id: int) -> Upload | None:
+def upload_process(*, upload_id: int) -> Upload:
     """Validate and load one upload. Safe to run twice, concurrently or after a crash."""
     upload = Upload.objects.get(pk=upload_id)
     with _exclusive(upload) as acquired:

@@ -64,7 +64,8 @@ class _PublicPeerOnly:
     """A tenant types the URL, so it could name this server's own network (a metadata
     service, the database, an admin port). The address checked is the one the socket really
     connected to, after DNS, so a name that resolves differently on a second lookup gains
-    nothing; nothing has been sent on the connection yet when it is refused."""
+    nothing. It is refused before any request, and so before the API key, is sent (over https
+    the TLS handshake has begun by then; it carries neither)."""
 
     def connect(self):
         super().connect()

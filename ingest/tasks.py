@@ -24,8 +24,9 @@ def process_upload(self, upload_id: int) -> str:
     Claimed but not done means another session holds the upload's lock. That is a concurrent
     delivery, or the database session of a worker that was killed and whose server process
     has not noticed yet: try again shortly rather than drop the message and leave it loading."""
-    upload = upload_process(upload_id=upload_id)
-    if upload is None:
+    try:
+        upload = upload_process(upload_id=upload_id)
+    except Upload.DoesNotExist:  # deleted while its message waited: nothing left to load
         return "missing"
     if not upload.is_final:
         raise self.retry(countdown=BUSY_RETRY_S)

@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 from ingest.models import SalesRecord, Upload
 from ingest.parsers import FileRefused
 from ingest.services import upload_confirm, upload_process, upload_receive
+from ingest.tasks import process_upload
 from kpis.models import Account, KpiValue
 from tests.ingest.conftest import KPI_HEADER, SALES_HEADER, named
 from users.models import User
@@ -247,3 +248,8 @@ def test_thousands_of_rejected_rows_are_all_reported_and_good_rows_still_load(al
     assert upload.status == Upload.Status.COMPLETED and counts(upload) == (10, 0, 0, 2500)
     with schema_context("alice"):
         assert upload.errors.count() == 2500 and KpiValue.objects.count() == 10
+
+
+def test_a_queued_message_for_an_upload_deleted_meanwhile_finishes_quietly(alice):
+    with schema_context("alice"):
+        assert process_upload(upload_id=987654) == "missing"

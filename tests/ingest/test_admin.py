@@ -167,7 +167,13 @@ def test_bobs_admin_lists_none_of_alices_rows_and_cannot_open_them(alice, bob):
 
 def test_a_viewer_cannot_open_the_tenant_admin_or_import(alice):
     with schema_context("alice"):
-        user_create(username="viewer", email="v@alice.example.com", password=PASSWORD, role=User.Role.VIEWER)
+        user_create(
+            username="viewer",
+            email="v@alice.example.com",
+            password=PASSWORD,
+            role=User.Role.VIEWER,
+            acting_role=User.Role.ADMIN,
+        )
     client = signed_in_client("alice", username="viewer")
 
     for response in (client.get("/admin/kpis/account/"), preview(client, "kpis/account", GOOD)):

@@ -42,7 +42,13 @@ def test_revoking_from_the_portal(alice):
 
 def test_only_admins_manage_keys(alice):
     with schema_context("alice"):
-        user_create(username="mia", email="m@alice.example.com", password=PASSWORD, role=User.Role.MANAGER)
+        user_create(
+            username="mia",
+            email="m@alice.example.com",
+            password=PASSWORD,
+            role=User.Role.MANAGER,
+            acting_role=User.Role.ADMIN,
+        )
     response = signed_in_client("alice", username="mia").get("/settings/api-keys/")
     assert response.status_code == 403
     assert "Only workspace admins" in response.content.decode()

@@ -113,7 +113,13 @@ def test_kpi_range_edit_validates_order(alice_data):
 
 def test_only_admins_change_health_settings(alice):
     with schema_context("alice"):
-        user_create(username="vic", email="v@alice.example.com", password=PASSWORD, role=User.Role.VIEWER)
+        user_create(
+            username="vic",
+            email="v@alice.example.com",
+            password=PASSWORD,
+            role=User.Role.VIEWER,
+            acting_role=User.Role.ADMIN,
+        )
     assert signed_in_client("alice", username="vic").get("/settings/health/").status_code == 403
 
 

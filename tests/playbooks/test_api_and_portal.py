@@ -92,7 +92,13 @@ def test_deleting_an_execution_deletes_its_report(techcorp, alice_data):
 
 def test_viewers_read_but_cannot_start_or_step(techcorp, alice_data):
     with schema_context("alice"):
-        user_create(username="vic", email="v@alice.example.com", password=PASSWORD, role=User.Role.VIEWER)
+        user_create(
+            username="vic",
+            email="v@alice.example.com",
+            password=PASSWORD,
+            role=User.Role.VIEWER,
+            acting_role=User.Role.ADMIN,
+        )
     viewer = signed_in_client("alice", username="vic")
     assert viewer.get("/playbooks/").status_code == 200
     assert viewer.post("/playbooks/voc_sprint/start/", {"account": techcorp.pk}).status_code == 403

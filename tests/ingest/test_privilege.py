@@ -9,24 +9,16 @@ from ingest.models import Upload
 from ingest.services import upload_process, upload_receive
 from tenants.models import ApiKey
 from tests.api.helpers import api, error_of, new_key
-from tests.conftest import PASSWORD, signed_in_client
+from tests.conftest import signed_in_client, tenant_member
 from tests.ingest.conftest import named
 from users.models import User
-from users.services import user_create
 
 USERS = "username,email,role,initial_password\nmallory,m@evil.example.com,admin,TempPass123!\n"
 RULE = "Importing users needs the admin role"
 
 
 def manager_client(tenant):
-    with schema_context(tenant.schema_name):
-        user_create(
-            username="mia",
-            email="mia@alice.example.com",
-            password=PASSWORD,
-            role=User.Role.MANAGER,
-            acting_role=User.Role.ADMIN,
-        )
+    tenant_member(tenant.schema_name, "mia", role=User.Role.MANAGER)
     return signed_in_client(tenant.schema_name, username="mia")
 
 

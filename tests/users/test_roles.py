@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import schema_context
 
-from tests.conftest import PASSWORD, host_client, signed_in_client
+from tests.conftest import PASSWORD, host_client, signed_in_client, tenant_member
 from users.models import User
 from users.services import user_create
 
@@ -65,10 +65,7 @@ def test_a_workspace_admin_adds_a_user_in_its_admin_without_being_a_superuser(al
 
 
 def test_the_workspace_user_form_offers_no_django_permissions_and_ignores_them(alice):
-    with schema_context("alice"):
-        user = user_create(
-            username="nora", email="nora@alice.example.com", password=PASSWORD, acting_role=User.Role.ADMIN
-        )
+    user = tenant_member("alice", "nora")
     client = signed_in_client("alice")
     url = f"/admin/users/user/{user.pk}/change/"
 
@@ -95,13 +92,7 @@ def test_the_workspace_user_form_offers_no_django_permissions_and_ignores_them(a
 def test_a_workspace_admin_is_granted_tenant_models_only_and_nothing_in_the_public_schema(alice):
     with schema_context("alice"):
         admin = User.objects.get(username="admin")
-        manager = user_create(
-            username="mia",
-            email="mia@alice.example.com",
-            password=PASSWORD,
-            role=User.Role.MANAGER,
-            acting_role=User.Role.ADMIN,
-        )
+        manager = tenant_member("alice", "mia", role=User.Role.MANAGER)
         assert admin.has_perm("kpis.change_account") and admin.has_perm("users.add_user")
         assert admin.has_module_perms("ingest")
         assert not admin.has_perm("tenants.change_tenant")  # the tenants list is Pulse's, not theirs

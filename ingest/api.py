@@ -58,8 +58,8 @@ def receive_and_queue(request, tenant) -> Upload:
     try:
         upload = upload_receive(
             tenant=tenant, fileobj=data["file"], original_name=data["file"].name, kind=data["kind"],
-            uploaded_by=f"api:{request.auth.prefix}", via=Upload.Via.API, dry_run=data["dry_run"],
-            account_from_file=data.get("account", ""),
+            acting_role=request.auth.acting_role, uploaded_by=f"api:{request.auth.prefix}", via=Upload.Via.API,
+            dry_run=data["dry_run"], account_from_file=data.get("account", ""),
         )  # fmt: skip
     except FileRefused as refused:
         raise ValidationError({"file": [str(refused)]}) from refused
@@ -95,6 +95,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
 
     @extend_schema(
         summary="Upload a CSV or XLSX file; it is validated and loaded in the background",
+        description="Importing users (`kind=users`) needs a key with the admin scope; other kinds need write.",
         request={"multipart/form-data": UploadCreateSerializer},
         responses={202: UploadSerializer},
         examples=[OpenApiExample("KPI values", value={"kind": "kpis", "dry_run": False}, request_only=True)],
@@ -119,7 +120,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         try:
-            upload = upload_confirm(upload=self.get_object())
+            upload = upload_confirm(upload=self.get_object(), acting_role=request.auth.acting_role)
         except DjangoValidationError as error:
             raise ValidationError({"status": error.messages}) from error
         return Response(

@@ -4,6 +4,8 @@ import uuid
 
 from django.db import models
 
+from users.models import User
+
 
 class Upload(models.Model):
     """One received file and everything that happened to it."""
@@ -39,6 +41,14 @@ class Upload(models.Model):
     version = models.PositiveIntegerField(default=1, help_text="Nth upload of this file name and kind.")
     uploaded_by = models.CharField(max_length=150, blank=True)
     via = models.CharField(max_length=8, choices=Via.choices, default=Via.PORTAL)
+    acting_role = models.CharField(
+        max_length=10,
+        choices=User.Role.choices,
+        help_text=(
+            "Role of whoever sent the file (an API key's scope as a role; commands act as admin). "
+            "A users file needs admin, and none of its rows may give a role above this one."
+        ),
+    )
     dry_run = models.BooleanField(default=False)
     account_from_file = models.CharField(max_length=200, blank=True, help_text="account_rollup mode.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)

@@ -30,6 +30,7 @@ from ingest.parsers import FileRefused, _cell_text, normalize_header
 from ingest.services import upload_confirm, upload_process, upload_receive
 from kpis.models import Account, KpiDefinition, KpiValue
 from tenants.models import Tenant
+from users.models import User
 
 MAX_ROWS_SHOWN = 200  # rejected rows listed in the preview; the Upload keeps them all
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -79,17 +80,18 @@ class PipelineResource(resources.ModelResource):
         info_only = {field.column_name for field in self.fields.values() if field.readonly}
         keep = [i for i, name in enumerate(dataset.headers) if normalize_header(str(name)) not in info_only]
         username = user.get_username() if user else ""
+        acting_role = user.role if user else User.Role.VIEWER  # nobody named: the least a role can do
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as handle:
             starts = _write_csv(handle, dataset, keep)
             handle.flush()
             previewed = None if dry_run else self._previewed(handle.buffer, username)
             if previewed:
-                return upload_confirm(upload=previewed, run_now=True), starts
+                return upload_confirm(upload=previewed, acting_role=acting_role, run_now=True), starts
             handle.buffer.seek(0)
             upload = upload_receive(
                 tenant=Tenant.objects.get(schema_name=connection.schema_name), fileobj=handle.buffer,
                 original_name=file_name or f"admin-{self.kind}.csv", kind=self.kind,
-                uploaded_by=username, via=Upload.Via.ADMIN, dry_run=dry_run,
+                acting_role=acting_role, uploaded_by=username, via=Upload.Via.ADMIN, dry_run=dry_run,
             )  # fmt: skip
         return upload_process(upload_id=upload.pk), starts
 

@@ -1,8 +1,9 @@
 """The ingestion pipeline. Every way in — portal, API, admin, commands, syncs — calls
 upload_receive() then upload_process() (directly or through the Celery task).
 
-receive: store the raw file under the tenant's folder, refuse hostile or oversized files
-          whole, record an Upload.
+receive: refuse a kind of file the sender's role may not load (users need an admin), store
+          the raw file under the tenant's folder, refuse hostile or oversized files whole, record
+          an Upload with the sender's role.
 process: check the rows (big CSV files in SQL, see fastpath.py; the rest with the row
           validators, streaming in constant memory) into a staging table, reject duplicates
           and merge set-based in one transaction, record rejected rows with line and reason,
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.dispatch import Signal
@@ -61,6 +62,10 @@ MAX_STORED_ERRORS = 50_000
 CHUNK = 1024 * 1024
 
 
+class ImportNotAllowed(PermissionDenied):
+    """The sender's role may not load this kind of file; the message names the rule."""
+
+
 def upload_limits() -> Limits:
     return Limits(max_bytes=settings.INGEST_MAX_UPLOAD_BYTES)
 
@@ -76,22 +81,38 @@ def safe_name(name: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", "", base)[:255] or "upload"
 
 
-def upload_receive(*, tenant: Tenant, fileobj, original_name: str, kind: str, uploaded_by: str = "",
-                   via: str = Upload.Via.PORTAL, dry_run: bool = False, account_from_file: str = "") -> Upload:  # fmt: skip
-    """Store the file and record it, or refuse it whole (FileRefused) leaving nothing behind."""
+def upload_receive(*, tenant: Tenant, fileobj, original_name: str, kind: str, acting_role: str,
+                   uploaded_by: str = "", via: str = Upload.Via.PORTAL, dry_run: bool = False,
+                   account_from_file: str = "") -> Upload:  # fmt: skip
+    """Store the file and record it, or refuse it whole (FileRefused) leaving nothing behind.
+
+    `acting_role` is the role of whoever sends it: the portal user's, an API key's scope as a role
+    (ApiKey.acting_role), admin for the operator's commands. ImportNotAllowed if it may not."""
     if kind not in SPECS:
         raise ValidationError({"kind": f"Unknown kind “{kind}”; use one of: {', '.join(SPECS)}."})
+    _check_may_import(kind, acting_role)
     _check_document_quota(tenant)
     path, digest, size = _store(tenant, fileobj, original_name)
     try:
         _check_file(path, original_name)
         upload = _record(path, digest, size, kind=kind, original_name=safe_name(original_name),
-                         uploaded_by=uploaded_by, via=via, dry_run=dry_run, account_from_file=account_from_file)  # fmt: skip
+                         acting_role=acting_role, uploaded_by=uploaded_by, via=via, dry_run=dry_run,
+                         account_from_file=account_from_file)  # fmt: skip
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     usage_record_upload(tenant=tenant)
     return upload
+
+
+def _check_may_import(kind: str, acting_role: str) -> None:
+    """A users file may give any role, and nobody may give a role above their own."""
+    if kind == Upload.Kind.USERS and acting_role != User.Role.ADMIN:
+        raise ImportNotAllowed(
+            "Importing users needs the admin role, or an API key with the admin scope: a users file can "
+            f"give any role, and nobody can give a role above their own. You are acting as {acting_role}; "
+            "ask a workspace admin to import the file."
+        )
 
 
 def _check_document_quota(tenant: Tenant) -> None:
@@ -147,9 +168,11 @@ def upload_enqueue(upload: Upload) -> None:
     transaction.on_commit(lambda: process_upload.delay(upload.pk))
 
 
-def upload_confirm(*, upload: Upload, run_now: bool = False) -> Upload:
+def upload_confirm(*, upload: Upload, acting_role: str, run_now: bool = False) -> Upload:
     """Load for real a file that was previewed (dry run): queued for the worker, or here and
-    now for callers that show the result at once (the admin's import)."""
+    now for callers that show the result at once (the admin's import). Whoever confirms loads the
+    file, so their role (`acting_role`) must allow it as much as the sender's did."""
+    _check_may_import(upload.kind, acting_role)
     if upload.status != Upload.Status.PREVIEWED:
         raise ValidationError(
             "Only a previewed upload can be confirmed; this one is " + upload.get_status_display()
@@ -210,8 +233,9 @@ def upload_process(*, upload_id: int) -> Upload:
         )
         upload.status = Upload.Status.LOADING
         try:
+            _check_may_import(upload.kind, upload.acting_role)
             result = _load(upload)
-        except FileRefused as refused:
+        except (FileRefused, ImportNotAllowed) as refused:
             return _finish(upload, Upload.Status.FAILED, str(refused))
         except Exception:
             logger.exception("Upload %s failed", upload.pk)
@@ -303,7 +327,12 @@ def _context(upload: Upload) -> Context:
     kpis = {
         k.key: KpiBounds(k.key, k.min_value, k.max_value) for k in KpiDefinition.objects.filter(active=True)
     }
-    return Context(today=timezone.localdate(), kpis=kpis, account_from_file=upload.account_from_file)
+    return Context(
+        today=timezone.localdate(),
+        kpis=kpis,
+        account_from_file=upload.account_from_file,
+        acting_role=upload.acting_role,
+    )
 
 
 def _error_room(upload: Upload) -> int:
@@ -328,7 +357,7 @@ def _merge(upload: Upload, tables: loaders.Tables, passwords: dict[int, str]) ->
     elif upload.kind == Upload.Kind.SALES:
         result = loaders.merge_sales(tables, upload.pk)
     else:
-        result = _import_users(tables, passwords)
+        result = _import_users(tables, passwords, upload.acting_role)
     _check_plan_limits()
     return result
 
@@ -348,7 +377,7 @@ def _check_plan_limits() -> None:
             )
 
 
-def _import_users(tables: loaders.Tables, passwords: dict[int, str]) -> loaders.MergeResult:
+def _import_users(tables: loaders.Tables, passwords: dict[int, str], acting_role: str) -> loaders.MergeResult:
     """Users are few and go through the user service one by one (hashing, checks)."""
     staged = loaders.fetch(f"SELECT line, username, email, role FROM {tables.stage} ORDER BY line")  # noqa: S608
     existing = set(
@@ -360,7 +389,12 @@ def _import_users(tables: loaders.Tables, passwords: dict[int, str]) -> loaders.
             result.unchanged += 1
             continue
         user_create(
-            username=username, email=email, password=passwords[line], role=role, must_change_password=True
+            username=username,
+            email=email,
+            password=passwords[line],
+            role=role,
+            acting_role=acting_role,
+            must_change_password=True,
         )
         result.inserted += 1
     if existing:

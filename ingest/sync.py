@@ -33,6 +33,7 @@ from ingest.models import Alert, SyncRun, SyncSource, Upload
 from ingest.parsers import FileRefused
 from ingest.services import upload_process, upload_receive
 from tenants.models import Tenant
+from users.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +169,10 @@ def _receive(source: SyncSource, fileobj, today: dt.date) -> Upload:
     tenant = Tenant.objects.get(schema_name=connection.schema_name)
     name = f"sync-{slugify(source.name) or source.pk}-{today:%Y-%m-%d}.csv"
     try:
+        # A scheduled sync acts for nobody, so it gets the lowest role; sales need no more.
         return upload_receive(tenant=tenant, fileobj=fileobj, original_name=name, kind=Upload.Kind.SALES,
-                              uploaded_by=f"sync:{source.name}", via=Upload.Via.SYNC)  # fmt: skip
+                              acting_role=User.Role.VIEWER, uploaded_by=f"sync:{source.name}",
+                              via=Upload.Via.SYNC)  # fmt: skip
     except FileRefused as refused:
         raise SyncFailed(f"The rows were received but not loaded: {refused}") from refused
 

@@ -12,7 +12,8 @@ through in constant memory. Whole-file concerns (the header, duplicates inside t
 account names to ids, reading the KPI catalog) stay with the caller, which hands over what the rules
 need in a Context; large CSV files are checked in SQL first (ingest/fastpath.py), and only the rows
 that check does not accept come here. Columns outside a kind's spec are left to the caller's header check and
-ignored here. This module imports nothing from Django, so it is fast to test and cheap to run.
+ignored here. This module imports nothing from Django (users.roles, the rule about giving roles, is plain
+Python too), so it is fast to test and cheap to run.
 """
 
 import re
@@ -23,6 +24,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from math import isfinite
 from typing import NamedTuple
+
+from users.roles import ADMIN, role_grant_refusal
 
 EXTRA = "__extra__"  # where the row parser puts cells beyond the header's columns
 CENT = Decimal("0.01")
@@ -58,6 +61,7 @@ class Context:
     kpis: dict[str, KpiBounds]
     roles: frozenset = frozenset({"admin", "manager", "viewer"})
     account_from_file: str = ""
+    acting_role: str = ADMIN  # who loads the file: its rows may give no role above this one
 
 
 class KindSpec(NamedTuple):
@@ -138,7 +142,10 @@ def _choice(*options: str) -> Parser:
 
 
 def _role(field: str, text: str, ctx: Context) -> str:
-    return _pick(field, text, sorted(ctx.roles), {"user": "viewer"})
+    role = _pick(field, text, sorted(ctx.roles), {"user": "viewer"})
+    if refusal := role_grant_refusal(role=role, acting_role=ctx.acting_role):
+        raise _Invalid(refusal)
+    return role
 
 
 def _amount(*, positive: bool, places: Decimal | None = None) -> Parser:

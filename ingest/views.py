@@ -12,7 +12,7 @@ from ingest.api import errors_csv_response
 from ingest.forms import UploadForm
 from ingest.models import Upload
 from ingest.parsers import FileRefused
-from ingest.services import upload_confirm, upload_enqueue, upload_progress, upload_receive
+from ingest.services import ImportNotAllowed, upload_confirm, upload_enqueue, upload_progress, upload_receive
 from ingest.validation import SPECS
 from kpis.selectors import health_model_current
 from users.decorators import editor_required
@@ -27,6 +27,8 @@ def data_integration(request):
             upload = _receive(request, form.cleaned_data)
         except (FileRefused, ValidationError) as refused:
             form.add_error("file", refused.messages if isinstance(refused, ValidationError) else str(refused))
+        except ImportNotAllowed as refused:
+            form.add_error("kind", str(refused))
         else:
             return redirect("upload_detail", public_id=upload.public_id)
     uploads = Upload.objects.all()[:50]
@@ -37,8 +39,8 @@ def data_integration(request):
 def _receive(request, data: dict) -> Upload:
     upload = upload_receive(
         tenant=request.tenant, fileobj=data["file"], original_name=data["file"].name, kind=data["kind"],
-        uploaded_by=request.user.username, via=Upload.Via.PORTAL, dry_run=data["preview"],
-        account_from_file=data["account"],
+        acting_role=request.user.role, uploaded_by=request.user.username, via=Upload.Via.PORTAL,
+        dry_run=data["preview"], account_from_file=data["account"],
     )  # fmt: skip
     upload_enqueue(upload)
     return upload
@@ -69,9 +71,11 @@ def _detail_context(upload: Upload) -> dict:
 @require_POST
 def upload_confirm_view(request, public_id):
     try:
-        upload = upload_confirm(upload=_upload(public_id))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        upload = upload_confirm(upload=_upload(public_id), acting_role=request.user.role)
+    except (ValidationError, ImportNotAllowed) as refused:
+        messages.error(
+            request, " ".join(refused.messages) if isinstance(refused, ValidationError) else str(refused)
+        )
         return redirect("upload_detail", public_id=public_id)
     messages.success(request, "Confirmed: loading now.")
     return redirect("upload_detail", public_id=upload.public_id)

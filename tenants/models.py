@@ -4,6 +4,7 @@ from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
 from tenants.validators import validate_timezone
+from users import roles
 
 
 class Plan(models.Model):
@@ -120,6 +121,12 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"
+
+    @property
+    def acting_role(self) -> str:
+        """The user role this key acts with where roles matter (importing users): a write key
+        changes data as a manager does, and only an admin key acts as an admin."""
+        return {self.Scope.ADMIN: roles.ADMIN, self.Scope.WRITE: roles.MANAGER}.get(self.scope, roles.VIEWER)
 
 
 class UsageMonth(models.Model):

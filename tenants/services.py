@@ -122,13 +122,15 @@ def tenant_provision(
 
 
 def tenant_admin_create(*, admin: AdminSpec) -> User:
-    """The first user of a tenant, in the current (tenant) schema."""
+    """The first user of a tenant, in the current (tenant) schema. Registration acts for Pulse,
+    which makes each workspace's first admin."""
     return user_create(
         username=admin.username or admin.email.lower(),
         email=admin.email,
         full_name=admin.full_name,
         password=admin.password,
         role=User.Role.ADMIN,
+        acting_role=User.Role.ADMIN,
     )
 
 

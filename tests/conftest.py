@@ -99,6 +99,22 @@ def schemas_drop(slugs) -> None:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
 
 
+def tenant_member(slug: str, username: str, role: str = "viewer", **fields):
+    """A user of tenant `slug` made as its admin would make them; they sign in with PASSWORD."""
+    from users.models import User
+    from users.services import user_create
+
+    with schema_context(slug):
+        return user_create(
+            username=username,
+            email=f"{username}@{slug}.example.com",
+            password=PASSWORD,
+            role=role,
+            acting_role=User.Role.ADMIN,
+            **fields,
+        )
+
+
 def tenant_user_count(slug: str) -> int:
     from users.models import User
 

@@ -4,12 +4,14 @@ public schema holds Pulse staff for the back office."""
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from users import roles
+
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        MANAGER = "manager", "Manager"
-        VIEWER = "viewer", "Viewer"
+        ADMIN = roles.ADMIN, "Admin"
+        MANAGER = roles.MANAGER, "Manager"
+        VIEWER = roles.VIEWER, "Viewer"
 
     full_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)

@@ -1,9 +1,18 @@
-"""Writes about users, in whatever schema is current (a tenant's, or public for staff)."""
+"""Writes about users, in whatever schema is current (a tenant's, or public for staff).
+
+Every way a workspace user is made or changed (registration, imports, the workspace admin) comes
+here, so two rules hold for all of them: nobody gives a role above their own (users.roles), and
+no workspace user is a Django superuser. What a user may do follows from the role; the workspace
+admin site grants admins their permissions by role (users.backends.WorkspaceAdminBackend).
+Superusers are Pulse staff, in the public schema only.
+"""
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from users.models import User
+from users.roles import role_grant_refusal
 
 
 @transaction.atomic
@@ -12,24 +21,35 @@ def user_create(
     username: str,
     email: str,
     password: str,
+    acting_role: str,
     full_name: str = "",
     role: str = User.Role.VIEWER,
     must_change_password: bool = False,
 ) -> User:
-    """Create a user. Admins also get the tenant's own /admin/ (is_staff, superuser of
-    their schema only: the public schema has its own user table)."""
-    is_admin = role == User.Role.ADMIN
+    """Create a workspace user. `acting_role` is the role of whoever asks for it: the new user's
+    role may not be above it (registration and operator commands act as admin)."""
     user = User(
         username=username,
         email=email,
         full_name=full_name,
         role=role,
         must_change_password=must_change_password,
-        is_staff=is_admin,
-        is_superuser=is_admin,
     )
     user.set_password(password)
+    return user_save(user=user, acting_role=acting_role)
+
+
+def user_save(*, user: User, acting_role: str) -> User:
+    """Store a new or changed workspace user, refusing a role above `acting_role`.
+
+    The staff flag follows the role because the workspace /admin/ sign-in form asks for it; the
+    superuser flag is always off, whatever a form or caller set."""
     user.full_clean(exclude=["password"])
+    refusal = role_grant_refusal(role=user.role, acting_role=acting_role)
+    if refusal:
+        raise ValidationError({"role": refusal})
+    user.is_staff = user.is_tenant_admin
+    user.is_superuser = False
     user.save()
     return user
 

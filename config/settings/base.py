@@ -207,7 +207,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
 }
 
-AUTHENTICATION_BACKENDS = ["users.backends.EmailOrUsernameBackend"]
+# Sign-in by username or e-mail; workspace admins get their permissions from their role.
+AUTHENTICATION_BACKENDS = ["users.backends.EmailOrUsernameBackend", "users.backends.WorkspaceAdminBackend"]
 
 # --- REST API -----------------------------------------------------------------------------
 # Views opt into key authentication through tenants.api.base; the defaults stay empty so

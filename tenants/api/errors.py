@@ -6,6 +6,8 @@
 details next to them, e.g. the quota error's limit, usage and reset time.
 """
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -32,6 +34,7 @@ class QuotaExceeded(exceptions.APIException):
 
 
 def api_exception_handler(exc, context):
+    exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -40,6 +43,16 @@ def api_exception_handler(exc, context):
         error.update(exc.details())
     response.data = {"error": error}
     return response
+
+
+def _as_api_exception(exc):
+    """Django's 404 and permission errors (raised by services too) as DRF's, as DRF's own handler
+    converts them, so their code reads not_found or permission_denied rather than error."""
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(*exc.args)
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied(*exc.args)
+    return exc
 
 
 def _code(exc) -> str:

@@ -13,10 +13,9 @@ from ingest.crypto import source_api_key
 from ingest.models import SalesRecord, SyncSource, Upload
 from kpis.models import Account, KpiDefinition, KpiValue
 from tenants.selectors import usage_summary
-from tests.conftest import PASSWORD, signed_in_client
+from tests.conftest import signed_in_client, tenant_member
 from tests.ingest.conftest import named
 from users.models import User
-from users.services import user_create
 
 ACCOUNTS = "external_id,name,revenue,industry,region,status,renewal_date,owner\n"
 GOOD = ACCOUNTS + "A-1,Acme,1000,Retail,EU,active,2027-01-31,ann\nA-2,Beta,2000.50,,,onboarding,,\n"
@@ -166,8 +165,7 @@ def test_bobs_admin_lists_none_of_alices_rows_and_cannot_open_them(alice, bob):
 
 
 def test_a_viewer_cannot_open_the_tenant_admin_or_import(alice):
-    with schema_context("alice"):
-        user_create(username="viewer", email="v@alice.example.com", password=PASSWORD, role=User.Role.VIEWER)
+    tenant_member("alice", "viewer", role=User.Role.VIEWER)
     client = signed_in_client("alice", username="viewer")
 
     for response in (client.get("/admin/kpis/account/"), preview(client, "kpis/account", GOOD)):

@@ -20,7 +20,7 @@ def load(tenant, content, kind, name="data.csv", **options):
     """Receive then process, as the worker would, inside the tenant's schema."""
     with schema_context(tenant.schema_name):
         upload = upload_receive(tenant=tenant, fileobj=named(content, name), original_name=name, kind=kind,
-                                uploaded_by="test", **options)  # fmt: skip
+                                acting_role="admin", uploaded_by="test", **options)  # fmt: skip
         return upload_process(upload_id=upload.pk)
 
 
@@ -81,7 +81,7 @@ def test_a_dry_run_writes_nothing_then_confirm_loads(alice, django_capture_on_co
     with schema_context("alice"):
         assert not KpiValue.objects.exists() and not Account.objects.exists()
         with django_capture_on_commit_callbacks() as queued:
-            upload_confirm(upload=upload)
+            upload_confirm(upload=upload, acting_role="admin")
         assert len(queued) == 1
         assert counts(upload_process(upload_id=upload.pk)) == (3, 0, 0, 0)
 
@@ -146,7 +146,9 @@ def test_hostile_or_broken_files_are_refused_whole_and_nothing_is_kept(
 ):
     settings.INGEST_MAX_UPLOAD_BYTES = 512
     with schema_context("alice"), pytest.raises(FileRefused, match=message):
-        upload_receive(tenant=alice, fileobj=named(content, name), original_name=name, kind="kpis")
+        upload_receive(
+            tenant=alice, fileobj=named(content, name), original_name=name, kind="kpis", acting_role="admin"
+        )
     with schema_context("alice"):
         assert not Upload.objects.exists()
     assert not any(Path(media_root).rglob("*.*"))
@@ -155,7 +157,7 @@ def test_hostile_or_broken_files_are_refused_whole_and_nothing_is_kept(
 def test_a_path_traversal_file_name_never_leaves_the_tenants_folder(alice, media_root):
     with schema_context("alice"):
         upload = upload_receive(tenant=alice, fileobj=named(KPIS, "../../etc/passwd.csv"),
-                                original_name="../../etc/passwd.csv", kind="kpis")  # fmt: skip
+                                original_name="../../etc/passwd.csv", kind="kpis", acting_role="admin")  # fmt: skip
     assert upload.original_name == "passwd.csv"
     stored = (Path(media_root) / upload.stored_path).resolve()
     assert stored.is_relative_to(Path(media_root).resolve() / "uploads" / "alice")
@@ -172,7 +174,11 @@ def test_two_deliveries_at_once_load_once(committed_tenants):
     tenant = committed_tenants("alice")
     with schema_context("alice"):
         upload = upload_receive(
-            tenant=tenant, fileobj=named(KPIS, "k.csv"), original_name="k.csv", kind="kpis"
+            tenant=tenant,
+            fileobj=named(KPIS, "k.csv"),
+            original_name="k.csv",
+            kind="kpis",
+            acting_role="admin",
         )
     start, outcomes = threading.Barrier(2), []
 
@@ -203,7 +209,7 @@ def test_two_uploads_of_the_same_sales_at_once_both_load_without_a_key_clash(com
     with schema_context("alice"):
         Account.objects.create(external_id="A1", name="Acme")  # a new one would make the loads take turns
         uploads = [upload_receive(tenant=tenant, fileobj=named(content, f"s{n}.csv"), original_name=f"s{n}.csv",
-                                  kind="sales") for n in range(2)]  # fmt: skip
+                                  kind="sales", acting_role="admin") for n in range(2)]  # fmt: skip
     start = threading.Barrier(2)
 
     def process(upload):

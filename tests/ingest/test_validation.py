@@ -394,6 +394,17 @@ def test_roles_come_from_the_context():
     assert reasons("users", ctx, role="manager") == {"role": "role must be one of admin or viewer"}
 
 
+def test_a_role_above_the_importers_own_is_rejected_naming_the_rule():
+    ctx = replace(CTX, acting_role="manager")
+    assert clean("users", ctx, role="Manager")["role"] == "manager"
+    assert clean("users", ctx, role="viewer")["role"] == "viewer"
+    assert reasons("users", ctx, role="admin") == {
+        "role": "role admin is above your own role manager; nobody can give a role above their own, "
+        "so choose manager or viewer, or ask someone with the admin role to do it"
+    }
+    assert set(reasons("users", replace(CTX, acting_role="viewer"), role="manager")) == {"role"}
+
+
 def test_a_password_is_kept_as_typed_and_never_echoed():
     assert clean("users", initial_password=" spaced out ")["initial_password"] == " spaced out "
     record, [error] = validate_row("users", 4, {**VALID["users"], "initial_password": "hunter2"}, CTX)

@@ -89,7 +89,9 @@ def test_a_worker_killed_mid_load_leaves_nothing_half_applied_and_the_load_compl
     tenant_change_plan(tenant=tenant, plan=Plan.objects.get(name="enterprise"))  # the file has 500 accounts
     sales_file(tmp_path / "sales.csv", ROWS)
     with schema_context("alice"), open(tmp_path / "sales.csv", "rb") as handle:
-        upload = upload_receive(tenant=tenant, fileobj=handle, original_name="sales.csv", kind="sales")
+        upload = upload_receive(
+            tenant=tenant, fileobj=handle, original_name="sales.csv", kind="sales", acting_role="admin"
+        )
 
     with celery_worker(pool="prefork") as worker:
         with sales_table_locked():

@@ -28,7 +28,7 @@ def bob_upload_id(bob) -> dict:
 
     with schema_context("bob"):
         upload = upload_receive(tenant=bob, fileobj=named(KPI_HEADER, "b.csv"), original_name="b.csv", kind="kpis",
-                                dry_run=True)  # fmt: skip
+                                acting_role="admin", dry_run=True)  # fmt: skip
         return {"pk": upload.public_id}
 
 

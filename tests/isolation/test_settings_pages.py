@@ -1,10 +1,7 @@
-from django_tenants.utils import schema_context
-
 from tenants.models import ApiKey
 from tenants.services import api_key_create
-from tests.conftest import PASSWORD, host_client, signed_in_client
+from tests.conftest import host_client, signed_in_client, tenant_member
 from users.models import User
-from users.services import user_create
 
 
 def test_the_keys_page_creates_a_key_shown_once(alice):
@@ -41,8 +38,7 @@ def test_revoking_from_the_portal(alice):
 
 
 def test_only_admins_manage_keys(alice):
-    with schema_context("alice"):
-        user_create(username="mia", email="m@alice.example.com", password=PASSWORD, role=User.Role.MANAGER)
+    tenant_member("alice", "mia", role=User.Role.MANAGER)
     response = signed_in_client("alice", username="mia").get("/settings/api-keys/")
     assert response.status_code == 403
     assert "Only workspace admins" in response.content.decode()

@@ -5,9 +5,8 @@ from django_tenants.utils import schema_context
 
 from kpis.models import Account, HealthModel
 from kpis.services import account_upsert
-from tests.conftest import PASSWORD, host_client, signed_in_client
+from tests.conftest import host_client, signed_in_client, tenant_member
 from users.models import User
-from users.services import user_create
 
 
 def test_a_new_tenant_sees_the_empty_state(alice):
@@ -112,8 +111,7 @@ def test_kpi_range_edit_validates_order(alice_data):
 
 
 def test_only_admins_change_health_settings(alice):
-    with schema_context("alice"):
-        user_create(username="vic", email="v@alice.example.com", password=PASSWORD, role=User.Role.VIEWER)
+    tenant_member("alice", "vic", role=User.Role.VIEWER)
     assert signed_in_client("alice", username="vic").get("/settings/health/").status_code == 403
 
 

@@ -2,9 +2,8 @@ from django_tenants.utils import schema_context
 
 from playbooks.models import Execution, Playbook
 from tests.api.helpers import api, error_of, new_key
-from tests.conftest import PASSWORD, host_client, signed_in_client
+from tests.conftest import host_client, signed_in_client, tenant_member
 from users.models import User
-from users.services import user_create
 
 
 def test_the_catalog_and_a_playbook_with_effectiveness(techcorp, alice_data):
@@ -91,8 +90,7 @@ def test_deleting_an_execution_deletes_its_report(techcorp, alice_data):
 
 
 def test_viewers_read_but_cannot_start_or_step(techcorp, alice_data):
-    with schema_context("alice"):
-        user_create(username="vic", email="v@alice.example.com", password=PASSWORD, role=User.Role.VIEWER)
+    tenant_member("alice", "vic", role=User.Role.VIEWER)
     viewer = signed_in_client("alice", username="vic")
     assert viewer.get("/playbooks/").status_code == 200
     assert viewer.post("/playbooks/voc_sprint/start/", {"account": techcorp.pk}).status_code == 403

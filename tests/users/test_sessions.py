@@ -1,8 +1,7 @@
 from django_tenants.utils import schema_context
 
-from tests.conftest import PASSWORD, host_client, signed_in_client
+from tests.conftest import PASSWORD, host_client, signed_in_client, tenant_member
 from users.models import User
-from users.services import user_create
 
 
 def test_an_admin_signs_in_with_username_or_email(alice):
@@ -32,8 +31,7 @@ def test_a_session_of_tenant_a_does_not_authenticate_on_tenant_b(alice, bob):
 
 
 def test_a_user_of_tenant_a_cannot_sign_in_on_tenant_b(alice, bob):
-    with schema_context("alice"):
-        user_create(username="only-alice", email="only@alice.example.com", password=PASSWORD)
+    tenant_member("alice", "only-alice")
 
     response = host_client("bob").post("/login/", {"username": "only-alice", "password": PASSWORD})
     assert response.status_code == 200
@@ -47,10 +45,7 @@ def test_sign_out_ends_the_session(alice):
 
 
 def test_a_user_flagged_must_change_password_is_sent_to_the_change_page(alice):
-    with schema_context("alice"):
-        user_create(
-            username="newbie", email="n@alice.example.com", password=PASSWORD, must_change_password=True
-        )
+    tenant_member("alice", "newbie", must_change_password=True)
     client = signed_in_client("alice", username="newbie")
 
     assert client.get("/")["Location"] == "/password/"
@@ -82,8 +77,7 @@ def test_passwords_are_hashed_with_argon2(alice):
 
 
 def test_the_tenant_admin_site_shows_only_its_own_users(alice, bob):
-    with schema_context("bob"):
-        user_create(username="bob-secret-user", email="s@bob.example.com", password=PASSWORD)
+    tenant_member("bob", "bob-secret-user")
     client = signed_in_client("alice")
 
     response = client.get("/admin/users/user/")
@@ -93,8 +87,7 @@ def test_the_tenant_admin_site_shows_only_its_own_users(alice, bob):
 
 
 def test_a_viewer_cannot_open_the_tenant_admin_site(alice):
-    with schema_context("alice"):
-        user_create(username="viewer", email="v@alice.example.com", password=PASSWORD, role=User.Role.VIEWER)
+    tenant_member("alice", "viewer", role=User.Role.VIEWER)
     response = signed_in_client("alice", username="viewer").get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]

@@ -11,12 +11,16 @@ from ingest.parsers import FileRefused
 from ingest.services import upload_process, upload_receive
 from tenants.commands import tenant_named
 from tenants.models import Tenant
+from users.models import User
+
+# Whoever can run a command runs the server: they act as a workspace admin (users files included).
+OPERATOR_ROLE = User.Role.ADMIN
 
 
 def run_import(
     command: BaseCommand, *, tenant: Tenant, kind: str, path: str, dry_run: bool, account: str = ""
 ) -> Upload:
-    """Receive and process the file now (no worker needed); print the summary; raise
+    """Receive and process the file now (no worker needed), as the operator; print the summary; raise
     CommandError (non-zero exit) when the file is refused, fails or has rejected rows."""
     file_path = Path(path)
     if not file_path.is_file():
@@ -24,8 +28,8 @@ def run_import(
     with tenant_context(tenant), open(file_path, "rb") as handle:
         try:
             upload = upload_receive(tenant=tenant, fileobj=handle, original_name=file_path.name, kind=kind,
-                                    uploaded_by="command", via=Upload.Via.COMMAND, dry_run=dry_run,
-                                    account_from_file=account)  # fmt: skip
+                                    acting_role=OPERATOR_ROLE, uploaded_by="command", via=Upload.Via.COMMAND,
+                                    dry_run=dry_run, account_from_file=account)  # fmt: skip
         except (FileRefused, ValidationError) as refused:
             raise CommandError(f"Refused: {refused}") from refused
         upload = upload_process(upload_id=upload.pk)

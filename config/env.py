@@ -45,9 +45,10 @@ def whole_number(name: str, *, default: int, minimum: int) -> int:
 
 
 # Sign-in throttling: this many wrong passwords for one account from one address lock that pair
-# out for the cool-off.
+# out for the cool-off. Registrations: submitted forms per address per clock hour.
 LOGIN_FAILURE_LIMIT = whole_number("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
 LOGIN_COOLOFF_MINUTES = whole_number("LOGIN_COOLOFF_MINUTES", default=15, minimum=1)
+REGISTRATIONS_PER_HOUR = whole_number("REGISTRATIONS_PER_HOUR", default=5, minimum=1)
 # Proxies in front of Pulse that append to X-Forwarded-For. 0: the client is REMOTE_ADDR and the
 # header, which anyone can send, is ignored.
 TRUSTED_PROXY_COUNT = whole_number("TRUSTED_PROXY_COUNT", default=0, minimum=0)

@@ -213,7 +213,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
 }
 
-# --- Sign-in throttling (django-axes) -------------------------------------------------------
+# --- Sign-in throttling (django-axes) and registration limit ----------------------------------
 # Axes refuses a locked-out pair before any password is checked, then our backend signs in.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "users.backends.EmailOrUsernameBackend"]
 # Attempts live in the public schema (axes is a shared app) so staff see and unlock every lockout
@@ -234,6 +234,7 @@ AXES_LOCKOUT_CALLABLE = "users.throttling.lockout_response"
 AXES_ENABLE_ADMIN = False
 AXES_DISABLE_ACCESS_LOG = True
 TRUSTED_PROXY_COUNT = env.TRUSTED_PROXY_COUNT
+REGISTRATION_LIMIT_PER_HOUR = env.REGISTRATIONS_PER_HOUR
 
 # --- REST API -----------------------------------------------------------------------------
 # Views opt into key authentication through tenants.api.base; the defaults stay empty so

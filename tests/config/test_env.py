@@ -8,7 +8,7 @@ import pytest
 
 from tests.celery_worker import REPO
 
-NAMES = ("LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES", "TRUSTED_PROXY_COUNT")
+NAMES = ("LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES", "TRUSTED_PROXY_COUNT", "REGISTRATIONS_PER_HOUR")
 
 
 def start_with(**variables) -> subprocess.CompletedProcess:
@@ -24,10 +24,10 @@ def start_with(**variables) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_defaults_are_five_failures_fifteen_minutes_no_proxy():
+def test_the_defaults_are_five_failures_fifteen_minutes_no_proxy_five_registrations():
     started = start_with()
     assert started.returncode == 0, started.stderr
-    assert started.stdout.split() == ["5", "15", "0"]
+    assert started.stdout.split() == ["5", "15", "0", "5"]
 
 
 def test_the_values_come_from_the_environment():
@@ -35,8 +35,9 @@ def test_the_values_come_from_the_environment():
         LOGIN_FAILURE_LIMIT="3",
         LOGIN_COOLOFF_MINUTES="60",
         TRUSTED_PROXY_COUNT="2",
+        REGISTRATIONS_PER_HOUR="20",
     )
-    assert started.stdout.split() == ["3", "60", "2"]
+    assert started.stdout.split() == ["3", "60", "2", "20"]
 
 
 @pytest.mark.parametrize(
@@ -47,6 +48,7 @@ def test_the_values_come_from_the_environment():
         ("LOGIN_COOLOFF_MINUTES", "1.5", 1),
         ("TRUSTED_PROXY_COUNT", "-1", 0),
         ("TRUSTED_PROXY_COUNT", "", 0),
+        ("REGISTRATIONS_PER_HOUR", "0", 1),
     ],
 )
 def test_a_bad_value_stops_startup_with_a_message(name, value, minimum):

@@ -3,11 +3,20 @@ tenant site on every tenant host that only knows models living in tenant schemas
 
 from django.contrib.admin import AdminSite
 
+from users.forms import AdminLoginForm
+
+
+class StaffAdminSite(AdminSite):
+    """The public back office: `admin.site` (config.apps makes it the default site)."""
+
+    login_form = AdminLoginForm
+
 
 class TenantAdminSite(AdminSite):
     site_header = "Pulse — workspace administration"
     site_title = "Pulse workspace admin"
     index_title = "Your workspace data"
+    login_form = AdminLoginForm
 
     def has_permission(self, request):
         """Only the tenant's admins; staff flags of other schemas never apply here."""

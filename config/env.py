@@ -31,6 +31,28 @@ SALES_API_KEY = env.str("SALES_API_KEY", default="")
 SYNC_ALLOW_PRIVATE_ADDRESSES = env.bool("SYNC_ALLOW_PRIVATE_ADDRESSES", default=False)
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 
+
+def whole_number(name: str, *, default: int, minimum: int) -> int:
+    """An integer variable of at least `minimum`; anything else stops startup with a sentence."""
+    raw = env.str(name, default=str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise environ.ImproperlyConfigured(f"{name}={raw!r} is not a whole number of at least {minimum}.")
+    return value
+
+
+# Sign-in throttling: this many wrong passwords for one account from one address lock that pair
+# out for the cool-off. Registrations: submitted forms per address per clock hour.
+LOGIN_FAILURE_LIMIT = whole_number("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+LOGIN_COOLOFF_MINUTES = whole_number("LOGIN_COOLOFF_MINUTES", default=15, minimum=1)
+REGISTRATIONS_PER_HOUR = whole_number("REGISTRATIONS_PER_HOUR", default=5, minimum=1)
+# Proxies in front of Pulse that append to X-Forwarded-For. 0: the client is REMOTE_ADDR and the
+# header, which anyone can send, is ignored.
+TRUSTED_PROXY_COUNT = whole_number("TRUSTED_PROXY_COUNT", default=0, minimum=0)
+
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise environ.ImproperlyConfigured(
         f"LOG_LEVEL={LOG_LEVEL!r} is not a log level; use DEBUG, INFO, WARNING, ERROR or CRITICAL."

@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, ProgrammingError, connection, transaction
@@ -20,6 +21,7 @@ from tenants.usage import month_start
 from tenants.validators import validate_slug
 from users.models import User
 from users.services import user_create
+from users.throttling import retry_phrase
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,14 @@ class SlugTaken(ValidationError):
 
     def __init__(self, slug: str):
         super().__init__(f"The subdomain “{slug}” is already taken. Please choose another.", code="taken")
+
+
+class RegistrationLimitReached(ValidationError):
+    """This address submitted REGISTRATION_LIMIT_PER_HOUR registrations in this clock hour."""
+
+    def __init__(self, retry_at: dt.datetime):
+        message = f"Too many registrations from your address. Try again {retry_phrase(retry_at)}."
+        super().__init__(message, code="throttled")
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,23 @@ def tenant_provision(
         raise
     logger.info("Provisioned tenant %s", slug)
     return tenant
+
+
+def registration_attempt_record(*, address: str | None) -> None:
+    """Count one submitted registration form from this address; raise RegistrationLimitReached
+    past the hourly limit.
+
+    Every submission counts, refused ones too: the limit is against bots probing or filling the
+    form, and a person rarely needs more than a couple of tries. The counter is one Redis key per
+    address and clock hour (through the tenant-prefixed cache, public schema here), created with
+    add() and raised with incr(), both atomic, so concurrent requests and web workers share it.
+    """
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    key = f"registration-attempts:{address}:{hour:%Y%m%d%H}"
+    # The key names its hour; it lives a little longer so it cannot expire before incr().
+    cache.add(key, 0, timeout=61 * 60)
+    if cache.incr(key) > settings.REGISTRATION_LIMIT_PER_HOUR:
+        raise RegistrationLimitReached(hour + dt.timedelta(hours=1))
 
 
 def tenant_admin_create(*, admin: AdminSpec) -> User:

@@ -1,6 +1,7 @@
 """The public site (landing page, registration) and the workspace settings pages."""
 
 import datetime as dt
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,15 +16,18 @@ from tenants.models import ApiKey
 from tenants.selectors import usage_summary
 from tenants.services import (
     AdminSpec,
+    RegistrationLimitReached,
     SlugTaken,
     api_key_create,
     api_key_revoke,
+    registration_attempt_record,
     tenant_host,
     tenant_provision,
 )
 from users.decorators import admin_required
 from users.handoff import handoff_token_make
 from users.models import User
+from users.throttling import client_address
 
 
 def landing(request):
@@ -33,14 +37,20 @@ def landing(request):
 @require_http_methods(["GET", "POST"])
 def register(request):
     form = RegistrationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    status = HTTPStatus.OK
+    if request.method == "POST":
         try:
-            tenant = _provision_from(form.cleaned_data)
+            registration_attempt_record(address=client_address(request))
+            if form.is_valid():
+                tenant = _provision_from(form.cleaned_data)
+                return redirect(_welcome_url(request, tenant.schema_name))
+        except RegistrationLimitReached as limited:
+            form.add_error(None, limited)
+            status = HTTPStatus.TOO_MANY_REQUESTS
         except SlugTaken as taken:
             form.add_error("subdomain", taken)
-        else:
-            return redirect(_welcome_url(request, tenant.schema_name))
-    return render(request, "tenants/register.html", {"form": form, "base_domain": settings.PULSE_BASE_DOMAIN})
+    context = {"form": form, "base_domain": settings.PULSE_BASE_DOMAIN}
+    return render(request, "tenants/register.html", context, status=status)
 
 
 def _provision_from(data: dict):

@@ -8,6 +8,8 @@ is transactional), so their schemas vanish at rollback. Tests that need committe
 import datetime as dt
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -31,6 +33,17 @@ def public_schema_first():
     connection.set_schema_to_public()
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def registration_counters_reset():
+    """Registration attempts are counted per address in Redis, which outlives a test's
+    transaction: start every test with none counted (the broker's keys stay)."""
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(
+        match=f"*:{settings.CACHES['default']['KEY_PREFIX']}:*:registration-attempts:*"
+    ):
+        client.delete(key)
 
 
 @pytest.fixture
@@ -105,9 +118,9 @@ def tenant_member(slug: str, username: str, role: str = "viewer", **fields):
     from users.services import user_create
 
     with schema_context(slug):
+        fields.setdefault("email", f"{username}@{slug}.example.com")
         return user_create(
             username=username,
-            email=f"{username}@{slug}.example.com",
             password=PASSWORD,
             role=role,
             acting_role=User.Role.ADMIN,

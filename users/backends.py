@@ -5,16 +5,15 @@ from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
 from users.models import User
+from users.selectors import login_username
 
 
 class EmailOrUsernameBackend(ModelBackend):
     """Sign in with the username or the e-mail address, in the current schema only."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if username and "@" in username:
-            match = User.objects.filter(email__iexact=username).order_by("pk").first()
-            if match is not None:
-                username = match.username
+        if username:
+            username = login_username(username)
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 

@@ -1,6 +1,25 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from users.throttling import lockout_message
 
 
-class LoginForm(AuthenticationForm):
+class LockoutMessageMixin:
+    """For AuthenticationForm subclasses: a sign-in that axes refused (or that just reached the
+    failure limit) says when to retry instead of "wrong password"; the page goes out as 429."""
+
+    def get_invalid_login_error(self):
+        if getattr(self.request, "axes_locked_out", False):
+            message = lockout_message(self.request, self.cleaned_data["username"])
+            return ValidationError(message, code="locked_out")
+        return super().get_invalid_login_error()
+
+
+class LoginForm(LockoutMessageMixin, AuthenticationForm):
     username = forms.CharField(label="Email or username", max_length=254)
+
+
+class AdminLoginForm(LockoutMessageMixin, AdminAuthenticationForm):
+    """The sign-in form of both admin sites: the staff back office and each workspace's."""

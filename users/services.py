@@ -7,12 +7,14 @@ admin site grants admins their permissions by role (users.backends.WorkspaceAdmi
 Superusers are Pulse staff, in the public schema only.
 """
 
+from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from users.models import User
 from users.roles import role_grant_refusal
+from users.throttling import lockout_key
 
 
 @transaction.atomic
@@ -61,3 +63,11 @@ def user_change_password(*, user: User, new_password: str) -> User:
     user.must_change_password = False
     user.save(update_fields=["password", "must_change_password"])
     return user
+
+
+def lockout_clear(*, schema_name: str, username: str, ip_address: str | None) -> int:
+    """Unlock one account of one schema for one address: forget its failed sign-ins, from every
+    browser. Callers name the schema, so a workspace admin can only ever pass its own."""
+    key = lockout_key(schema_name=schema_name, username=username)
+    deleted, _ = AccessAttempt.objects.filter(username=key, ip_address=ip_address).delete()
+    return deleted

@@ -1,5 +1,7 @@
 """Settings shared by every environment. Values come from config/env.py only."""
 
+import datetime as dt
+
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
@@ -28,7 +30,7 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    "config.apps.PulseAdminConfig",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
@@ -37,6 +39,8 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Sign-in attempts of every schema in one public table (see "Sign-in throttling" below).
+    "config.apps.SignInLockoutsConfig",
 ]
 # Every tenant schema: its users, sessions and business data. Admin, sessions and messages
 # are here from the start because adding an app later does not create its tables in
@@ -46,7 +50,7 @@ TENANT_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    "config.apps.PulseAdminConfig",
     "users",
     "kpis",
     "playbooks",
@@ -85,6 +89,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.SuspendedTenantMiddleware",
     "users.middleware.PasswordChangeRequiredMiddleware",
+    # Last, so it sees the sign-in page a locked-out attempt rendered and answers it as 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -207,8 +213,33 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
 }
 
-# Sign-in by username or e-mail; workspace admins get their permissions from their role.
-AUTHENTICATION_BACKENDS = ["users.backends.EmailOrUsernameBackend", "users.backends.WorkspaceAdminBackend"]
+# --- Sign-in throttling (django-axes) and registration limit ----------------------------------
+# Axes refuses a locked-out pair before any password is checked, then our backend signs in.
+# Then sign-in by username or e-mail; workspace admins get their permissions from their role.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "users.backends.EmailOrUsernameBackend",
+    "users.backends.WorkspaceAdminBackend",
+]
+# Attempts live in the public schema (axes is a shared app) so staff see and unlock every lockout
+# in one list; the username axes stores is "<schema>:<username>", so "admin" of one workspace
+# never locks "admin" of another, nor staff. Lockouts are per account AND address: a stranger
+# guessing from elsewhere cannot lock a user out.
+AXES_USERNAME_CALLABLE = "users.throttling.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "users.throttling.client_address"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.LOGIN_COOLOFF_MINUTES)
+# The retry time we show stays true: refused attempts during a lockout do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# The sign-in page itself says why and when (users.forms); this only sets its status to 429.
+AXES_LOCKOUT_CALLABLE = "users.throttling.lockout_response"
+# Our own admin (users.admin) with an explicit unlock; no log of every successful sign-in.
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True
+TRUSTED_PROXY_COUNT = env.TRUSTED_PROXY_COUNT
+REGISTRATION_LIMIT_PER_HOUR = env.REGISTRATIONS_PER_HOUR
 
 # --- REST API -----------------------------------------------------------------------------
 # Views opt into key authentication through tenants.api.base; the defaults stay empty so

@@ -1,7 +1,9 @@
+import re
 import threading
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import Domain, Tenant
@@ -169,3 +171,55 @@ def test_two_concurrent_registrations_of_one_subdomain_make_exactly_one_tenant(t
             assert User.objects.count() == 1
     finally:
         schemas_drop(["acme-corp"])
+
+
+# --- Per-address limit ------------------------------------------------------------------------
+
+ELSEWHERE = "198.51.100.7"
+LIMITED = r"Too many registrations from your address\. Try again at \d\d:00 UTC \(in \d+ minutes?\)\."
+
+
+def register_as(client, n: int):
+    return register(client, subdomain=f"burst-{n}", email=f"ada{n}@burst.example.com")
+
+
+def test_registrations_from_one_address_are_limited_per_hour(public, settings):
+    settings.REGISTRATION_LIMIT_PER_HOUR = 2
+    client = host_client(None)
+    assert [register_as(client, n).status_code for n in range(2)] == [302, 302]
+
+    refused = register_as(client, 2)
+    assert refused.status_code == 429
+    assert re.search(LIMITED, refused.content.decode())
+    assert b"Create your Pulse workspace" in refused.content
+    assert nothing_created("burst-2")
+
+
+def test_another_address_still_registers(public, settings):
+    settings.REGISTRATION_LIMIT_PER_HOUR = 1
+    register_as(host_client(None), 0)
+    assert register_as(host_client(None), 1).status_code == 429
+
+    elsewhere = Client(HTTP_HOST="localhost", REMOTE_ADDR=ELSEWHERE)
+    assert register_as(elsewhere, 1).status_code == 302
+
+
+def test_refused_forms_count_towards_the_limit(public, settings):
+    settings.REGISTRATION_LIMIT_PER_HOUR = 2
+    client = host_client(None)
+    for _ in range(2):
+        assert register(client, password="short1").status_code == 200
+
+    assert register(client).status_code == 429
+    assert nothing_created("acme-corp")
+
+
+def test_the_limit_follows_the_trusted_proxy_setting(public, settings):
+    settings.REGISTRATION_LIMIT_PER_HOUR = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+    register_as(Client(HTTP_HOST="localhost", HTTP_X_FORWARDED_FOR="203.0.113.9"), 0)
+
+    assert (
+        register_as(Client(HTTP_HOST="localhost", HTTP_X_FORWARDED_FOR="203.0.113.9"), 1).status_code == 429
+    )
+    assert register_as(Client(HTTP_HOST="localhost", HTTP_X_FORWARDED_FOR=ELSEWHERE), 2).status_code == 302

@@ -6,6 +6,7 @@ is transactional), so their schemas vanish at rollback. Tests that need committe
 """
 
 import datetime as dt
+import socket
 
 import pytest
 from django.db import connection
@@ -31,6 +32,15 @@ def public_schema_first():
     connection.set_schema_to_public()
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture
+def tcp_server():
+    """A server listening on loopback that accepts connections (and does nothing more); its port."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
 
 
 @pytest.fixture

@@ -20,9 +20,12 @@ $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.tx
 
 venv: $(STAMP)
 
+# Every Procfile process but release, which `make run` replaces by running bootstrap first.
+PROCESSES := $(filter-out release,$(shell sed -n 's/^\([A-Za-z0-9_-]*\):.*/\1/p' Procfile))
+
 ## Pulse with web (:$(PORT)), Celery worker and beat; Ctrl-C stops everything.
 run: $(STAMP)
-	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && exec $(VENV)/bin/honcho -f Procfile start web worker beat'
+	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && exec $(VENV)/bin/honcho -f Procfile start $(PROCESSES)'
 
 ## The whole test suite on a throwaway database.
 test: $(STAMP)

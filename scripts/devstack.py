@@ -16,7 +16,9 @@ The command runs with both URLs in its environment. While an embedded server on 
 is also kept in var/devstack/<VARIABLE>, where config/embedded.py finds it for commands run by hand
 in another terminal. When the command exits, the launcher stops the servers it started (their data
 stays) and exits with the command's exit status. Signals are relayed so that Ctrl-C or SIGTERM stops
-the command first and the servers after it, leaving no process behind.
+the command first and the servers after it, leaving no process behind. Ctrl-C is how `make run` is
+meant to end, so after one the launcher exits 0: make, which got the Ctrl-C too, then ends on the
+signal itself (the shell still sees an interrupted make) instead of reporting "Error 130".
 """
 
 import contextlib
@@ -271,6 +273,11 @@ def parse_command(args: list[str]) -> list[str]:
     return args
 
 
+def exit_status(command_status: int, received: int | None) -> int:
+    """The command's exit status, or 0 after a Ctrl-C: that is how `make run` is meant to end."""
+    return 0 if received == signal.SIGINT else command_status
+
+
 def main(args: list[str]) -> int:
     command = parse_command(args)
     runner = CommandRunner()
@@ -280,9 +287,9 @@ def main(args: list[str]) -> int:
         with terminal_signals_held():
             env["DATABASE_URL"] = service_url(env, "DATABASE_URL", "PostgreSQL", start_postgres, services)
             env["REDIS_URL"] = service_url(env, "REDIS_URL", "Redis", start_valkey, services)
-        if runner.received is not None:
-            return 128 + runner.received
-        return runner.run(command, env)
+        if runner.received is not None:  # Ctrl-C or SIGTERM while the servers were starting
+            return exit_status(128 + runner.received, runner.received)
+        return exit_status(runner.run(command, env), runner.received)
 
 
 if __name__ == "__main__":

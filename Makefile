@@ -13,10 +13,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: run test lint format bench venv smoke-embedded
 
+# pip's own progress (each package as it is collected and installed) instead of a silent minute;
+# the stamp keeps later runs quiet until a requirements file changes.
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
-	touch $(STAMP)
+	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON)..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the pinned requirements into $(VENV) (the first time takes a minute or two)..."
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements/dev.txt
+	@touch $(STAMP)
+	@echo "$(VENV) is ready."
 
 venv: $(STAMP)
 

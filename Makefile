@@ -47,6 +47,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(DEVSTACK) sh -c "$(PY) bench/tenant_provisioning.py && $(PY) bench/api_auth.py && $(PY) bench/health_recompute.py && $(PY) bench/ingest.py"
 
-## The fresh-machine path without running servers: embedded services, bootstrap, checks.
+## The fresh-machine path without running servers: embedded services, bootstrap, checks; then the
+## README's commands from a second shell while `make run` runs, and a Ctrl-C that stops it all.
 smoke-embedded: $(STAMP)
 	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && $(PY) manage.py health_check'
+	scripts/smoke_readme.sh

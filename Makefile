@@ -13,16 +13,23 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: run test lint format bench venv smoke-embedded
 
+# pip's own progress (each package as it is collected and installed) instead of a silent minute;
+# the stamp keeps later runs quiet until a requirements file changes.
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
-	touch $(STAMP)
+	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON)..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the pinned requirements into $(VENV) (the first time takes a minute or two)..."
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements/dev.txt
+	@touch $(STAMP)
+	@echo "$(VENV) is ready."
 
 venv: $(STAMP)
 
+# Every Procfile process but release, which `make run` replaces by running bootstrap first.
+PROCESSES := $(filter-out release,$(shell sed -n 's/^\([A-Za-z0-9_-]*\):.*/\1/p' Procfile))
+
 ## Pulse with web (:$(PORT)), Celery worker and beat; Ctrl-C stops everything.
 run: $(STAMP)
-	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && exec $(VENV)/bin/honcho -f Procfile start web worker beat'
+	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && exec $(VENV)/bin/honcho -f Procfile start $(PROCESSES)'
 
 ## The whole test suite on a throwaway database.
 test: $(STAMP)
@@ -40,6 +47,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(DEVSTACK) sh -c "$(PY) bench/tenant_provisioning.py && $(PY) bench/api_auth.py && $(PY) bench/health_recompute.py && $(PY) bench/ingest.py"
 
-## The fresh-machine path without running servers: embedded services, bootstrap, checks.
+## The fresh-machine path without running servers: embedded services, bootstrap, checks; then the
+## README's commands from a second shell while `make run` runs, and a Ctrl-C that stops it all.
 smoke-embedded: $(STAMP)
 	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && $(PY) manage.py health_check'
+	scripts/smoke_readme.sh

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 
+from config.embedded import running_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -16,8 +18,14 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
-DATABASE_URL = env.str("DATABASE_URL", default="postgresql://postgres@127.0.0.1:5432/pulse")
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Unset or empty: the embedded server of a `make run` running in another terminal (config/embedded.py),
+# else the conventional local server.
+DATABASE_URL = (
+    env.str("DATABASE_URL", default="")
+    or running_url("DATABASE_URL")
+    or "postgresql://postgres@127.0.0.1:5432/pulse"
+)
+REDIS_URL = env.str("REDIS_URL", default="") or running_url("REDIS_URL") or "redis://127.0.0.1:6379/0"
 PULSE_BASE_DOMAIN = env.str("PULSE_BASE_DOMAIN", default="localhost")
 PULSE_PORT = env.int("PORT", default=8000)
 SEED_DEMO_DATA = env.bool("SEED_DEMO_DATA", default=True)

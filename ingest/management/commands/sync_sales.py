@@ -18,7 +18,7 @@ from django_tenants.utils import tenant_context
 from ingest.management.commands.import_data import run_import
 from ingest.models import SyncRun, SyncSource, Upload
 from ingest.sync import sync_run
-from tenants.commands import tenant_named
+from tenants.commands import redis_required, tenant_named
 
 COMMAND_SOURCE = "sync_sales"
 
@@ -41,6 +41,7 @@ class Command(BaseCommand):
             run_import(self, tenant=tenant, kind=Upload.Kind.SALES, path=csv, dry_run=False)
             return
         _check_api_arguments(api, days)
+        redis_required()
         with tenant_context(tenant):
             source, _created = SyncSource.objects.get_or_create(
                 name=COMMAND_SOURCE, url=api, defaults={"enabled": False, "expect_rows": False}

@@ -6,12 +6,10 @@ from celery import shared_task
 from django.utils import timezone
 
 from ingest.models import Upload
+from ingest.selectors import upload_followup_owed, uploads_stalled
 from ingest.services import upload_process
 from ingest.sync import sync_due_sources
 from tenants.tasks import fan_out
-
-STALLED_AFTER = dt.timedelta(minutes=20)
-
 
 STALLED_AFTER = dt.timedelta(minutes=20)
 BUSY_RETRY_S = 15
@@ -19,16 +17,17 @@ BUSY_RETRY_S = 15
 
 @shared_task(bind=True, time_limit=60 * 60, soft_time_limit=55 * 60, max_retries=None)
 def process_upload(self, upload_id: int) -> str:
-    """Idempotent: a redelivered or duplicated message finds the upload claimed or done.
+    """Idempotent: a redelivered or duplicated message finds the upload claimed or done, and
+    finishes the follow-up of a load whose worker died after it committed.
 
-    Claimed but not done means another session holds the upload's lock. That is a concurrent
+    Not done afterwards means another session holds the upload's lock. That is a concurrent
     delivery, or the database session of a worker that was killed and whose server process
-    has not noticed yet: try again shortly rather than drop the message and leave it loading."""
+    has not noticed yet: try again shortly rather than drop the message and leave the work."""
     try:
         upload = upload_process(upload_id=upload_id)
     except Upload.DoesNotExist:  # deleted while its message waited: nothing left to load
         return "missing"
-    if not upload.is_final:
+    if not upload.is_final or upload_followup_owed(upload):
         raise self.retry(countdown=BUSY_RETRY_S)
     return upload.status
 
@@ -41,13 +40,11 @@ def dispatch_resume_stalled_uploads() -> int:
 @shared_task(time_limit=120, soft_time_limit=100)
 def resume_stalled_uploads() -> int:
     """Requeue uploads whose message was lost (queued for long) or whose worker died
-    mid-load without the broker redelivering (loading for long). Processing takes an
-    advisory lock, so requeueing one that is in fact still running does nothing."""
-    cutoff = timezone.now() - STALLED_AFTER
-    stalled = Upload.objects.filter(
-        status__in=[Upload.Status.QUEUED, Upload.Status.LOADING], created_at__lt=cutoff
-    )
-    ids = list(stalled.values_list("pk", flat=True))
+    mid-load without the broker redelivering (loading for long), and loads whose follow-up
+    is still owed long after they committed (the process that loaded them died: a worker, or
+    a command or web request, which nothing redelivers). Processing takes an advisory lock, so
+    requeueing one that is in fact still running does nothing."""
+    ids = uploads_stalled(before=timezone.now() - STALLED_AFTER)
     for upload_id in ids:
         process_upload.delay(upload_id)
     return len(ids)

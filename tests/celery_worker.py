@@ -22,15 +22,20 @@ def test_database_url() -> str:
     return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
 
 
-@contextmanager
-def celery_worker(pool: str = "solo"):
-    """pool="prefork" runs tasks in a child process, which a test may kill."""
-    environment = {
+def process_environment() -> dict[str, str]:
+    """For a Pulse process the test starts: the test settings, database and media folder."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": test_database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # tests keep raw files in their own folder
     }
+
+
+@contextmanager
+def celery_worker(pool: str = "solo"):
+    """pool="prefork" runs tasks in a child process, which a test may kill."""
+    environment = process_environment()
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", "--concurrency=1",
         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--include", "tests.worker_tasks", "--loglevel=WARNING",

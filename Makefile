@@ -22,7 +22,7 @@ venv: $(STAMP)
 
 ## Pulse with web (:$(PORT)), Celery worker and beat; Ctrl-C stops everything.
 run: $(STAMP)
-	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && exec $(VENV)/bin/honcho -f Procfile start web worker beat'
+	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && exec $(VENV)/bin/honcho -f Procfile start web worker ingest beat'
 
 ## The whole test suite on a throwaway database.
 test: $(STAMP)

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -33,15 +34,23 @@ def process_environment() -> dict[str, str]:
 
 
 @contextmanager
-def celery_worker(pool: str = "solo"):
-    """pool="prefork" runs tasks in a child process, which a test may kill."""
-    environment = process_environment()
-    command = [
-        sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", "--concurrency=1",
-        "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--include", "tests.worker_tasks", "--loglevel=WARNING",
-        "--without-heartbeat", "--without-gossip", "--without-mingle",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, env=environment)
+def celery_worker(pool: str = "solo", queues: list[str] | None = None, concurrency: int = 1):
+    """A worker on the default and the ingest queue unless `queues` names some (the Procfile
+    runs one worker per queue). pool="prefork" runs tasks in child processes, which a test may
+    kill; concurrency is the number of those processes."""
+    queues = queues or [settings.CELERY_TASK_DEFAULT_QUEUE, settings.INGEST_QUEUE]
+    options = {
+        "--pool": pool,
+        "--concurrency": concurrency,
+        "--queues": ",".join(queues),
+        "--hostname": f"test-{uuid.uuid4().hex[:8]}@%h",  # two workers at once need two names
+        "--include": "tests.worker_tasks",
+        "--loglevel": "WARNING",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker"]
+    command += [f"{name}={value}" for name, value in options.items()]
+    command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
+    process = subprocess.Popen(command, cwd=REPO, env=process_environment())
     try:
         yield process
     finally:

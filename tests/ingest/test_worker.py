@@ -1,5 +1,6 @@
 """The pipeline with a real Celery worker and broker: end to end, a worker killed mid-load,
-and a process killed after the load committed but before its follow-up was done."""
+a process killed after the load committed but before its follow-up was done, and long imports
+that must not hold up other tenants' work."""
 
 import contextlib
 import datetime as dt
@@ -9,7 +10,7 @@ import subprocess
 import sys
 
 import psycopg
-import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -19,6 +20,7 @@ from ingest.services import upload_receive
 from ingest.tasks import STALLED_AFTER, process_upload, resume_stalled_uploads
 from kpis.models import Account, HealthSnapshot, Insight
 from playbooks.models import TriggerFiring
+from playbooks.tasks import evaluate_triggers
 from tenants.models import Plan
 from tenants.services import tenant_change_plan
 from tests.api.helpers import api, new_key
@@ -28,13 +30,6 @@ from tests.ingest.conftest import KPI_HEADER, SALES_HEADER, named
 
 ROWS = 100_000
 TOUCHED = 97  # accounts, as in the issue's report
-
-
-@pytest.fixture
-def purge_queue():
-    from config.celery import app
-
-    app.control.purge()
 
 
 def upload_status(client, upload_id) -> dict:
@@ -227,3 +222,90 @@ def test_the_sweep_finishes_the_follow_up_of_a_command_killed_after_its_load_com
             duplicate = process_upload.delay(upload.pk)  # a stray message changes nothing either
         assert duplicate.get(timeout=60) == Upload.Status.COMPLETED
     assert after_load_state() == state
+
+
+# --- no tenant can starve the others ----------------------------------------------------------------
+
+
+def received_sales(tenant, path, rows: int = 1_000) -> Upload:
+    tenant_change_plan(tenant=tenant, plan=Plan.objects.get(name="enterprise"))  # the file has 500 accounts
+    sales_file(path, rows)
+    with schema_context(tenant.schema_name), open(path, "rb") as handle:
+        return upload_receive(tenant=tenant, fileobj=handle, original_name=path.name, kind="sales")
+
+
+def received_kpis(tenant) -> Upload:
+    content = named(KPI_HEADER + "B1,nps,2026-10,30\n", "k.csv")
+    with schema_context(tenant.schema_name):
+        return upload_receive(tenant=tenant, fileobj=content, original_name="k.csv", kind="kpis")
+
+
+def queue(upload: Upload, schema: str = "alice") -> None:
+    with schema_context(schema):
+        process_upload.delay(upload.pk)
+
+
+def status(upload: Upload, schema: str = "alice") -> tuple[str, int]:
+    with schema_context(schema):
+        final = Upload.objects.get(pk=upload.pk)
+        return final.status, final.attempts
+
+
+def completed(*uploads: Upload, schema: str = "alice") -> bool:
+    return all(status(upload, schema)[0] == Upload.Status.COMPLETED for upload in uploads)
+
+
+def test_a_long_upload_does_not_hold_up_another_tenants_short_tasks(committed_tenants, purge_queue, tmp_path):
+    upload = received_sales(committed_tenants("alice"), tmp_path / "sales.csv")
+    committed_tenants("bob")
+
+    with (
+        celery_worker(queues=[settings.INGEST_QUEUE]),
+        celery_worker(queues=[settings.CELERY_TASK_DEFAULT_QUEUE]),
+    ):
+        with table_locked():
+            queue(upload)
+            wait_for(waiting_for_the_sales_table, timeout=120)  # alice's load holds the ingest worker
+            with schema_context("bob"):
+                evaluated = evaluate_triggers.delay()
+            assert evaluated.get(timeout=60) == 0  # bob's trigger evaluation ran meanwhile
+            assert status(upload) == (Upload.Status.LOADING, 1)
+        wait_for(lambda: completed(upload), timeout=120)
+
+
+def test_a_tenant_at_its_ingest_cap_waits_while_another_tenants_upload_loads(
+    committed_tenants, purge_queue, tmp_path
+):
+    alice = committed_tenants("alice")
+    first, second = (received_sales(alice, tmp_path / name) for name in ("s1.csv", "s2.csv"))
+    bobs = received_kpis(committed_tenants("bob"))
+
+    with celery_worker(pool="prefork", queues=[settings.INGEST_QUEUE], concurrency=2):
+        with table_locked():
+            queue(first)
+            wait_for(waiting_for_the_sales_table, timeout=120)  # alice holds her one slot
+            queue(second)
+            queue(bobs, "bob")
+            wait_for(lambda: completed(bobs, schema="bob"), timeout=120)
+            assert status(second) == (Upload.Status.QUEUED, 0)  # it gave its process back to bob
+        wait_for(lambda: completed(first, second), timeout=120)
+
+
+def test_a_worker_killed_holding_a_tenants_ingest_slot_gives_it_back(
+    committed_tenants, purge_queue, tmp_path
+):
+    alice = committed_tenants("alice")
+    first, second = (received_sales(alice, tmp_path / name) for name in ("s1.csv", "s2.csv"))
+
+    with celery_worker(pool="prefork", queues=[settings.INGEST_QUEUE]) as worker:
+        with table_locked():
+            queue(first)
+            wait_for(waiting_for_the_sales_table, timeout=120)
+            for pid in child_pids(worker.pid):
+                os.kill(pid, signal.SIGKILL)
+        queue(second)
+        # The slot died with the killed process's database session: the redelivered first upload
+        # and the second one both get it in turn.
+        wait_for(lambda: completed(first, second), timeout=240)
+
+    assert status(first) == (Upload.Status.COMPLETED, 2) and status(second) == (Upload.Status.COMPLETED, 1)

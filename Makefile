@@ -27,7 +27,7 @@ venv: $(STAMP)
 # Every Procfile process but release, which `make run` replaces by running bootstrap first.
 PROCESSES := $(filter-out release,$(shell sed -n 's/^\([A-Za-z0-9_-]*\):.*/\1/p' Procfile))
 
-## Pulse with web (:$(PORT)), Celery worker and beat; Ctrl-C stops everything.
+## Pulse: bootstrap, then every Procfile process (web :$(PORT), Celery workers, beat); Ctrl-C stops all.
 run: $(STAMP)
 	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && exec $(VENV)/bin/honcho -f Procfile start $(PROCESSES)'
 

@@ -67,6 +67,19 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     )
 
 
+def positive_int(name: str, default: int) -> int:
+    raw = env.str(name, default=str(default))
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise environ.ImproperlyConfigured(
+            f"{name}={raw!r} is not allowed; use a whole number of 1 or more (default {default})."
+        )
+    return int(raw)
+
+
+# Long imports of one tenant that may run at once (ingest/slots.py).
+INGEST_SLOTS_PER_TENANT = positive_int("INGEST_SLOTS_PER_TENANT", 1)
+
+
 def database_config() -> dict:
     """DATABASE_URL as Django settings, on the django-tenants backend."""
     config = env.db_url_config(DATABASE_URL, engine="django_tenants.postgresql_backend")

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from users.models import User
@@ -74,6 +75,22 @@ class Upload(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in {self.Status.PREVIEWED, self.Status.COMPLETED, self.Status.FAILED}
+
+
+class UploadFollowUp(models.Model):
+    """Work an upload's load still owes: health, insights, projections and trigger evaluation of
+    the accounts it touched. Written in the load's own transaction and deleted once that work is
+    done, so a worker that dies in between leaves it to the next delivery or the stalled-work
+    sweep instead of losing it."""
+
+    upload = models.OneToOneField(Upload, on_delete=models.CASCADE, primary_key=True, related_name="followup")
+    # One array, not a row per account: a million-row load touching 10,000 accounts owes one
+    # 80 KB row, written and deleted once.
+    account_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"follow-up of upload {self.upload_id} ({len(self.account_ids)} accounts)"
 
 
 class UploadError(models.Model):

@@ -6,8 +6,9 @@ receive: refuse a kind of file the sender's role may not load (users need an adm
           an Upload with the sender's role.
 process: check the rows (big CSV files in SQL, see fastpath.py; the rest with the row
           validators, streaming in constant memory) into a staging table, reject duplicates
-          and merge set-based in one transaction, record rejected rows with line and reason,
-          then refresh health for the accounts the data touched.
+          and merge set-based in one transaction, record rejected rows with line and reason
+          and the follow-up the load owes; after commit, do that follow-up (health, insights,
+          projections, playbook triggers of the touched accounts) and strike it off.
 """
 
 import contextlib
@@ -29,7 +30,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from ingest import fastpath, loaders
-from ingest.models import Upload, UploadError
+from ingest.models import Upload, UploadError, UploadFollowUp
 from ingest.parsers import (
     FileRefused,
     Limits,
@@ -60,6 +61,10 @@ LOAD_WORK_MEM = "64MB"
 ROW_BATCH = 5_000  # rows validated in Python between two writes to the staging table
 MAX_STORED_ERRORS = 50_000
 CHUNK = 1024 * 1024
+UNEXPECTED_FAILURE = (
+    "Loading failed unexpectedly; nothing was written. "
+    "Retry the upload; if it fails again, contact support with the upload id."
+)
 
 
 class ImportNotAllowed(PermissionDenied):
@@ -222,31 +227,35 @@ def _schema_key() -> int:
 
 
 def upload_process(*, upload_id: int) -> Upload:
-    """Validate and load one upload. Safe to run twice, concurrently or after a crash."""
+    """Validate and load one upload, then do the follow-up the load owes. Safe to run twice,
+    concurrently or after a crash: a run after a crash does whatever the crash left undone."""
     upload = Upload.objects.get(pk=upload_id)
     with _exclusive(upload) as acquired:
         upload.refresh_from_db()
-        if not acquired or upload.is_final:
+        if not acquired:
             return upload
-        Upload.objects.filter(pk=upload.pk).update(
-            status=Upload.Status.LOADING, started_at=timezone.now(), attempts=F("attempts") + 1
-        )
-        upload.status = Upload.Status.LOADING
-        try:
-            _check_may_import(upload.kind, upload.acting_role)
-            result = _load(upload)
-        except (FileRefused, ImportNotAllowed) as refused:
-            return _finish(upload, Upload.Status.FAILED, str(refused))
-        except Exception:
-            logger.exception("Upload %s failed", upload.pk)
-            return _finish(upload, Upload.Status.FAILED, "Loading failed unexpectedly; nothing was written. "
-                           "Retry the upload; if it fails again, contact support with the upload id.")  # fmt: skip
-    if not upload.dry_run:
-        _after_load(upload, result.touched_account_ids)
+        if not upload.is_final:
+            _load_claimed(upload)
+        _followup_settle(upload)
     return upload
 
 
-def _load(upload: Upload) -> loaders.MergeResult:
+def _load_claimed(upload: Upload) -> None:
+    Upload.objects.filter(pk=upload.pk).update(
+        status=Upload.Status.LOADING, started_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    upload.status = Upload.Status.LOADING
+    try:
+        _check_may_import(upload.kind, upload.acting_role)
+        _load(upload)
+    except (FileRefused, ImportNotAllowed) as refused:
+        _finish(upload, Upload.Status.FAILED, str(refused))
+    except Exception:
+        logger.exception("Upload %s failed", upload.pk)
+        _finish(upload, Upload.Status.FAILED, UNEXPECTED_FAILURE)
+
+
+def _load(upload: Upload) -> None:
     path = Path(settings.MEDIA_ROOT) / upload.stored_path
     spec = SPECS[upload.kind]
     upload.rows_total = count_data_rows(str(path), upload.original_name)
@@ -268,7 +277,8 @@ def _load(upload: Upload) -> loaders.MergeResult:
                 transaction.set_rollback(True)
         tables.drop()
         _finish_counts(upload, read, rejected, result)
-    return result
+        if not upload.dry_run:  # committed with the data or not at all
+            UploadFollowUp.objects.create(upload=upload, account_ids=result.touched_account_ids)
 
 
 def _stage(upload: Upload, tables: loaders.Tables, path: Path, header: list[str], rows, passwords: dict) -> tuple[int, int]:  # fmt: skip
@@ -427,10 +437,22 @@ def _message(status: str, rejected: int) -> str:
     return done
 
 
-def _finish(upload: Upload, status: str, message: str) -> Upload:
+def _finish(upload: Upload, status: str, message: str) -> None:
     Upload.objects.filter(pk=upload.pk).update(status=status, message=message, finished_at=timezone.now())
     upload.refresh_from_db()
-    return upload
+
+
+def _followup_settle(upload: Upload) -> None:
+    """Do the follow-up the load recorded, then strike it off. The caller holds the upload's
+    lock, so two runners never do it at once. A crash before the delete means it runs again,
+    which is harmless: health_refresh recomputes and replaces snapshots and projections, insights
+    are unique per account, rule and period, and trigger evaluation creates nothing twice
+    (cooldowns, one open execution per playbook and account, one suggestion a month)."""
+    owed = UploadFollowUp.objects.filter(upload=upload).first()
+    if owed is None:
+        return
+    _after_load(upload, owed.account_ids)
+    owed.delete()
 
 
 def _after_load(upload: Upload, account_ids: list[int]) -> None:

@@ -349,10 +349,11 @@ def _alert(run: SyncRun, kind: str, message: str) -> None:
 # --- schedule -----------------------------------------------------------------------------------
 
 
-def sync_due_sources() -> list[SyncRun]:
-    """Run every enabled source whose local hour has come and that has not run today (local).
-    Called hourly in each tenant's schema, so each source runs once a day at its hour."""
-    now = timezone.now()
+def sync_due_sources(*, now: dt.datetime | None = None) -> list[SyncRun]:
+    """Run every enabled source whose local hour had come at `now` (default: now) and that had
+    not run that day (local). Called hourly in each tenant's schema, so each source runs once a
+    day at its hour, even when the call waited for the tenant's ingest slot past that hour."""
+    now = now or timezone.now()
     runs = []
     for source in SyncSource.objects.filter(enabled=True):
         if _due(source, now) and _claim(source):

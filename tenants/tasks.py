@@ -13,12 +13,12 @@ from tenants.services import schema_health_record
 logger = logging.getLogger(__name__)
 
 
-def fan_out(task) -> int:
-    """Queue `task` once per active tenant, each in its own schema. Returns the count."""
+def fan_out(task, *args) -> int:
+    """Queue `task(*args)` once per active tenant, each in its own schema. Returns the count."""
     count = 0
     for tenant in tenants_active().only("pk", "schema_name"):
         with tenant_context(tenant):
-            task.delay()
+            task.delay(*args)
         count += 1
     return count
 

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -22,21 +23,34 @@ def test_database_url() -> str:
     return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
 
 
-@contextmanager
-def celery_worker(pool: str = "solo"):
-    """pool="prefork" runs tasks in a child process, which a test may kill."""
-    environment = {
+def process_environment() -> dict[str, str]:
+    """For a Pulse process the test starts: the test settings, database and media folder."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": test_database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # tests keep raw files in their own folder
     }
-    command = [
-        sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", "--concurrency=1",
-        "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--include", "tests.worker_tasks", "--loglevel=WARNING",
-        "--without-heartbeat", "--without-gossip", "--without-mingle",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, env=environment)
+
+
+@contextmanager
+def celery_worker(pool: str = "solo", queues: list[str] | None = None, concurrency: int = 1):
+    """A worker on the default and the ingest queue unless `queues` names some (the Procfile
+    runs one worker per queue). pool="prefork" runs tasks in child processes, which a test may
+    kill; concurrency is the number of those processes."""
+    queues = queues or [settings.CELERY_TASK_DEFAULT_QUEUE, settings.INGEST_QUEUE]
+    options = {
+        "--pool": pool,
+        "--concurrency": concurrency,
+        "--queues": ",".join(queues),
+        "--hostname": f"test-{uuid.uuid4().hex[:8]}@%h",  # two workers at once need two names
+        "--include": "tests.worker_tasks",
+        "--loglevel": "WARNING",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker"]
+    command += [f"{name}={value}" for name, value in options.items()]
+    command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
+    process = subprocess.Popen(command, cwd=REPO, env=process_environment())
     try:
         yield process
     finally:

@@ -116,6 +116,17 @@ def committed_tenants(transactional_db):
     Tenant.objects.filter(schema_name__in=made).delete()
 
 
+@pytest.fixture
+def purge_queue(settings):
+    """Drop tasks left on the test queues by an earlier, interrupted run. By name: the app
+    knows the ingest queue only once it has routed a task there."""
+    from config.celery import app
+
+    with app.connection_for_write() as broker:
+        for queue in (settings.CELERY_TASK_DEFAULT_QUEUE, settings.INGEST_QUEUE):
+            broker.default_channel.queue_purge(queue)
+
+
 def schemas_drop(slugs) -> None:
     with connection.cursor() as cursor:
         for slug in slugs:

@@ -155,6 +155,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TASK_DEFAULT_QUEUE = "pulse"
+# Uploads and sales syncs can hold a process for minutes (a legal 15 MB workbook that expands to
+# 480 MB: 74 s), so they have their own queue and worker (Procfile `ingest`): the default queue's
+# short work (beat's dispatchers, trigger evaluation, health checks) never waits behind them.
+INGEST_QUEUE = "ingest"
+CELERY_TASK_ROUTES = {
+    "ingest.tasks.process_upload": {"queue": INGEST_QUEUE},
+    "ingest.tasks.run_due_syncs": {"queue": INGEST_QUEUE},
+}
+# How many ingest processes one tenant may hold at once (ingest/slots.py), so one tenant's big
+# files cannot take them all while another tenant's file waits.
+INGEST_SLOTS_PER_TENANT = env.INGEST_SLOTS_PER_TENANT
 # Redis redelivers an unacked task after this long; longer than the hard time limit, so a
 # slow task is never run twice while still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}

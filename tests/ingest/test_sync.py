@@ -283,6 +283,18 @@ def test_run_due_syncs_runs_each_source_once_a_day_at_its_local_hour(in_alice, a
     assert SyncRun.objects.count() == 2
 
 
+def test_a_run_that_waited_for_its_tenants_ingest_slot_runs_what_was_due_when_dispatched(
+    in_alice, api, monkeypatch
+):
+    make_source(api, timezone="UTC", hour=2, expect_rows=False)
+    dispatched = dt.datetime.combine(TODAY - dt.timedelta(days=1), dt.time(2, 0), tzinfo=dt.UTC)
+    frozen(monkeypatch, dispatched + dt.timedelta(hours=1, minutes=10))  # the slot came free at 03:10
+
+    assert run_due_syncs(dispatched.isoformat()) == 1
+    assert run_due_syncs(dispatched.isoformat()) == 0  # a duplicate message runs nothing twice
+    assert run_due_syncs() == 0  # due as of now (03:10): not the source's hour
+
+
 def test_a_source_of_one_tenant_is_invisible_from_another(alice, bob, api, monkeypatch):
     frozen(monkeypatch, dt.datetime.combine(TODAY, dt.time(2, 30), tzinfo=dt.UTC))
     with schema_context("alice"):

@@ -1,4 +1,3 @@
-import pytest
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
@@ -12,14 +11,6 @@ from users.models import User
 def marker_exists(slug: str, username: str) -> bool:
     with schema_context(slug):
         return User.objects.filter(username=username).exists()
-
-
-@pytest.fixture
-def purge_queue():
-    """Drop tasks left on the test queue by an earlier, interrupted run."""
-    from config.celery import app
-
-    app.control.purge()
 
 
 def test_a_task_queued_from_tenant_a_writes_into_a_only(committed_tenants, purge_queue):

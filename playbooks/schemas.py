@@ -44,7 +44,10 @@ class Schema:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    # math.isfinite would overflow on a huge int, and ints are finite anyway.
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _whole(low: int, high: int) -> Callable[[object, Kpis], bool]:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from django.db.models import F, Q
 from django.utils import timezone
 
-from kpis.models import Account, HealthSnapshot, Insight
+from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition
 from kpis.selectors import health_model_current
 from playbooks.criteria import criterion_met
 from playbooks.models import Execution, Playbook, StepProgress
@@ -58,6 +58,13 @@ def _facts(account: Account, recent: list[HealthSnapshot], rules: set, today: dt
         "today": today,
         "insight_rules": rules,
     }
+
+
+def kpi_ranges() -> dict[str, tuple[float, float]]:
+    """This workspace's KPI keys with the lowest and highest value each can take: what a
+    trigger condition or an exit criterion may name and compare against."""
+    rows = KpiDefinition.objects.values_list("key", "min_value", "max_value")
+    return {key: (low, high) for key, low, high in rows}
 
 
 def exit_criteria_status(execution: Execution, facts: dict) -> list[dict]:

@@ -56,6 +56,8 @@ def test_band_in_without_bands_names_the_field():
         ({"type": "score_drop", "points": 101}, "condition.points"),
         ({"type": "score_drop", "points": math.nan}, "condition.points"),
         ({"type": "score_drop", "points": True}, "condition.points"),
+        ({"type": "score_drop", "points": 10**400}, "condition.points"),
+        ({"type": "kpi_below", "kpi": "nps", "value": -(10**400)}, "condition.value"),
         ({"type": "score_drop", "points": 10, "months": 0}, "condition.months"),
         ({"type": "score_drop", "points": 10, "months": 4}, "condition.months"),
         ({"type": "score_drop", "points": 10, "months": 1.5}, "condition.months"),

@@ -199,6 +199,11 @@ def exit_criteria_problems(criteria, *, kpis: Kpis, path: str = "exit_criteria")
     return problems
 
 
+def tidy(value):
+    """40 rather than the 40.0 a form's number field makes, like the catalog's conditions."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def describe(problems: Problems) -> str:
     """The problems as one line, for a log, an alert or a stored error."""
     return " ".join(f"{path}: {message}" for path, message in problems.items())
@@ -246,5 +251,5 @@ def _not(value) -> str:
     """The value that was given, quoted back short: ' (not -5)'."""
     if value is None:
         return ""
-    shown = json.dumps(value, default=str)
+    shown = json.dumps(tidy(value), default=str)
     return f" (not {shown if len(shown) <= 40 else shown[:37] + '...'})"

@@ -315,6 +315,9 @@ def test_another_tenants_trigger_is_not_found_in_the_portal(alice, bob):
     assert alice_client.get(url).status_code == 404
     form = {"type": "renewal_within", "days": "5", "action": "suggest", "cooldown_days": "1"}
     assert alice_client.post(url, form).status_code == 404
+    admin_url = f"/admin/playbooks/trigger/{bobs.pk}/change/"
+    assert alice_client.get(admin_url)["Location"] == "/admin/"  # "does not exist", back to the index
+    alice_client.post(admin_url, {"condition": json.dumps({"type": "renewal_within", "days": 5})})
     with schema_context("bob"):
         bobs.refresh_from_db()
     assert bobs.condition == ANY_BAND
@@ -413,3 +416,17 @@ def test_an_upload_completes_when_a_listener_fails(alice, tmp_path, settings, fa
     assert upload.status == Upload.Status.COMPLETED
     with schema_context("alice"):
         assert suggested() == 2
+
+
+def test_a_trigger_whose_condition_is_not_even_an_object_still_shows_everywhere(alice):
+    with schema_context("alice"):
+        odd = stored(["band_in", "risk"], key="adoption_rescue")
+    client = signed_in_client("alice")
+    for path in (
+        "/admin/playbooks/trigger/",
+        f"/admin/playbooks/trigger/{odd.pk}/change/",
+        "/playbooks/adoption_rescue/",
+        f"/playbooks/adoption_rescue/triggers/{odd.pk}/",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert api(new_key(alice)).get(f"/api/v1/triggers/{odd.pk}/").json()["condition"] == ["band_in", "risk"]

@@ -2,6 +2,7 @@
 admin, services), and evaluation isolates a trigger that is broken anyway."""
 
 import json
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -375,6 +376,29 @@ def test_a_database_error_in_one_trigger_leaves_the_others_running(
         assert triggers_evaluate(account_ids=[techcorp.pk]) == 1
         broken.refresh_from_db()
         assert "division by zero" in broken.last_error
+        assert Alert.objects.filter(kind=Alert.Kind.TRIGGER_BROKEN).count() == 1
+
+
+def test_two_workers_meeting_a_broken_trigger_at_once_raise_one_alert(committed_tenants):
+    committed_tenants("alice")
+    with schema_context("alice"):
+        stored({"type": "band_in"})
+    start_line = threading.Barrier(2)
+
+    def evaluate():
+        try:
+            with schema_context("alice"):
+                start_line.wait()
+                triggers_evaluate()
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=evaluate) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    with schema_context("alice"):
         assert Alert.objects.filter(kind=Alert.Kind.TRIGGER_BROKEN).count() == 1
 
 

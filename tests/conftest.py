@@ -6,6 +6,7 @@ is transactional), so their schemas vanish at rollback. Tests that need committe
 """
 
 import datetime as dt
+import threading
 
 import pytest
 from django.db import connection
@@ -97,6 +98,26 @@ def schemas_drop(slugs) -> None:
     with connection.cursor() as cursor:
         for slug in slugs:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
+
+
+def twice_at_once(schema: str, work) -> None:
+    """`work` in two threads that start together, each on its own connection in the schema:
+    two workers racing, for tests of what the database lets only one of them do."""
+    start_line = threading.Barrier(2)
+
+    def run():
+        try:
+            with schema_context(schema):
+                start_line.wait()
+                work()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def tenant_user_count(slug: str) -> int:

@@ -2,7 +2,6 @@
 admin, services), and evaluation isolates a trigger that is broken anyway."""
 
 import json
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -17,7 +16,7 @@ from playbooks import services
 from playbooks.models import Playbook, Trigger
 from playbooks.services import playbook_update, trigger_create, trigger_update, triggers_evaluate
 from tests.api.helpers import api, error_of, new_key
-from tests.conftest import PASSWORD, signed_in_client
+from tests.conftest import PASSWORD, signed_in_client, twice_at_once
 from tests.ingest.conftest import KPI_HEADER
 from tests.ingest.test_pipeline import load
 from users.models import User
@@ -383,21 +382,9 @@ def test_two_workers_meeting_a_broken_trigger_at_once_raise_one_alert(committed_
     committed_tenants("alice")
     with schema_context("alice"):
         stored({"type": "band_in"})
-    start_line = threading.Barrier(2)
 
-    def evaluate():
-        try:
-            with schema_context("alice"):
-                start_line.wait()
-                triggers_evaluate()
-        finally:
-            connection.close()
+    twice_at_once("alice", triggers_evaluate)
 
-    workers = [threading.Thread(target=evaluate) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
     with schema_context("alice"):
         assert Alert.objects.filter(kind=Alert.Kind.TRIGGER_BROKEN).count() == 1
 

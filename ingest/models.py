@@ -194,6 +194,7 @@ class Alert(models.Model):
     class Kind(models.TextChoices):
         SYNC_FAILED = "sync_failed", "Sync failed"
         SYNC_EMPTY = "sync_empty", "Sync returned no rows"
+        TRIGGER_BROKEN = "trigger_broken", "Playbook trigger skipped"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     message = models.TextField()

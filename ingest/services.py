@@ -459,4 +459,4 @@ def _after_load(upload: Upload, account_ids: list[int]) -> None:
     """Health, insights and projections for the touched accounts, then whoever listens."""
     if account_ids and upload.kind != Upload.Kind.USERS:
         health_refresh(account_ids=account_ids)
-    data_loaded.send(sender=Upload, upload=upload, account_ids=account_ids)
+    data_loaded.send_robust(sender=Upload, upload=upload, account_ids=account_ids)

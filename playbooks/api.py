@@ -12,11 +12,14 @@ from rest_framework.response import Response
 from kpis.models import Account
 from playbooks.models import Execution, Playbook, Trigger
 from playbooks.selectors import execution_report, playbook_effectiveness
-from playbooks.services import execution_start, execution_update, step_record
+from playbooks.services import execution_start, execution_update, step_record, trigger_create, trigger_update
 from tenants.api.base import TenantViewSet
 
 
 def as_api_error(error: DjangoValidationError) -> ValidationError:
+    """A service's refusal as a 400; problems with a field path (condition.bands) keep it."""
+    if hasattr(error, "error_dict"):
+        return ValidationError(error.message_dict)
     return ValidationError({"non_field_errors": error.messages})
 
 
@@ -82,21 +85,25 @@ class StepCompleteSerializer(serializers.Serializer):
 
 
 class TriggerSerializer(serializers.ModelSerializer):
+    """Types only; trigger_create/trigger_update check the rule whole (condition, action, cooldown)."""
+
     playbook = serializers.SlugRelatedField(slug_field="key", queryset=Playbook.objects.all())
 
     class Meta:
         model = Trigger
-        fields = ["id", "playbook", "condition", "action", "cooldown_days", "enabled", "last_evaluated_at",
-                  "last_triggered_at", "times_triggered"]  # fmt: skip
-        read_only_fields = ["last_evaluated_at", "last_triggered_at", "times_triggered"]
-
-    def validate_condition(self, condition):
-        allowed = {"band_in", "score_drop", "kpi_below", "kpi_above", "renewal_within", "insight"}
-        if not isinstance(condition, dict) or condition.get("type") not in allowed:
-            raise serializers.ValidationError(
-                f"Give a condition object whose type is one of: {', '.join(sorted(allowed))}."
-            )
-        return condition
+        fields = [
+            "id",
+            "playbook",
+            "condition",
+            "action",
+            "cooldown_days",
+            "enabled",
+            "last_evaluated_at",
+            "last_triggered_at",
+            "times_triggered",
+            "last_error",
+        ]
+        read_only_fields = ["last_evaluated_at", "last_triggered_at", "times_triggered", "last_error"]
 
 
 @extend_schema(tags=["playbooks"])
@@ -211,8 +218,7 @@ def _progress(progress) -> dict | None:
 
 
 @extend_schema(tags=["playbooks"])
-class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                     mixins.UpdateModelMixin, TenantViewSet):  # fmt: skip
+class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     serializer_class = TriggerSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -227,10 +233,23 @@ class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
-    @extend_schema(summary="Add a trigger to a playbook")
-    def create(self, request, *args, **kwargs):
-        return super().create(request, *args, **kwargs)
+    @extend_schema(summary="Add a trigger to a playbook", responses={201: TriggerSerializer})
+    def create(self, request):
+        form = TriggerSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            trigger = trigger_create(**form.validated_data)
+        except DjangoValidationError as error:
+            raise as_api_error(error) from error
+        return Response(TriggerSerializer(trigger).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change a trigger (condition, action, cooldown, enabled)")
-    def partial_update(self, request, *args, **kwargs):
-        return super().partial_update(request, *args, **kwargs)
+    def partial_update(self, request, pk=None):
+        trigger = self.get_object()
+        form = TriggerSerializer(trigger, data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        try:
+            trigger = trigger_update(trigger=trigger, **form.validated_data)
+        except DjangoValidationError as error:
+            raise as_api_error(error) from error
+        return Response(TriggerSerializer(trigger).data)

@@ -23,12 +23,6 @@ ROLES = (
 )
 CSM, CS_MANAGER, AE, SUPPORT_LEAD, PM, EXEC_SPONSOR, SE, FINANCE = ROLES
 
-CHECK_TYPES = ("health_at_least", "band_is", "kpi_at_least", "kpi_at_most", "no_kpi_critical")
-CONDITION_TYPES = ("band_in", "score_drop", "kpi_below", "kpi_above", "renewal_within", "insight")
-TRIGGER_ACTIONS = ("auto_start", "suggest")
-BANDS = ("healthy", "risk", "critical")
-INSIGHT_RULES = ("score_drop", "kpi_critical", "renewal_risk", "expansion_signal", "data_gap")
-
 
 @dataclass(frozen=True)
 class Raci:
@@ -51,12 +45,12 @@ class Step:
 class ExitCriterion:
     key: str  # snake_case, unique within the playbook
     description: str
-    check: dict | None  # a data check (see CHECK_TYPES), or None for a manual checkbox
+    check: dict | None  # a data check (see schemas.CHECKS), or None for a manual checkbox
 
 
 @dataclass(frozen=True)
 class TriggerDefault:
-    condition: dict  # see CONDITION_TYPES
+    condition: dict  # see schemas.CONDITIONS
     action: str  # "auto_start" | "suggest"
     cooldown_days: int
 

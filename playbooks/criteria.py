@@ -1,5 +1,7 @@
 """Exit criteria and trigger conditions checked against an account's data. Pure functions
-over a small "facts" dict, so services and tests share them."""
+over a small "facts" dict, so services and tests share them. They take conditions and checks
+that passed playbooks.schemas: services validate them on save, and trigger evaluation again
+first, for rows saved before that."""
 
 import datetime as dt
 

@@ -127,12 +127,17 @@ class Trigger(models.Model):
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
     last_triggered_at = models.DateTimeField(null=True, blank=True)
     times_triggered = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(
+        blank=True, help_text="Why evaluation skipped this trigger; empty once it runs or is fixed."
+    )
 
     class Meta:
         ordering = ["playbook", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.playbook.key}: {self.condition.get('type')} → {self.action}"
+        # Rows saved before validation may hold any JSON; the admin must still list them.
+        kind = self.condition.get("type") if isinstance(self.condition, dict) else "invalid condition"
+        return f"{self.playbook.key}: {kind} → {self.action}"
 
 
 class TriggerFiring(models.Model):

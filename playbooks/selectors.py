@@ -8,10 +8,11 @@ from collections import defaultdict
 from django.db.models import F, Q
 from django.utils import timezone
 
-from kpis.models import Account, HealthSnapshot, Insight
+from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition
 from kpis.selectors import health_model_current
 from playbooks.criteria import criterion_met
 from playbooks.models import Execution, Playbook, StepProgress
+from playbooks.schemas import SCORE_DROP_MAX_MONTHS
 
 
 def account_facts(account_ids: list[int] | None = None, today: dt.date | None = None) -> dict[int, dict]:
@@ -24,7 +25,7 @@ def account_facts(account_ids: list[int] | None = None, today: dt.date | None = 
         "account_id", "-period"
     )
     for snapshot in snapshots.only("account_id", "period", "score", "band", "explanation"):
-        if len(history[snapshot.account_id]) < 4:
+        if len(history[snapshot.account_id]) <= SCORE_DROP_MAX_MONTHS:
             history[snapshot.account_id].append(snapshot)
     rules = defaultdict(set)
     for account_id, rule in Insight.objects.filter(account__in=accounts).values_list("account_id", "rule"):
@@ -43,7 +44,9 @@ def _facts(account: Account, recent: list[HealthSnapshot], rules: set, today: dt
         for k in (latest.explanation.get("kpis", []) if latest else [])
     }
     drops = {
-        months: recent[months].score - latest.score for months in (1, 2, 3) if latest and len(recent) > months
+        months: recent[months].score - latest.score
+        for months in range(1, SCORE_DROP_MAX_MONTHS + 1)
+        if latest and len(recent) > months
     }
     return {
         "score": latest.score if latest else None,
@@ -55,6 +58,13 @@ def _facts(account: Account, recent: list[HealthSnapshot], rules: set, today: dt
         "today": today,
         "insight_rules": rules,
     }
+
+
+def kpi_ranges() -> dict[str, tuple[float, float]]:
+    """This workspace's KPI keys with the lowest and highest value each can take: what a
+    trigger condition or an exit criterion may name and compare against."""
+    rows = KpiDefinition.objects.values_list("key", "min_value", "max_value")
+    return {key: (low, high) for key, low, high in rows}
 
 
 def exit_criteria_status(execution: Execution, facts: dict) -> list[dict]:

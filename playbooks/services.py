@@ -1,15 +1,32 @@
-"""Every write about playbooks: starting executions, progressing steps, triggers."""
+"""Every write about playbooks: edits, starting executions, progressing steps, triggers."""
 
 import datetime as dt
+import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from ingest.models import Alert
 from kpis.models import Account, Insight
 from playbooks.criteria import condition_met
 from playbooks.models import Execution, Playbook, StepProgress, Trigger, TriggerFiring
-from playbooks.selectors import account_facts, exit_criteria_status
+from playbooks.schemas import (
+    Kpis,
+    Problems,
+    condition_problems,
+    describe,
+    exit_criteria_problems,
+    trigger_problems,
+)
+from playbooks.selectors import account_facts, exit_criteria_status, kpi_ranges
+
+logger = logging.getLogger(__name__)
+
+# Failures of the database connection or the worker's time limit, not of one trigger: the
+# run stops and the next one (every 15 minutes, or the next upload) tries again.
+NOT_THE_TRIGGERS_FAULT = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
 
 
 class AlreadyOpen(ValidationError):
@@ -149,7 +166,104 @@ def execution_update(*, execution: Execution, by: str, **changes) -> Execution:
     return execution
 
 
-# --- triggers -----------------------------------------------------------------------------------
+# --- playbook and trigger edits -----------------------------------------------------------------
+
+PLAYBOOK_EDITABLE = (
+    "name",
+    "purpose",
+    "when_to_use",
+    "expected_duration_days",
+    "expected_outcomes",
+    "exit_criteria",
+    "active",
+)
+TRIGGER_EDITABLE = ("playbook", "condition", "action", "cooldown_days", "enabled")
+
+
+class Invalid(ValidationError):
+    """Problems keyed by field path: condition.bands, exit_criteria[0].check.kpi."""
+
+    def __init__(self, problems: Problems):
+        super().__init__({path: [message] for path, message in problems.items()})
+
+
+def _only(changes: dict, editable: tuple[str, ...]) -> None:
+    if set(changes) - set(editable):
+        raise ValidationError(f"Only {', '.join(editable)} can change.")
+
+
+def exit_criteria_validate(exit_criteria) -> None:
+    """Raises Invalid naming every problem of the criteria, checked whole."""
+    problems = exit_criteria_problems(exit_criteria, kpis=kpi_ranges())
+    if problems:
+        raise Invalid(problems)
+
+
+@transaction.atomic
+def playbook_update(*, playbook: Playbook, **changes) -> Playbook:
+    """Change a playbook's texts, duration, outcomes, exit criteria or active flag."""
+    _only(changes, PLAYBOOK_EDITABLE)
+    if "exit_criteria" in changes:
+        exit_criteria_validate(changes["exit_criteria"])
+    for name, value in changes.items():
+        setattr(playbook, name, value)
+    playbook.save(update_fields=[*changes, "updated_at"])
+    return playbook
+
+
+def trigger_validate(*, trigger: Trigger | None = None, **changes) -> bool:
+    """Raises Invalid unless the trigger with `changes` applied is valid as a whole; returns
+    whether it was checked. Switching a trigger off alone is not checked, so one saved
+    before validation existed can always be silenced."""
+    _only(changes, TRIGGER_EDITABLE)
+    values = {name: getattr(trigger, name) for name in TRIGGER_EDITABLE} if trigger else {}
+    values.update(changes)
+    if trigger and not values["enabled"] and _same_rule(trigger, values):
+        return False
+    problems = trigger_problems(
+        condition=values.get("condition"),
+        action=values.get("action"),
+        cooldown_days=values.get("cooldown_days"),
+        kpis=kpi_ranges(),
+    )
+    if problems:
+        raise Invalid(problems)
+    return True
+
+
+def _same_rule(trigger: Trigger, values: dict) -> bool:
+    return all(values[name] == getattr(trigger, name) for name in ("condition", "action", "cooldown_days"))
+
+
+def trigger_create(
+    *,
+    playbook: Playbook,
+    condition: dict,
+    action: str = Trigger.Action.SUGGEST,
+    cooldown_days: int = 30,
+    enabled: bool = True,
+) -> Trigger:
+    rule = {"condition": condition, "action": action, "cooldown_days": cooldown_days, "enabled": enabled}
+    trigger_validate(**rule)
+    return Trigger.objects.create(playbook=playbook, **rule)
+
+
+def trigger_update(*, trigger: Trigger, **changes) -> Trigger:
+    """Change a trigger. Once it passes validation the error evaluation recorded is cleared;
+    the next evaluation records one again only if the trigger still fails."""
+    checked = trigger_validate(trigger=trigger, **changes)
+    for name, value in changes.items():
+        setattr(trigger, name, value)
+    fields = list(changes)
+    if checked:
+        trigger.last_error = ""
+        fields.append("last_error")
+    # Only these columns: evaluation updates the same row's counters concurrently.
+    trigger.save(update_fields=fields)
+    return trigger
+
+
+# --- trigger evaluation ---------------------------------------------------------------------------
 
 
 def triggers_evaluate(*, account_ids: list[int] | None = None, now: dt.datetime | None = None) -> int:
@@ -158,11 +272,44 @@ def triggers_evaluate(*, account_ids: list[int] | None = None, now: dt.datetime 
     run create nothing. Returns how many executions or suggestions were created."""
     now = now or timezone.now()
     facts = account_facts(account_ids, today=now.date())
-    created = 0
-    for trigger in Trigger.objects.filter(enabled=True, playbook__active=True).select_related("playbook"):
-        created += sum(_fire(trigger, account_id, facts[account_id], now) for account_id in facts)
-        Trigger.objects.filter(pk=trigger.pk).update(last_evaluated_at=now)
+    kpis = kpi_ranges()
+    triggers = Trigger.objects.filter(enabled=True, playbook__active=True).select_related("playbook")
+    return sum(_trigger_evaluate(trigger, facts, kpis, now) for trigger in triggers)
+
+
+def _trigger_evaluate(trigger: Trigger, facts: dict, kpis: Kpis, now: dt.datetime) -> int:
+    """One trigger in isolation: when its condition is invalid (saved before validation) or
+    evaluating it fails, it is skipped, the reason recorded and alerted, and the rest run."""
+    problems = condition_problems(trigger.condition, kpis=kpis)
+    if problems:
+        _trigger_broken(trigger, describe(problems))
+        return 0
+    try:
+        with transaction.atomic():  # a savepoint: a database error here leaves the others' work intact
+            created = sum(_fire(trigger, account_id, facts[account_id], now) for account_id in facts)
+    except NOT_THE_TRIGGERS_FAULT:
+        raise
+    except Exception as error:
+        logger.exception("Trigger %s failed; the other triggers still run", trigger.pk)
+        _trigger_broken(trigger, f"Evaluating it failed: {error}".strip())
+        return 0
+    Trigger.objects.filter(pk=trigger.pk).update(last_evaluated_at=now, last_error="")
     return created
+
+
+def _trigger_broken(trigger: Trigger, error: str) -> None:
+    """Record why on the trigger. The worker that records the first error since the trigger
+    last ran (or was fixed) raises the one Alert, so a broken trigger alerts once, not
+    every 15 minutes."""
+    first = Trigger.objects.filter(pk=trigger.pk, last_error="").update(last_error=error)
+    if not first:
+        Trigger.objects.filter(pk=trigger.pk).update(last_error=error)
+        return
+    Alert.objects.create(
+        kind=Alert.Kind.TRIGGER_BROKEN,
+        message=f"Playbook trigger {trigger.pk} of {trigger.playbook.name} is skipped: {error} "
+        "Fix its condition on the playbook's page or in the admin, or switch it off; the other triggers still run.",
+    )
 
 
 def _fire(trigger: Trigger, account_id: int, facts: dict, now: dt.datetime) -> bool:

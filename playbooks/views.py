@@ -1,4 +1,4 @@
-"""Portal pages: catalog, playbook, executions, steps, reports."""
+"""Portal pages: catalog, playbook and its triggers, executions, steps, reports."""
 
 import csv
 
@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from ingest.exports import csv_safe
 from kpis.models import Account
-from playbooks.models import Execution, Playbook
+from playbooks.forms import TriggerForm, add_problems
+from playbooks.models import Execution, Playbook, Trigger
 from playbooks.selectors import (
     account_facts,
     execution_report,
@@ -20,7 +21,14 @@ from playbooks.selectors import (
     open_steps,
     playbook_effectiveness,
 )
-from playbooks.services import criterion_tick, execution_start, execution_update, step_record
+from playbooks.services import (
+    criterion_tick,
+    execution_start,
+    execution_update,
+    step_record,
+    trigger_create,
+    trigger_update,
+)
 from users.decorators import editor_required
 
 
@@ -54,6 +62,37 @@ def execution_start_view(request, key: str):
         messages.error(request, " ".join(error.messages))
         return redirect("playbook_detail", key=key)
     return redirect("execution_detail", pk=execution.pk)
+
+
+@editor_required
+def trigger_new(request, key: str):
+    return _trigger_page(request, get_object_or_404(Playbook, key=key), None)
+
+
+@editor_required
+def trigger_edit(request, key: str, pk: int):
+    trigger = get_object_or_404(Trigger.objects.select_related("playbook"), pk=pk, playbook__key=key)
+    return _trigger_page(request, trigger.playbook, trigger)
+
+
+def _trigger_page(request, playbook: Playbook, trigger: Trigger | None):
+    """Add or change a trigger; the service's problems show next to their fields."""
+    initial = TriggerForm.initial_from(trigger) if trigger else None
+    form = TriggerForm(request.POST if request.method == "POST" else None, initial=initial)
+    if form.is_valid():
+        try:
+            if trigger:
+                trigger_update(trigger=trigger, **form.changes())
+            else:
+                trigger_create(playbook=playbook, **form.changes())
+        except ValidationError as error:
+            add_problems(form, error, form.field_of)
+        else:
+            messages.success(request, f"Trigger of {playbook.name} saved.")
+            return redirect("playbook_detail", key=playbook.key)
+    return render(
+        request, "playbooks/trigger_form.html", {"form": form, "playbook": playbook, "trigger": trigger}
+    )
 
 
 @login_required

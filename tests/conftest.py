@@ -7,6 +7,7 @@ is transactional), so their schemas vanish at rollback. Tests that need committe
 
 import datetime as dt
 import socket
+import threading
 
 import pytest
 from django.conf import settings
@@ -147,6 +148,26 @@ def tenant_member(slug: str, username: str, role: str = "viewer", **fields):
             acting_role=User.Role.ADMIN,
             **fields,
         )
+
+
+def twice_at_once(schema: str, work) -> None:
+    """`work` in two threads that start together, each on its own connection in the schema:
+    two workers racing, for tests of what the database lets only one of them do."""
+    start_line = threading.Barrier(2)
+
+    def run():
+        try:
+            with schema_context(schema):
+                start_line.wait()
+                work()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def tenant_user_count(slug: str) -> int:

@@ -1,8 +1,5 @@
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django_tenants.utils import schema_context
 
 from kpis.models import Account, Insight
@@ -175,7 +172,7 @@ def test_each_trigger_condition(techcorp, condition, expected):
 
 def test_two_workers_evaluating_at_once_create_one_execution(committed_tenants):
     from kpis.demo import demo_data_load
-    from tests.conftest import DEMO_TODAY
+    from tests.conftest import DEMO_TODAY, twice_at_once
 
     committed_tenants("alice")
     with schema_context("alice"):
@@ -186,21 +183,9 @@ def test_two_workers_evaluating_at_once_create_one_execution(committed_tenants):
             playbook=renewal, condition={"type": "band_in", "bands": ["critical"]}, action="auto_start"
         )
         techcorp = Account.objects.get(name="TechCorp Solutions")
-    start_line = threading.Barrier(2)
 
-    def evaluate():
-        try:
-            with schema_context("alice"):
-                start_line.wait()
-                triggers_evaluate(account_ids=[techcorp.pk])
-        finally:
-            connection.close()
+    twice_at_once("alice", lambda: triggers_evaluate(account_ids=[techcorp.pk]))
 
-    threads = [threading.Thread(target=evaluate) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
     with schema_context("alice"):
         assert Execution.objects.filter(playbook=renewal, account=techcorp).count() == 1
 

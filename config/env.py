@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+ONE_YEAR = 365 * 24 * 60 * 60
 
 env = environ.Env()
 # A developer may keep settings in .env; real deployments set the environment.
@@ -30,11 +31,28 @@ SALES_API_URL = env.str("SALES_API_URL", default="")
 SALES_API_KEY = env.str("SALES_API_KEY", default="")
 SYNC_ALLOW_PRIVATE_ADDRESSES = env.bool("SYNC_ALLOW_PRIVATE_ADDRESSES", default=False)
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles"))
 
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise environ.ImproperlyConfigured(
         f"LOG_LEVEL={LOG_LEVEL!r} is not a log level; use DEBUG, INFO, WARNING, ERROR or CRITICAL."
     )
+
+
+def seconds(name: str, default: int) -> int:
+    """A whole number of seconds, 0 or more."""
+    raw = env.str(name, default=str(default)).strip()
+    if not raw.isdigit():
+        raise environ.ImproperlyConfigured(
+            f"{name}={raw!r} is not a number of seconds; use a whole number such as {default}."
+        )
+    return int(raw)
+
+
+# Production only: how long browsers keep to HTTPS for our hosts and their subdomains, and
+# whether we ask to be preloaded into browsers (see README, Deploying).
+SECURE_HSTS_SECONDS = seconds("SECURE_HSTS_SECONDS", ONE_YEAR)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
 
 def database_config() -> dict:

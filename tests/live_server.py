@@ -19,7 +19,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(workers: int = 4, threads: int = 4, settings: str = "config.settings.test", env: dict | None = None):
+def gunicorn(
+    workers: int = 4, threads: int = 4, settings: str = "config.settings.test", env: dict | None = None
+):
     """Serve on a free loopback port; `settings` and `env` say what the server runs with."""
     port = free_port()
     environment = {

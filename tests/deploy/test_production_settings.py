@@ -67,7 +67,9 @@ def static_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def production_server(static_root, django_db_setup):
-    with gunicorn(workers=1, threads=2, settings=PRODUCTION, env=production_env(STATIC_ROOT=str(static_root))) as url:
+    with gunicorn(
+        workers=1, threads=2, settings=PRODUCTION, env=production_env(STATIC_ROOT=str(static_root))
+    ) as url:
         yield url
 
 

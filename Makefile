@@ -11,7 +11,11 @@ export PORT
 # The Procfile names bare commands (gunicorn, celery): find them in the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test lint format bench venv smoke-embedded
+.PHONY: run test lint format bench venv smoke-embedded chromium
+
+# The browser tests (tests/browser/) drive Debian's Chromium through Playwright; no tool may
+# download a browser of its own.
+CHROMIUM := /usr/bin/chromium
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,12 +24,23 @@ $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.tx
 
 venv: $(STAMP)
 
+$(CHROMIUM):
+	@if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "Chromium is missing: the browser tests need Debian's chromium package at $(CHROMIUM)."; \
+	  echo "Install it as root: apt-get update && apt-get install -y --no-install-recommends chromium"; \
+	  exit 1; \
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+
+chromium: $(CHROMIUM)
+
 ## Pulse with web (:$(PORT)), Celery worker and beat; Ctrl-C stops everything.
 run: $(STAMP)
 	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && exec $(VENV)/bin/honcho -f Procfile start web worker beat'
 
 ## The whole test suite on a throwaway database.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(DEVSTACK) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

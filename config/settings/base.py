@@ -22,6 +22,10 @@ ALLOWED_HOSTS = [PULSE_BASE_DOMAIN, f".{PULSE_BASE_DOMAIN}", "127.0.0.1"]
 # --- Tenancy (django-tenants) -------------------------------------------------------------
 # Public schema only: who the tenants are, and the jobs/results that serve all of them.
 SHARED_APPS = [
+    # Before django_tenants, so that Django's own admin templates win over the older copies
+    # django_tenants ships (admin/index.html, admin/app_list.html: one admin colouring apps of
+    # both schema kinds, with inline styles the CSP forbids). Pulse has one admin site per kind.
+    "django.contrib.admin",
     "django_tenants",
     "tenants",
     "users",
@@ -29,7 +33,6 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
@@ -141,7 +144,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
-        "form-action": [SELF],
+        # Registration on the base host sends the browser on to the new tenant's host.
+        "form-action": [SELF, f"*.{PULSE_BASE_DOMAIN}:*"],
         "frame-ancestors": [NONE],
     }
 }

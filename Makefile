@@ -11,7 +11,7 @@ export PORT
 # The Procfile names bare commands (gunicorn, celery): find them in the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test lint format bench venv smoke-embedded chromium
+.PHONY: run test lint format bench venv smoke-embedded smoke-production chromium
 
 # The browser tests (tests/browser/) drive Debian's Chromium through Playwright; no tool may
 # download a browser of its own.
@@ -58,3 +58,9 @@ bench: $(STAMP)
 ## The fresh-machine path without running servers: embedded services, bootstrap, checks.
 smoke-embedded: $(STAMP)
 	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && $(PY) manage.py health_check'
+
+## Production settings end to end (CI runs it): the Procfile's release step and web process on a
+## scratch database, the login page and its CSS behind the proxy header, HTTPS redirect, security
+## headers and cookies, and `check --deploy` without a warning.
+smoke-production: $(STAMP)
+	$(DEVSTACK) $(PY) scripts/smoke_production.py

@@ -5,16 +5,15 @@ Each test runs the real thing under config.settings.production in a subprocess: 
 `manage.py check`, or a gunicorn on the test database.
 """
 
-import http.client
 import json
 import os
 import re
 import subprocess
 import sys
-from urllib.parse import urlsplit
 
 import pytest
 
+from scripts.smoke_production import fetch
 from tests.celery_worker import REPO
 from tests.live_server import gunicorn
 
@@ -41,17 +40,6 @@ def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
         text=True,
         timeout=300,
     )
-
-
-def request(base_url: str, path: str, host: str, **headers: str) -> tuple[http.client.HTTPResponse, str]:
-    """One GET with this Host header, redirects not followed."""
-    server = urlsplit(base_url)
-    connection = http.client.HTTPConnection(server.hostname, server.port, timeout=30)
-    connection.request("GET", path, headers={"Host": host, **headers})
-    response = connection.getresponse()
-    body = response.read().decode()
-    connection.close()
-    return response, body
 
 
 BEHIND_TLS_PROXY = {"X-Forwarded-Proto": "https"}
@@ -86,19 +74,19 @@ def test_collectstatic_writes_the_manifest_production_serves_from(static_root):
 
 
 def test_the_login_page_is_served_with_its_hashed_stylesheet(production_server, alice_host):
-    response, page = request(production_server, "/login/", alice_host, **BEHIND_TLS_PROXY)
+    response, page = fetch(production_server, "/login/", alice_host, **BEHIND_TLS_PROXY)
     assert response.status == 200, page
 
     stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', page).group(1)
     assert re.fullmatch(r"/static/css/pulse\.[0-9a-f]{12}\.css", stylesheet)
-    css, body = request(production_server, stylesheet, alice_host, **BEHIND_TLS_PROXY)
+    css, body = fetch(production_server, stylesheet, alice_host, **BEHIND_TLS_PROXY)
     assert css.status == 200
     assert css.getheader("Content-Type").startswith("text/css")
     assert ".topbar" in body
 
 
 def test_https_responses_carry_hsts_csp_and_secure_cookies_without_opting_in(production_server, alice_host):
-    response, _ = request(production_server, "/login/", alice_host, **BEHIND_TLS_PROXY)
+    response, _ = fetch(production_server, "/login/", alice_host, **BEHIND_TLS_PROXY)
 
     assert response.getheader("Strict-Transport-Security") == "max-age=31536000; includeSubDomains; preload"
     policy = response.getheader("Content-Security-Policy")
@@ -109,7 +97,7 @@ def test_https_responses_carry_hsts_csp_and_secure_cookies_without_opting_in(pro
 
 
 def test_a_plain_http_request_is_redirected_to_https(production_server, alice_host):
-    response, _ = request(production_server, "/login/?next=/accounts/", alice_host)
+    response, _ = fetch(production_server, "/login/?next=/accounts/", alice_host)
 
     assert response.status == 301
     assert response.getheader("Location") == "https://alice.localhost/login/?next=/accounts/"
@@ -118,12 +106,12 @@ def test_a_plain_http_request_is_redirected_to_https(production_server, alice_ho
 def test_the_forwarded_proto_header_of_the_proxy_is_honoured(production_server, alice_host):
     """Only the proxy's header makes a request secure: anything else is redirected."""
     for proto, status in (("https", 200), ("http", 301)):
-        response, _ = request(production_server, "/login/", alice_host, **{"X-Forwarded-Proto": proto})
+        response, _ = fetch(production_server, "/login/", alice_host, **{"X-Forwarded-Proto": proto})
         assert response.status == status, proto
 
 
 def test_the_liveness_probe_answers_plain_http_for_load_balancers(production_server, alice_host):
-    response, body = request(production_server, "/api/ping/", alice_host)
+    response, body = fetch(production_server, "/api/ping/", alice_host)
 
     assert response.status == 200
     assert json.loads(body) == {"status": "ok"}

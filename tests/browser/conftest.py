@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
@@ -61,6 +61,7 @@ class Site:
 def site(django_db_setup, django_db_blocker):
     registered = []
     with django_db_blocker.unblock():
+        public_was_there = Tenant.objects.filter(schema_name=settings.PUBLIC_SCHEMA_NAME).exists()
         try:
             data = site_data_make()
             with gunicorn(workers=2, threads=2) as url:
@@ -72,7 +73,7 @@ def site(django_db_setup, django_db_blocker):
                     **data,
                 )
         finally:
-            site_data_remove([TENANT, *registered])
+            site_data_remove([TENANT, *registered], public_too=not public_was_there)
 
 
 def site_data_make() -> dict:
@@ -95,13 +96,18 @@ def site_data_make() -> dict:
         }
 
 
-def site_data_remove(slugs: list[str]) -> None:
-    """Leave the database as a transactional test does: tenant schemas dropped, public tables emptied."""
+def site_data_remove(slugs: list[str], public_too: bool) -> None:
+    """Remove what the site made and nothing else: later tests expect the data that migrations
+    seeded (plans) to be there."""
     connection.set_schema_to_public()
     for tenant in Tenant.objects.filter(schema_name__in=slugs):
         shutil.rmtree(upload_dir(tenant), ignore_errors=True)
     schemas_drop(slugs)
-    call_command("flush", interactive=False, verbosity=0)
+    User.objects.filter(username=STAFF).delete()
+    # Queryset deletes: Tenant.delete() may drop the schema, and the public one must stay.
+    Tenant.objects.filter(schema_name__in=slugs).delete()
+    if public_too:
+        Tenant.objects.filter(schema_name=settings.PUBLIC_SCHEMA_NAME).delete()
 
 
 @pytest.fixture(scope="module")

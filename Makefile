@@ -11,7 +11,11 @@ export PORT
 # The Procfile names bare commands (gunicorn, celery): find them in the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test lint format bench venv smoke-embedded
+.PHONY: run test lint format bench venv smoke-embedded smoke-production chromium
+
+# The browser tests (tests/browser/) drive Debian's Chromium through Playwright; no tool may
+# download a browser of its own.
+CHROMIUM := /usr/bin/chromium
 
 # pip's own progress (each package as it is collected and installed) instead of a silent minute;
 # the stamp keeps later runs quiet until a requirements file changes.
@@ -24,6 +28,18 @@ $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.tx
 
 venv: $(STAMP)
 
+$(CHROMIUM):
+	@if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "Chromium is missing: the browser tests need Debian's chromium package at $(CHROMIUM)."; \
+	  echo "Install it as root: apt-get update && apt-get install -y --no-install-recommends chromium"; \
+	  exit 1; \
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+
+chromium: $(CHROMIUM)
+
+
 # Every Procfile process but release, which `make run` replaces by running bootstrap first.
 PROCESSES := $(filter-out release,$(shell sed -n 's/^\([A-Za-z0-9_-]*\):.*/\1/p' Procfile))
 
@@ -32,7 +48,7 @@ run: $(STAMP)
 	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && exec $(VENV)/bin/honcho -f Procfile start $(PROCESSES)'
 
 ## The whole test suite on a throwaway database.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(DEVSTACK) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -52,3 +68,9 @@ bench: $(STAMP)
 smoke-embedded: $(STAMP)
 	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && $(PY) manage.py health_check'
 	scripts/smoke_readme.sh
+
+## Production settings end to end (CI runs it): the Procfile's release step and web process on a
+## scratch database, the login page and its CSS behind the proxy header, HTTPS redirect, security
+## headers and cookies, and `check --deploy` without a warning.
+smoke-production: $(STAMP)
+	$(DEVSTACK) $(PY) scripts/smoke_production.py

@@ -11,6 +11,7 @@ import environ
 from config.embedded import running_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+ONE_YEAR = 365 * 24 * 60 * 60
 
 env = environ.Env()
 # A developer may keep settings in .env; real deployments set the environment.
@@ -38,6 +39,7 @@ SALES_API_URL = env.str("SALES_API_URL", default="")
 SALES_API_KEY = env.str("SALES_API_KEY", default="")
 SYNC_ALLOW_PRIVATE_ADDRESSES = env.bool("SYNC_ALLOW_PRIVATE_ADDRESSES", default=False)
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles"))
 
 
 def whole_number(name: str, *, default: int, minimum: int) -> int:
@@ -65,19 +67,12 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise environ.ImproperlyConfigured(
         f"LOG_LEVEL={LOG_LEVEL!r} is not a log level; use DEBUG, INFO, WARNING, ERROR or CRITICAL."
     )
-
-
-def positive_int(name: str, default: int) -> int:
-    raw = env.str(name, default=str(default))
-    if not raw.strip().isdigit() or int(raw) < 1:
-        raise environ.ImproperlyConfigured(
-            f"{name}={raw!r} is not allowed; use a whole number of 1 or more (default {default})."
-        )
-    return int(raw)
-
-
 # Long imports of one tenant that may run at once (ingest/slots.py).
-INGEST_SLOTS_PER_TENANT = positive_int("INGEST_SLOTS_PER_TENANT", 1)
+INGEST_SLOTS_PER_TENANT = whole_number("INGEST_SLOTS_PER_TENANT", default=1, minimum=1)
+# Production only: how long browsers keep to HTTPS for our hosts and their subdomains, and
+# whether we ask to be preloaded into browsers (see README, Deploying).
+SECURE_HSTS_SECONDS = whole_number("SECURE_HSTS_SECONDS", default=ONE_YEAR, minimum=0)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
 
 def database_config() -> dict:

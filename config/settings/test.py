@@ -14,3 +14,6 @@ CELERY_TASK_ROUTES = {task: {"queue": INGEST_QUEUE} for task in CELERY_TASK_ROUT
 SYNC_ALLOW_PRIVATE_ADDRESSES = True  # the sync tests' sales API listens on 127.0.0.1
 CACHES["default"]["KEY_PREFIX"] = "pulse-test"  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# The browser tests' gunicorn serves the static files straight from the apps and static/,
+# without a collectstatic run.
+WHITENOISE_USE_FINDERS = True

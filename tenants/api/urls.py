@@ -1,7 +1,9 @@
 """`/api/` on every host: the v1 endpoints, the OpenAPI schema and its interactive docs."""
 
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from ingest import api as ingest_api
@@ -35,6 +37,13 @@ v1 = [
     *router.urls,
 ]
 
+# Swagger UI within the Content-Security-Policy: the split view serves its start-up script as a
+# file (/api/docs/?script) where the plain view inlines it, and Swagger UI draws its icons as
+# data: images, which only this page allows.
+api_docs = csp_update({"img-src": [SELF, "data:"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="tenants/swagger_ui.html")
+)
+
 urlpatterns = [
     path("api/v1/", include(v1)),
     path("api/ping/", views.ping, name="api-ping"),
@@ -42,5 +51,5 @@ urlpatterns = [
     path("api/accounts", kpi_api.AccountViewSet.as_view({"get": "list"}), name="api-accounts-legacy"),
     path("api/upload", ingest_api.UploadViewSet.as_view({"post": "create"}), name="api-upload-legacy"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
 ]

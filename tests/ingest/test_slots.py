@@ -70,6 +70,4 @@ def test_a_cap_that_is_not_a_positive_whole_number_stops_startup_with_a_message(
     started = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True)
 
     assert started.returncode != 0
-    assert (
-        f"INGEST_SLOTS_PER_TENANT='{value}' is not allowed; use a whole number of 1 or more" in started.stderr
-    )
+    assert f"INGEST_SLOTS_PER_TENANT='{value}' is not a whole number of at least 1" in started.stderr

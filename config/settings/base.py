@@ -72,8 +72,10 @@ DATABASES = {"default": env.database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
+    "tenants.middleware.ApiErrorsAsJsonMiddleware",
     "tenants.middleware.PulseTenantMiddleware",
     "tenants.middleware.RejectNulBytesMiddleware",
+    "tenants.middleware.RequireContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -216,9 +218,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's parsers with bounded bodies, nesting and uploads, and messages that say what to fix.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
+        "tenants.api.parsers.JSONParser",
+        "tenants.api.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "tenants.api.schema.PulseAutoSchema",

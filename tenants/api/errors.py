@@ -4,12 +4,37 @@
 
 `fields` maps input names to their problems (validation errors only); a few errors add
 details next to them, e.g. the quota error's limit, usage and reset time.
+
+DRF views answer through `api_exception_handler`. Whatever else fails under /api/ — unknown
+paths, Django's own refusals, an unexpected exception — is answered by `status_error_response`,
+which tenants.middleware.ApiErrorsAsJsonMiddleware applies to every error that is not JSON yet.
 """
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tenants.usage import QuotaDecision
+
+API_PREFIX = "/api/"
+SERVER_ERROR = (
+    "Something went wrong on our side and the request was not completed. Retry in a moment; if it "
+    "keeps failing, contact support with the time of the request."
+)
+# What a client can do about an error that Django answered before, or instead of, a DRF view.
+STATUS_ERRORS = {
+    400: ("bad_request", "The request could not be read; check its syntax, headers and body."),
+    403: (
+        "forbidden",
+        "This request is not allowed. API calls authenticate with the header "
+        "`Authorization: Token <key>`, never with cookies.",
+    ),
+    404: ("not_found", "There is no API endpoint at {path}. The endpoints are listed at /api/docs/."),
+    405: ("method_not_allowed", "{method} is not allowed at {path}; use {allowed}."),
+    500: ("server_error", SERVER_ERROR),
+}
 
 
 class QuotaExceeded(exceptions.APIException):
@@ -31,7 +56,41 @@ class QuotaExceeded(exceptions.APIException):
         }
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def error_response(status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status_code)
+
+
+def status_error_response(request: HttpRequest, response: HttpResponse) -> JsonResponse:
+    """The JSON error for an error response Django made (a page, or an empty 405)."""
+    status_code = response.status_code
+    if status_code >= 500:
+        status_code = 500  # no detail of a server failure reaches the client
+    code, message = STATUS_ERRORS.get(status_code, ("error", f"{response.reason_phrase}."))
+    allowed = response.get("Allow", "")
+    return error_response(
+        response.status_code, code, message.format(path=request.path, method=request.method, allowed=allowed)
+    )
+
+
+def body_too_large() -> PayloadTooLarge:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return PayloadTooLarge(
+        f"The request body is over {limit / 2**20:,.1f} MB, the most the API reads outside file uploads. "
+        "Send less data per request; files go to /api/v1/uploads/."
+    )
+
+
 def api_exception_handler(exc, context):
+    exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -40,6 +99,18 @@ def api_exception_handler(exc, context):
         error.update(exc.details())
     response.data = {"error": error}
     return response
+
+
+def _as_api_exception(exc):
+    """Django's refusals of a request body, which DRF's handler would leave to Django (a 400 page)."""
+    if isinstance(exc, RequestDataTooBig):
+        return body_too_large()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return exceptions.ParseError(
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields or "
+            f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES} files; send fewer."
+        )
+    return exc
 
 
 def _code(exc) -> str:

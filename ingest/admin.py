@@ -10,8 +10,10 @@ from import_export.forms import ExportForm, ImportForm
 
 from config.admin_sites import tenant_admin_site
 from ingest.crypto import source_set_api_key
+from ingest.forms import RefusedUploadMixin
 from ingest.models import Alert, SalesRecord, SyncRun, SyncSource, Upload, UploadError
 from ingest.resources import SalesRecordResource
+from ingest.upload_limits import upload_refusal
 
 ADMIN_IMPORT_MAX_BYTES = 10 * 1024 * 1024
 INLINE_ERRORS = 100
@@ -30,7 +32,9 @@ class ReadOnly:
         return False
 
 
-class AdminImportForm(ImportForm):
+class AdminImportForm(RefusedUploadMixin, ImportForm):
+    upload_field = "import_file"
+
     def clean_import_file(self):
         """import-export holds the whole file in memory (and in the cache until confirmed)."""
         file = self.cleaned_data["import_file"]
@@ -51,6 +55,9 @@ class PipelineImportExportAdmin(ImportExportModelAdmin):
     export_formats = [base_formats.CSV, base_formats.XLSX]
     import_form_class = AdminImportForm
     export_form_class = ExportForm  # the exported columns are the import columns: no picking
+
+    def get_import_form_kwargs(self, request):
+        return {**super().get_import_form_kwargs(request), "refused": upload_refusal(request)}
 
     def import_action(self, request, **kwargs):
         response = super().import_action(request, **kwargs)

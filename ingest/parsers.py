@@ -70,6 +70,7 @@ _XLSX_ERRORS = (
 _ZIP_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, RuntimeError, NotImplementedError)
 
 _EXPORT_ADVICE = "Export the data again as CSV (UTF-8) or .xlsx and upload that file."
+_SPLIT_ADVICE = "Split it into smaller files and upload them one at a time."
 
 
 class FileRefused(Exception):
@@ -122,9 +123,13 @@ def _looks_binary(head: bytes) -> bool:
 def check_size(size: int, limits: Limits) -> None:
     if size > limits.max_bytes:
         raise FileRefused(
-            f"The file is {_size_text(size)}, above the {_size_text(limits.max_bytes)} limit. "
-            "Split it into smaller files and upload them one at a time."
+            f"The file is {_size_text(size)}, above the {_size_text(limits.max_bytes)} limit. {_SPLIT_ADVICE}"
         )
+
+
+def too_large(limits: Limits) -> FileRefused:
+    """For a file refused before its end arrived, whose size is not known."""
+    return FileRefused(f"The file is over the {_size_text(limits.max_bytes)} upload limit. {_SPLIT_ADVICE}")
 
 
 def check_xlsx_safety(path: str, limits: Limits) -> None:
@@ -172,8 +177,7 @@ def _check_member_sizes(members: list[zipfile.ZipInfo], limits: Limits) -> None:
     if total > limits.max_xlsx_uncompressed:
         raise FileRefused(
             f"The Excel file expands to {_size_text(total)}, above the "
-            f"{_size_text(limits.max_xlsx_uncompressed)} limit. "
-            "Split it into smaller files and upload them one at a time."
+            f"{_size_text(limits.max_xlsx_uncompressed)} limit. {_SPLIT_ADVICE}"
         )
 
 

@@ -18,12 +18,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(workers: int = 4, threads: int = 4):
+def gunicorn(workers: int = 4, threads: int = 4, environment: dict[str, str] | None = None, access_log=None):
+    """`environment` adds to (or overrides) the server's environment, e.g. a small upload limit;
+    `access_log` is a path where gunicorn logs each request and the status it answered."""
     port = free_port()
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": test_database_url(),
+        **(environment or {}),
     }
     command = [
         sys.executable,
@@ -38,6 +41,7 @@ def gunicorn(workers: int = 4, threads: int = 4):
         str(threads),
         "--log-level",
         "warning",
+        *(["--access-logfile", str(access_log)] if access_log else []),
     ]
     process = subprocess.Popen(command, cwd=REPO, env=environment)
     try:

@@ -185,8 +185,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.MEDIA_ROOT
-# Uploads bigger than this are refused while they stream in (the raw file is kept).
+# Uploads bigger than this are refused while they stream in: the first handler stops reading the
+# request at the limit, before the others write more to temporary storage (ingest.upload_limits).
 INGEST_MAX_UPLOAD_BYTES = env.INGEST_MAX_UPLOAD_MB * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "ingest.upload_limits.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # `sync_sales --api` defaults (the predecessor's data_sync settings); never stored.
 SALES_API_URL = env.SALES_API_URL
 SALES_API_KEY = env.SALES_API_KEY
@@ -222,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "tenants.api.parsers.JSONParser",
         "tenants.api.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "ingest.upload_limits.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "tenants.api.schema.PulseAutoSchema",
     "EXCEPTION_HANDLER": "tenants.api.errors.api_exception_handler",

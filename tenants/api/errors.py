@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from tenants.api.parsers import body_too_large
 from tenants.usage import QuotaDecision
 
 API_PREFIX = "/api/"
@@ -56,11 +57,6 @@ class QuotaExceeded(exceptions.APIException):
         }
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-
-
 def is_api_request(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
@@ -78,14 +74,6 @@ def status_error_response(request: HttpRequest, response: HttpResponse) -> JsonR
     allowed = response.get("Allow", "")
     return error_response(
         response.status_code, code, message.format(path=request.path, method=request.method, allowed=allowed)
-    )
-
-
-def body_too_large() -> PayloadTooLarge:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return PayloadTooLarge(
-        f"The request body is over {limit / 2**20:,.1f} MB, the most the API reads outside file uploads. "
-        "Send less data per request; files go to /api/v1/uploads/."
     )
 
 

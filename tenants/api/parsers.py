@@ -12,13 +12,26 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework import parsers, status
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.utils.json import strict_constant
 
 # Far deeper than any document the API takes, and far from the interpreter's recursion limit,
 # which a deeper document could still reach later (validation, saving a JSONField).
 MAX_JSON_DEPTH = 32
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+def body_too_large() -> PayloadTooLarge:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return PayloadTooLarge(
+        f"The request body is over {limit / 2**20:,.1f} MB, the most the API reads outside file uploads. "
+        "Send less data per request; files go to /api/v1/uploads/."
+    )
 
 
 class JSONParser(parsers.JSONParser):

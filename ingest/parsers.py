@@ -21,6 +21,7 @@ import itertools
 import os
 import posixpath
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import closing
@@ -48,6 +49,8 @@ _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _DELIMITERS = (",", ";", "\t")  # in order of preference when the header is ambiguous
 _HEADER_SEPARATORS = re.compile(r"[\s\-]+")
 _BOM_REMNANTS = ("\ufeff", "ï»¿", "\u200b")  # a BOM decoded as text, or as cp1252 mojibake
+_UTF16_CODECS = ("utf-16", "utf-16-le", "utf-16-be")
+_NOT_TEXT = {"Cc", "Cs", "Cn"}  # control characters, lone surrogates, unassigned code points
 
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_PACKAGE_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -116,8 +119,8 @@ def sniff_format(head: bytes, filename: str) -> str:
 
 
 def _looks_binary(head: bytes) -> bool:
-    # Text never contains NUL bytes, except UTF-16, which always starts with its BOM here.
-    return b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    # Text never contains NUL bytes, except UTF-16, where each Latin character has one.
+    return b"\x00" in head and detect_encoding(head) not in _UTF16_CODECS
 
 
 def check_size(size: int, limits: Limits) -> None:
@@ -202,12 +205,34 @@ def detect_encoding(head: bytes) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"  # the codec reads the BOM to pick the byte order
+    utf16 = _utf16_without_bom(head) if b"\x00" in head else None
+    if utf16:
+        return utf16
     try:
         # A full head may have been cut in the middle of a multi-byte character.
         codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _HEAD_BYTES)
     except UnicodeDecodeError:
         return "cp1252"  # what Excel on Windows writes for "CSV" in Western locales
     return "utf-8"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 saved without its byte-order mark, as some exports do. Text in the Latin range has
+    a NUL as every other byte, on the odd bytes for little-endian and the even ones for big-endian;
+    what decodes to control characters is not text but binary."""
+    sample = head[: len(head) // 2 * 2]
+    for codec, high_bytes in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+        if high_bytes.count(0) * 2 >= len(high_bytes) and _is_text(sample, codec):
+            return codec
+    return None
+
+
+def _is_text(sample: bytes, codec: str) -> bool:
+    try:
+        text = codecs.getincrementaldecoder(codec)().decode(sample)  # a full head may end mid-pair
+    except UnicodeDecodeError:
+        return False
+    return not any(unicodedata.category(char) in _NOT_TEXT and char not in "\t\r\n" for char in text)
 
 
 def detect_delimiter(sample_text: str) -> str:
@@ -447,7 +472,7 @@ def _count_csv_rows(path: str) -> int:
     last = b"\n"
     for chunk in _chunks(path):
         lines += chunk.count(b"\n")
-        last = chunk[-1:]
+        last = chunk.rstrip(b"\x00")[-1:] or last  # UTF-16 little-endian ends in "\n\x00"
     if last != b"\n":
         lines += 1  # the last line has no newline
     return max(lines - 1, 0)

@@ -23,7 +23,7 @@ import posixpath
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -251,19 +251,10 @@ def normalize_header(name: str) -> str:
     return _HEADER_SEPARATORS.sub("_", name.strip().lower())
 
 
-def _file_encoding(path: str, head: bytes) -> str:
-    # A cp1252 file may be plain ASCII for its first 64 KB; a streaming check of the rest
-    # (constant memory, C speed) avoids refusing it halfway through the import.
-    encoding = detect_encoding(head)
-    if encoding == "utf-8" and not _is_utf8(path):
-        return "cp1252"
-    return encoding
-
-
-def _is_utf8(path: str) -> bool:
+def _is_utf8(chunks: Iterable[bytes]) -> bool:
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        for chunk in _chunks(path):
+        for chunk in chunks:
             decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -316,12 +307,36 @@ class CsvDialect:
 def csv_dialect(path: str, filename: str) -> CsvDialect | None:
     """How a CSV file is written (None for a workbook), for this module's reader and for
     PostgreSQL's COPY, which reads big files directly (ingest/fastpath.py)."""
-    head = _read_head(path)
+    return _dialect(_read_head(path), filename, whole_is_utf8=lambda: _is_utf8(_chunks(path)))
+
+
+def _dialect(head: bytes, filename: str, whole_is_utf8: Callable[[], bool]) -> CsvDialect | None:
     if sniff_format(head, filename) == "xlsx":
         return None
-    encoding = _file_encoding(path, head)
+    encoding = detect_encoding(head)
+    # A cp1252 file may be plain ASCII for its first 64 KB; a streaming check of the rest
+    # (constant memory, C speed) avoids refusing it halfway through the import.
+    if encoding == "utf-8" and not whole_is_utf8():
+        encoding = "cp1252"
     sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
     return CsvDialect(encoding, detect_delimiter(sample))
+
+
+def read_csv_text(data: bytes, filename: str) -> str:
+    """A whole CSV file held in memory, as text, checked the way the pipeline reads files: format
+    by content, encoding, no line longer than the pipeline takes, quotes that close. For readers
+    that take UTF-8 text only, such as the admin's import (tablib), which said no more than
+    "'Error' encountered" about a file with a 10 MB line."""
+    dialect = _dialect(data[:_HEAD_BYTES], filename, whole_is_utf8=lambda: _is_utf8([data]))
+    if dialect is None:
+        raise FileRefused(
+            f"“{filename}” is an Excel workbook, not a CSV file. Save it as CSV (UTF-8) and try again, "
+            "or upload the workbook on the Data Integration page."
+        )
+    with io.TextIOWrapper(io.BytesIO(data), encoding=dialect.encoding, newline="") as text:
+        for _record in _text_records(text, dialect.encoding, dialect.delimiter):
+            pass  # reading every record is the check
+    return data.decode(dialect.encoding)
 
 
 def count_data_rows(path: str, filename: str) -> int:
@@ -374,23 +389,27 @@ def _rows(records: Iterator[tuple[int, list[str]]], header: list[str], joiner: s
 
 def _csv_records(path: str, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     with io.TextIOWrapper(open(path, "rb"), encoding=encoding, newline="") as text:
-        reader = csv.reader(_bounded_lines(text), delimiter=delimiter)
-        start = 1
-        try:
-            for cells in reader:
-                yield start, [cell.strip() for cell in cells]
-                # A quoted field may span lines; the next record starts after this one's last line.
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise FileRefused(
-                f"Line {reader.line_num} cannot be read ({exc}); a quote is probably not closed. "
-                "Fix that line and upload again."
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise FileRefused(
-                f"The text after line {reader.line_num} is not valid {encoding}. "
-                "Save the file as CSV (UTF-8) and upload it again."
-            ) from exc
+        yield from _text_records(text, encoding, delimiter)
+
+
+def _text_records(text: io.TextIOWrapper, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(_bounded_lines(text), delimiter=delimiter)
+    start = 1
+    try:
+        for cells in reader:
+            yield start, [cell.strip() for cell in cells]
+            # A quoted field may span lines; the next record starts after this one's last line.
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise FileRefused(
+            f"Line {reader.line_num} cannot be read ({exc}); a quote is probably not closed. "
+            "Fix that line and upload again."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            f"The text after line {reader.line_num} is not valid {encoding}. "
+            "Save the file as CSV (UTF-8) and upload it again."
+        ) from exc
 
 
 def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:

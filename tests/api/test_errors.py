@@ -2,6 +2,10 @@
 router (unknown paths, unknown hosts), the parsers (malformed, deeply nested or oversized
 bodies), Django (methods, CSRF) or an unexpected exception (500 without a traceback)."""
 
+import http.client
+import socket
+from urllib.parse import urlsplit
+
 import pytest
 from django.test import Client, override_settings
 from django_tenants.utils import schema_context
@@ -11,6 +15,7 @@ from playbooks.models import Playbook
 from playbooks.services import execution_start
 from tests.api.helpers import api, error_of, new_key
 from tests.conftest import host_client
+from tests.live_server import gunicorn
 
 NESTED_1000 = "[" * 1000 + "]" * 1000
 
@@ -135,3 +140,46 @@ def test_portal_pages_keep_their_html_error_pages(alice):
     response = host_client("alice").get("/no-such-page/")
 
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+# --- what gunicorn refuses itself, before Pulse sees the request (README: API) ------------------
+
+
+def raw_status(base_url: str, request: bytes) -> int:
+    url = urlsplit(base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status
+
+
+def test_requests_gunicorn_refuses_itself_get_the_documented_statuses_and_the_server_goes_on(
+    committed_tenants,
+):
+    key = new_key(committed_tenants("alice"))
+    head = f"Host: alice.localhost\r\nAuthorization: Token {key}\r\n"
+    many_headers = "".join(f"X-Extra-{n}: 1\r\n" for n in range(101))
+
+    with gunicorn(workers=1, threads=1) as base_url:
+        statuses = {
+            "request line over 4094 bytes": raw_status(
+                base_url, f"GET /api/v1/me/?q={'x' * 4100} HTTP/1.1\r\n{head}\r\n".encode()
+            ),
+            "more than 100 headers": raw_status(
+                base_url, f"GET /api/v1/me/ HTTP/1.1\r\n{head}{many_headers}\r\n".encode()
+            ),
+            "a header over 8190 bytes": raw_status(
+                base_url, f"GET /api/v1/me/ HTTP/1.1\r\n{head}X-Big: {'x' * 8200}\r\n\r\n".encode()
+            ),
+            "not HTTP": raw_status(base_url, b"HELLO\r\n\r\n"),
+            "then a good request": raw_status(base_url, f"GET /api/v1/me/ HTTP/1.1\r\n{head}\r\n".encode()),
+        }
+
+    assert statuses == {
+        "request line over 4094 bytes": 414,
+        "more than 100 headers": 431,
+        "a header over 8190 bytes": 431,
+        "not HTTP": 400,
+        "then a good request": 200,
+    }

@@ -266,3 +266,17 @@ def test_confirming_a_preview_that_is_gone_says_to_import_again(alice):
     assert "no longer available" in again.content.decode()
     with schema_context("alice"):
         assert Account.objects.count() == 2
+
+
+def test_another_tenants_admin_cannot_confirm_a_preview_nor_learn_it_exists(alice, bob):
+    alice_client = signed_in_client("alice")
+    previewed = preview(alice_client, "kpis/account", GOOD)
+
+    from_bob = confirm(signed_in_client("bob"), "kpis/account", previewed)
+
+    assert "no longer available" in from_bob.content.decode()  # the same answer as for no preview
+    with schema_context("bob"):
+        assert not Account.objects.exists()
+    confirm(alice_client, "kpis/account", previewed)
+    with schema_context("alice"):
+        assert Account.objects.count() == 2

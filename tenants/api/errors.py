@@ -20,10 +20,6 @@ from tenants.api.parsers import body_too_large
 from tenants.usage import QuotaDecision
 
 API_PREFIX = "/api/"
-SERVER_ERROR = (
-    "Something went wrong on our side and the request was not completed. Retry in a moment; if it "
-    "keeps failing, contact support with the time of the request."
-)
 # What a client can do about an error that Django answered before, or instead of, a DRF view.
 STATUS_ERRORS = {
     400: ("bad_request", "The request could not be read; check its syntax, headers and body."),
@@ -34,7 +30,11 @@ STATUS_ERRORS = {
     ),
     404: ("not_found", "There is no API endpoint at {path}. The endpoints are listed at /api/docs/."),
     405: ("method_not_allowed", "{method} is not allowed at {path}; use {allowed}."),
-    500: ("server_error", SERVER_ERROR),
+    500: (
+        "server_error",
+        "Something went wrong on our side and the request was not completed. Retry in a moment; if it "
+        "keeps failing, contact support with the time of the request.",
+    ),
 }
 
 
@@ -66,15 +66,12 @@ def error_response(status_code: int, code: str, message: str) -> JsonResponse:
 
 
 def status_error_response(request: HttpRequest, response: HttpResponse) -> JsonResponse:
-    """The JSON error for an error response Django made (a page, or an empty 405)."""
-    status_code = response.status_code
-    if status_code >= 500:
-        status_code = 500  # no detail of a server failure reaches the client
-    code, message = STATUS_ERRORS.get(status_code, ("error", f"{response.reason_phrase}."))
-    allowed = response.get("Allow", "")
-    return error_response(
-        response.status_code, code, message.format(path=request.path, method=request.method, allowed=allowed)
-    )
+    """The JSON error for an error response Django made (a page, or an empty 405). No detail of a
+    server failure reaches the client."""
+    known = min(response.status_code, 500)
+    code, message = STATUS_ERRORS.get(known, ("error", f"{response.reason_phrase}."))
+    details = {"path": request.path, "method": request.method, "allowed": response.get("Allow", "")}
+    return error_response(response.status_code, code, message.format(**details))
 
 
 def api_exception_handler(exc, context):

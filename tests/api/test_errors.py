@@ -109,6 +109,14 @@ def test_json_and_form_bodies_over_the_limit_are_a_413(alice):
         assert error["code"] == "too_large" and "1.0 MB" in error["message"]
 
 
+@override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=2)
+def test_too_many_form_fields_is_a_400_naming_the_limit(alice):
+    response = api(new_key(alice)).post("/api/v1/triggers/", {f"field{n}": "x" for n in range(5)})
+
+    assert response.status_code == 400
+    assert "more than 2 form fields" in error_of(response)["message"]
+
+
 def test_a_chunked_body_is_refused_with_411_instead_of_being_read_as_empty(alice):
     response = api(new_key(alice)).post(
         "/api/v1/triggers/", "{}", content_type="application/json", HTTP_TRANSFER_ENCODING="chunked"

@@ -4,14 +4,21 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.shortcuts import redirect
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 from import_export.forms import ExportForm, ImportForm
+from import_export.tmp_storages import CacheStorage
+from tablib.exceptions import InvalidDimensions
 
 from config.admin_sites import tenant_admin_site
 from ingest.crypto import source_set_api_key
+from ingest.forms import RefusedUploadMixin
 from ingest.models import Alert, SalesRecord, SyncRun, SyncSource, Upload, UploadError
+from ingest.parsers import FileRefused, read_csv_text
 from ingest.resources import SalesRecordResource
+from ingest.upload_limits import upload_refusal
 
 ADMIN_IMPORT_MAX_BYTES = 10 * 1024 * 1024
 INLINE_ERRORS = 100
@@ -30,16 +37,36 @@ class ReadOnly:
         return False
 
 
-class AdminImportForm(ImportForm):
+class AdminImportForm(RefusedUploadMixin, ImportForm):
+    upload_field = "import_file"
+
     def clean_import_file(self):
-        """import-export holds the whole file in memory (and in the cache until confirmed)."""
+        """import-export holds the whole file in memory (and in the cache until confirmed), and
+        tablib reads UTF-8 only and names no line when it fails: the file is checked the way the
+        pipeline reads files, and handed on as UTF-8."""
         file = self.cleaned_data["import_file"]
         if file.size > ADMIN_IMPORT_MAX_BYTES:
             raise forms.ValidationError(
                 f"The admin imports files up to {ADMIN_IMPORT_MAX_BYTES // 2**20} MB; upload bigger "
                 "files on the Data Integration page, which streams them."
             )
-        return file
+        try:
+            text = read_csv_text(file.read(), file.name)
+        except FileRefused as refused:
+            raise forms.ValidationError(str(refused)) from refused
+        return SimpleUploadedFile(file.name, text.encode("utf-8"), content_type="text/csv")
+
+
+class PreviewGone(Exception):
+    """The file of a previewed import is no longer kept: confirmed already, or expired."""
+
+
+class PreviewCacheStorage(CacheStorage):
+    def read(self):
+        data = super().read()
+        if data is None:
+            raise PreviewGone
+        return data
 
 
 class PipelineImportExportAdmin(ImportExportModelAdmin):
@@ -51,6 +78,11 @@ class PipelineImportExportAdmin(ImportExportModelAdmin):
     export_formats = [base_formats.CSV, base_formats.XLSX]
     import_form_class = AdminImportForm
     export_form_class = ExportForm  # the exported columns are the import columns: no picking
+    tmp_storage_class = PreviewCacheStorage
+    import_error_display = ("message",)  # sentences for the user, never tracebacks
+
+    def get_import_form_kwargs(self, request):
+        return {**super().get_import_form_kwargs(request), "refused": upload_refusal(request)}
 
     def import_action(self, request, **kwargs):
         response = super().import_action(request, **kwargs)
@@ -60,6 +92,31 @@ class PipelineImportExportAdmin(ImportExportModelAdmin):
             context.setdefault("confirm_form", self.create_confirm_form(request, import_form=context["form"]))
             _report(request, result.upload)
         return response
+
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except PreviewGone:
+            messages.error(
+                request,
+                "This preview is no longer available: it was confirmed already, or it expired after a day. "
+                "Check the list for the rows; import the file again if they are not there.",
+            )
+            return redirect(f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_import")
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        """What tablib could not read, in a sentence (import-export names only the exception class)."""
+        if isinstance(e, InvalidDimensions):
+            message = (
+                "A row has more cells than the header has columns. Give each extra column a header, or "
+                "delete the extra cells, then import the file again."
+            )
+        else:
+            message = (
+                f"The file could not be read as CSV ({str(e) or type(e).__name__}). "
+                "Save it as CSV (UTF-8) and import it again."
+            )
+        form.add_error("import_file", message)
 
     def add_success_message(self, result, request):
         """After confirming: the Upload's own counts, or why the file was refused this time."""

@@ -9,7 +9,6 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
@@ -17,7 +16,9 @@ from ingest.exports import csv_safe
 from ingest.models import Upload
 from ingest.parsers import FileRefused
 from ingest.services import upload_confirm, upload_enqueue, upload_progress, upload_receive
+from ingest.upload_limits import MultiPartParser
 from tenants.api.base import TenantViewSet
+from tenants.api.parsers import FormParser
 
 
 class UploadSerializer(serializers.ModelSerializer):

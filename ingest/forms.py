@@ -1,9 +1,28 @@
 from django import forms
 
 from ingest.models import Upload
+from ingest.parsers import FileRefused
 
 
-class UploadForm(forms.Form):
+class RefusedUploadMixin:
+    """A form whose file the server refused on the way in (ingest.upload_limits) shows why, in
+    place of "This field is required" for it and for the fields that came after it."""
+
+    upload_field = "file"
+
+    def __init__(self, *args, refused: FileRefused | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused = refused
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.refused:
+            self.errors.clear()  # the file is what to fix; the fields after it were never read
+            self.add_error(self.upload_field, str(self.refused))
+        return cleaned_data
+
+
+class UploadForm(RefusedUploadMixin, forms.Form):
     kind = forms.ChoiceField(choices=Upload.Kind.choices, label="What the file holds")
     file = forms.FileField(help_text="CSV (comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252) or XLSX.")
     account = forms.CharField(

@@ -21,8 +21,9 @@ import itertools
 import os
 import posixpath
 import re
+import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -48,6 +49,8 @@ _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _DELIMITERS = (",", ";", "\t")  # in order of preference when the header is ambiguous
 _HEADER_SEPARATORS = re.compile(r"[\s\-]+")
 _BOM_REMNANTS = ("\ufeff", "ï»¿", "\u200b")  # a BOM decoded as text, or as cp1252 mojibake
+_UTF16_CODECS = ("utf-16", "utf-16-le", "utf-16-be")
+_NOT_TEXT = {"Cc", "Cs", "Cn"}  # control characters, lone surrogates, unassigned code points
 
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_PACKAGE_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -70,6 +73,7 @@ _XLSX_ERRORS = (
 _ZIP_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, RuntimeError, NotImplementedError)
 
 _EXPORT_ADVICE = "Export the data again as CSV (UTF-8) or .xlsx and upload that file."
+_SPLIT_ADVICE = "Split it into smaller files and upload them one at a time."
 
 
 class FileRefused(Exception):
@@ -115,16 +119,20 @@ def sniff_format(head: bytes, filename: str) -> str:
 
 
 def _looks_binary(head: bytes) -> bool:
-    # Text never contains NUL bytes, except UTF-16, which always starts with its BOM here.
-    return b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    # Text never contains NUL bytes, except UTF-16, where each Latin character has one.
+    return b"\x00" in head and detect_encoding(head) not in _UTF16_CODECS
 
 
 def check_size(size: int, limits: Limits) -> None:
     if size > limits.max_bytes:
         raise FileRefused(
-            f"The file is {_size_text(size)}, above the {_size_text(limits.max_bytes)} limit. "
-            "Split it into smaller files and upload them one at a time."
+            f"The file is {_size_text(size)}, above the {_size_text(limits.max_bytes)} limit. {_SPLIT_ADVICE}"
         )
+
+
+def too_large(limits: Limits) -> FileRefused:
+    """For a file refused before its end arrived, whose size is not known."""
+    return FileRefused(f"The file is over the {_size_text(limits.max_bytes)} upload limit. {_SPLIT_ADVICE}")
 
 
 def check_xlsx_safety(path: str, limits: Limits) -> None:
@@ -172,8 +180,7 @@ def _check_member_sizes(members: list[zipfile.ZipInfo], limits: Limits) -> None:
     if total > limits.max_xlsx_uncompressed:
         raise FileRefused(
             f"The Excel file expands to {_size_text(total)}, above the "
-            f"{_size_text(limits.max_xlsx_uncompressed)} limit. "
-            "Split it into smaller files and upload them one at a time."
+            f"{_size_text(limits.max_xlsx_uncompressed)} limit. {_SPLIT_ADVICE}"
         )
 
 
@@ -198,12 +205,34 @@ def detect_encoding(head: bytes) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"  # the codec reads the BOM to pick the byte order
+    utf16 = _utf16_without_bom(head) if b"\x00" in head else None
+    if utf16:
+        return utf16
     try:
         # A full head may have been cut in the middle of a multi-byte character.
         codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _HEAD_BYTES)
     except UnicodeDecodeError:
         return "cp1252"  # what Excel on Windows writes for "CSV" in Western locales
     return "utf-8"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 saved without its byte-order mark, as some exports do. Text in the Latin range has
+    a NUL as every other byte, on the odd bytes for little-endian and the even ones for big-endian;
+    what decodes to control characters is not text but binary."""
+    sample = head[: len(head) // 2 * 2]
+    for codec, high_bytes in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+        if high_bytes.count(0) * 2 >= len(high_bytes) and _is_text(sample, codec):
+            return codec
+    return None
+
+
+def _is_text(sample: bytes, codec: str) -> bool:
+    try:
+        text = codecs.getincrementaldecoder(codec)().decode(sample)  # a full head may end mid-pair
+    except UnicodeDecodeError:
+        return False
+    return not any(unicodedata.category(char) in _NOT_TEXT and char not in "\t\r\n" for char in text)
 
 
 def detect_delimiter(sample_text: str) -> str:
@@ -222,19 +251,10 @@ def normalize_header(name: str) -> str:
     return _HEADER_SEPARATORS.sub("_", name.strip().lower())
 
 
-def _file_encoding(path: str, head: bytes) -> str:
-    # A cp1252 file may be plain ASCII for its first 64 KB; a streaming check of the rest
-    # (constant memory, C speed) avoids refusing it halfway through the import.
-    encoding = detect_encoding(head)
-    if encoding == "utf-8" and not _is_utf8(path):
-        return "cp1252"
-    return encoding
-
-
-def _is_utf8(path: str) -> bool:
+def _is_utf8(chunks: Iterable[bytes]) -> bool:
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        for chunk in _chunks(path):
+        for chunk in chunks:
             decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -287,12 +307,36 @@ class CsvDialect:
 def csv_dialect(path: str, filename: str) -> CsvDialect | None:
     """How a CSV file is written (None for a workbook), for this module's reader and for
     PostgreSQL's COPY, which reads big files directly (ingest/fastpath.py)."""
-    head = _read_head(path)
+    return _dialect(_read_head(path), filename, whole_is_utf8=lambda: _is_utf8(_chunks(path)))
+
+
+def _dialect(head: bytes, filename: str, whole_is_utf8: Callable[[], bool]) -> CsvDialect | None:
     if sniff_format(head, filename) == "xlsx":
         return None
-    encoding = _file_encoding(path, head)
+    encoding = detect_encoding(head)
+    # A cp1252 file may be plain ASCII for its first 64 KB; a streaming check of the rest
+    # (constant memory, C speed) avoids refusing it halfway through the import.
+    if encoding == "utf-8" and not whole_is_utf8():
+        encoding = "cp1252"
     sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
     return CsvDialect(encoding, detect_delimiter(sample))
+
+
+def read_csv_text(data: bytes, filename: str) -> str:
+    """A whole CSV file held in memory, as text, checked the way the pipeline reads files: format
+    by content, encoding, no line longer than the pipeline takes, quotes that close. For readers
+    that take UTF-8 text only, such as the admin's import (tablib), which said no more than
+    "'Error' encountered" about a file with a 10 MB line."""
+    dialect = _dialect(data[:_HEAD_BYTES], filename, whole_is_utf8=lambda: _is_utf8([data]))
+    if dialect is None:
+        raise FileRefused(
+            f"“{filename}” is an Excel workbook, not a CSV file. Save it as CSV (UTF-8) and try again, "
+            "or upload the workbook on the Data Integration page."
+        )
+    with io.TextIOWrapper(io.BytesIO(data), encoding=dialect.encoding, newline="") as text:
+        for _record in _text_records(text, dialect.encoding, dialect.delimiter):
+            pass  # reading every record is the check
+    return data.decode(dialect.encoding)
 
 
 def count_data_rows(path: str, filename: str) -> int:
@@ -345,23 +389,27 @@ def _rows(records: Iterator[tuple[int, list[str]]], header: list[str], joiner: s
 
 def _csv_records(path: str, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     with io.TextIOWrapper(open(path, "rb"), encoding=encoding, newline="") as text:
-        reader = csv.reader(_bounded_lines(text), delimiter=delimiter)
-        start = 1
-        try:
-            for cells in reader:
-                yield start, [cell.strip() for cell in cells]
-                # A quoted field may span lines; the next record starts after this one's last line.
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise FileRefused(
-                f"Line {reader.line_num} cannot be read ({exc}); a quote is probably not closed. "
-                "Fix that line and upload again."
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise FileRefused(
-                f"The text after line {reader.line_num} is not valid {encoding}. "
-                "Save the file as CSV (UTF-8) and upload it again."
-            ) from exc
+        yield from _text_records(text, encoding, delimiter)
+
+
+def _text_records(text: io.TextIOWrapper, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(_bounded_lines(text), delimiter=delimiter)
+    start = 1
+    try:
+        for cells in reader:
+            yield start, [cell.strip() for cell in cells]
+            # A quoted field may span lines; the next record starts after this one's last line.
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise FileRefused(
+            f"Line {reader.line_num} cannot be read ({exc}); a quote is probably not closed. "
+            "Fix that line and upload again."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            f"The text after line {reader.line_num} is not valid {encoding}. "
+            "Save the file as CSV (UTF-8) and upload it again."
+        ) from exc
 
 
 def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
@@ -443,7 +491,7 @@ def _count_csv_rows(path: str) -> int:
     last = b"\n"
     for chunk in _chunks(path):
         lines += chunk.count(b"\n")
-        last = chunk[-1:]
+        last = chunk.rstrip(b"\x00")[-1:] or last  # UTF-16 little-endian ends in "\n\x00"
     if last != b"\n":
         lines += 1  # the last line has no newline
     return max(lines - 1, 0)

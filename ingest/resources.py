@@ -22,7 +22,7 @@ from operator import attrgetter
 from django.core.exceptions import ValidationError
 from django.db import connection
 from import_export import fields, resources, widgets
-from import_export.results import Result, RowResult
+from import_export.results import Error, Result, RowResult
 
 from ingest.exports import csv_safe
 from ingest.models import SalesRecord, Upload
@@ -34,6 +34,13 @@ from users.models import User
 
 MAX_ROWS_SHOWN = 200  # rejected rows listed in the preview; the Upload keeps them all
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class MessageOnlyError(Error):
+    """import-export writes an error's traceback into the import page; ours are sentences for the
+    user, so the page shows the sentence only."""
+
+    traceback = ""
 
 
 class UploadResult(Result):
@@ -49,6 +56,9 @@ class PipelineResource(resources.ModelResource):
 
     def get_result_class(self):
         return UploadResult
+
+    def get_error_result_class(self):
+        return MessageOnlyError
 
     def export_field(self, field, instance, **kwargs):
         value = super().export_field(field, instance, **kwargs)

@@ -32,6 +32,7 @@ from ingest.crypto import SecretUnreadable, source_api_key
 from ingest.models import Alert, SyncRun, SyncSource, Upload
 from ingest.parsers import FileRefused
 from ingest.services import upload_process, upload_receive
+from tenants.api.parsers import MAX_JSON_DEPTH, nesting_depth
 from tenants.models import Tenant
 from users.models import User
 
@@ -270,11 +271,23 @@ def _get_once(url: str, key: str):
             f"A page is larger than {MAX_PAGE_BYTES // 2**20} MB; ask the API for smaller pages."
         )
     try:
-        return json.loads(raw, parse_float=Decimal)  # Decimal keeps 19.99 exactly 19.99
+        document = json.loads(raw, parse_float=Decimal)  # Decimal keeps 19.99 exactly 19.99
+    except RecursionError as error:  # the decoder recurses once per level
+        raise _too_deep() from error
     except ValueError as error:
         raise SyncFailed(
             "The API answered with something that is not JSON; check the source's URL."
         ) from error
+    if nesting_depth(document) > MAX_JSON_DEPTH:  # deeper values would recurse later, when read
+        raise _too_deep()
+    return document
+
+
+def _too_deep() -> SyncFailed:
+    return SyncFailed(
+        f"The API answered with JSON nested more than {MAX_JSON_DEPTH} levels deep, which no page of "
+        "sales is; check the source's URL."
+    )
 
 
 def _http_error(error: urllib.error.HTTPError) -> Exception:

@@ -13,6 +13,7 @@ from ingest.forms import UploadForm
 from ingest.models import Upload
 from ingest.parsers import FileRefused
 from ingest.services import ImportNotAllowed, upload_confirm, upload_enqueue, upload_progress, upload_receive
+from ingest.upload_limits import upload_refusal
 from ingest.validation import SPECS
 from kpis.selectors import health_model_current
 from users.decorators import editor_required
@@ -21,7 +22,7 @@ from users.decorators import editor_required
 @editor_required
 @require_http_methods(["GET", "POST"])
 def data_integration(request):
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST or None, request.FILES or None, refused=upload_refusal(request))
     if request.method == "POST" and form.is_valid():
         try:
             upload = _receive(request, form.cleaned_data)

@@ -1,16 +1,50 @@
-"""Host → tenant routing, with friendly pages for unknown hosts and suspended tenants."""
+"""Host → tenant routing, with friendly pages for unknown hosts and suspended tenants, and the
+refusals that come before any view: each answers JSON in the API's error shape under /api/."""
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from tenants.api.errors import error_response, is_api_request, status_error_response
 from tenants.services import tenant_touch
+
+
+def refusal(request, status: int, code: str, message: str) -> HttpResponse:
+    """The API's JSON error under /api/, the sentence as plain text elsewhere."""
+    if is_api_request(request):
+        return error_response(status, code, message)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+class ApiErrorsAsJsonMiddleware:
+    """Under /api/, an error that is not JSON yet — Django's 404 and 500 pages, the empty 405 of a
+    method decorator, its debug pages — becomes the API's JSON error, so that no client has to
+    read HTML. It is the outermost middleware, so it sees every other layer's answer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code >= 400 and is_api_request(request) and not _is_json(response):
+            return status_error_response(request, response)
+        return response
+
+
+def _is_json(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").startswith("application/json")
 
 
 class PulseTenantMiddleware(TenantMainMiddleware):
     """django-tenants' router, answering an unknown host with a page instead of a trace."""
 
     def no_tenant_found(self, request, hostname):
+        if is_api_request(request):
+            message = (
+                f"There is no Pulse workspace at {hostname}. Call your workspace's host or the base host; "
+                "your API key selects the workspace."
+            )
+            return error_response(404, "not_found", message)
         return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
 
 
@@ -42,8 +76,23 @@ class RejectNulBytesMiddleware:
 
     def __call__(self, request):
         if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
-            if request.path.startswith("/api/"):
-                body = {"error": {"code": "invalid", "message": self.MESSAGE, "fields": {}}}
-                return JsonResponse(body, status=400)
-            return HttpResponseBadRequest(self.MESSAGE)
+            return refusal(request, 400, "invalid", self.MESSAGE)
+        return self.get_response(request)
+
+
+class RequireContentLengthMiddleware:
+    """Django reads a request body only as far as its Content-Length, so a chunked body (which has
+    none) would look empty: a file upload "without a file", a JSON call "without fields". Say so."""
+
+    MESSAGE = (
+        "The request body was sent in chunks (Transfer-Encoding: chunked), which Pulse does not read. "
+        "Send it with a Content-Length header."
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            return refusal(request, 411, "length_required", self.MESSAGE)
         return self.get_response(request)

@@ -20,9 +20,15 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(
-    workers: int = 4, threads: int = 4, settings: str = "config.settings.test", env: dict | None = None
+    workers: int = 4,
+    threads: int = 4,
+    settings: str = "config.settings.test",
+    env: dict | None = None,
+    access_log=None,
 ):
-    """Serve on a free loopback port; `settings` and `env` say what the server runs with."""
+    """Serve on a free loopback port; `settings` and `env` say what the server runs with (env adds
+    to or overrides its environment, e.g. a small upload limit); `access_log` is a path where
+    gunicorn logs each request and the status it answered."""
     port = free_port()
     environment = {
         **os.environ,
@@ -43,6 +49,7 @@ def gunicorn(
         str(threads),
         "--log-level",
         "warning",
+        *(["--access-logfile", str(access_log)] if access_log else []),
     ]
     process = subprocess.Popen(command, cwd=REPO, env=environment)
     try:

@@ -81,8 +81,10 @@ DATABASES = {"default": env.database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
+    "tenants.middleware.ApiErrorsAsJsonMiddleware",
     "tenants.middleware.PulseTenantMiddleware",
     "tenants.middleware.RejectNulBytesMiddleware",
+    "tenants.middleware.RequireContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -221,8 +223,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.STATIC_ROOT
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.MEDIA_ROOT
-# Uploads bigger than this are refused while they stream in (the raw file is kept).
+# Uploads bigger than this are refused while they stream in: the first handler stops reading the
+# request at the limit, before the others write more to temporary storage (ingest.upload_limits).
 INGEST_MAX_UPLOAD_BYTES = env.INGEST_MAX_UPLOAD_MB * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "ingest.upload_limits.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # `sync_sales --api` defaults (the predecessor's data_sync settings); never stored.
 SALES_API_URL = env.SALES_API_URL
 SALES_API_KEY = env.SALES_API_KEY
@@ -280,10 +288,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's parsers with bounded bodies, nesting and uploads, and messages that say what to fix.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "tenants.api.parsers.JSONParser",
+        "tenants.api.parsers.FormParser",
+        "ingest.upload_limits.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "tenants.api.schema.PulseAutoSchema",
     "EXCEPTION_HANDLER": "tenants.api.errors.api_exception_handler",

@@ -4,14 +4,38 @@
 
 `fields` maps input names to their problems (validation errors only); a few errors add
 details next to them, e.g. the quota error's limit, usage and reset time.
+
+DRF views answer through `api_exception_handler`. Whatever else fails under /api/ — unknown
+paths, Django's own refusals, an unexpected exception — is answered by `status_error_response`,
+which tenants.middleware.ApiErrorsAsJsonMiddleware applies to every error that is not JSON yet.
 """
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from tenants.api.parsers import body_too_large
 from tenants.usage import QuotaDecision
+
+API_PREFIX = "/api/"
+# What a client can do about an error that Django answered before, or instead of, a DRF view.
+STATUS_ERRORS = {
+    400: ("bad_request", "The request could not be read; check its syntax, headers and body."),
+    403: (
+        "forbidden",
+        "This request is not allowed. API calls authenticate with the header "
+        "`Authorization: Token <key>`, never with cookies.",
+    ),
+    404: ("not_found", "There is no API endpoint at {path}. The endpoints are listed at /api/docs/."),
+    405: ("method_not_allowed", "{method} is not allowed at {path}; use {allowed}."),
+    500: (
+        "server_error",
+        "Something went wrong on our side and the request was not completed. Retry in a moment; if it "
+        "keeps failing, contact support with the time of the request.",
+    ),
+}
 
 
 class QuotaExceeded(exceptions.APIException):
@@ -33,6 +57,23 @@ class QuotaExceeded(exceptions.APIException):
         }
 
 
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def error_response(status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status_code)
+
+
+def status_error_response(request: HttpRequest, response: HttpResponse) -> JsonResponse:
+    """The JSON error for an error response Django made (a page, or an empty 405). No detail of a
+    server failure reaches the client."""
+    known = min(response.status_code, 500)
+    code, message = STATUS_ERRORS.get(known, ("error", f"{response.reason_phrase}."))
+    details = {"path": request.path, "method": request.method, "allowed": response.get("Allow", "")}
+    return error_response(response.status_code, code, message.format(**details))
+
+
 def api_exception_handler(exc, context):
     exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
@@ -47,11 +88,19 @@ def api_exception_handler(exc, context):
 
 def _as_api_exception(exc):
     """Django's 404 and permission errors (raised by services too) as DRF's, as DRF's own handler
-    converts them, so their code reads not_found or permission_denied rather than error."""
+    converts them, so their code reads not_found or permission_denied rather than error; and
+    Django's refusals of a request body, which DRF's handler would leave to Django (a 400 page)."""
     if isinstance(exc, Http404):
         return exceptions.NotFound(*exc.args)
     if isinstance(exc, PermissionDenied):
         return exceptions.PermissionDenied(*exc.args)
+    if isinstance(exc, RequestDataTooBig):
+        return body_too_large()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return exceptions.ParseError(
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields or "
+            f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES} files; send fewer."
+        )
     return exc
 
 

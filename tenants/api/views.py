@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import filters, mixins, status
 from rest_framework.exceptions import ValidationError
@@ -58,6 +60,8 @@ ME_EXAMPLE = {
 }
 
 
+@csrf_exempt  # it only reads; other methods get a 405, not a CSRF refusal
+@require_safe
 def ping(request):
     """Liveness probe for load balancers: no key, no database work beyond host routing."""
     return JsonResponse({"status": "ok"})

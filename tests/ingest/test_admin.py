@@ -7,12 +7,15 @@ import io
 import re
 from decimal import Decimal
 
+import pytest
 from django_tenants.utils import schema_context
 
 from ingest.crypto import source_api_key
 from ingest.models import SalesRecord, SyncSource, Upload
 from kpis.models import Account, KpiDefinition, KpiValue
+from tenants.models import Plan
 from tenants.selectors import usage_summary
+from tenants.services import tenant_change_plan
 from tests.conftest import signed_in_client, tenant_member
 from tests.ingest.conftest import named
 from users.models import User
@@ -172,3 +175,106 @@ def test_a_viewer_cannot_open_the_tenant_admin_or_import(alice):
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
     with schema_context("alice"):
         assert not Upload.objects.exists()
+
+
+# --- errors say what to fix, never with a traceback ----------------------------------------------
+
+
+def test_a_file_with_a_10_mb_line_names_the_line_and_the_limit(alice):
+    content = GOOD + "A-3," + "x" * 10_000_000 + "\n"
+
+    page = preview(signed_in_client("alice"), "kpis/account", content).content.decode()
+
+    assert "Line 4 is longer than 1,000,000 characters" in page
+    assert "encountered" not in page
+
+
+def test_a_row_wider_than_the_header_says_what_to_fix(alice):
+    page = preview(
+        signed_in_client("alice"), "kpis/account", GOOD + "A-3,Gamma,1,,,,,,extra\n"
+    ).content.decode()
+
+    assert "more cells than the header has columns" in page
+    assert "encountered" not in page
+
+
+def test_anything_else_tablib_cannot_read_is_a_sentence_with_its_reason(alice, monkeypatch):
+    def unreadable(self, data, **kwargs):
+        raise ValueError("an unexpected structure")
+
+    monkeypatch.setattr("import_export.formats.base_formats.CSV.create_dataset", unreadable)
+    page = preview(signed_in_client("alice"), "kpis/account", GOOD).content.decode()
+
+    assert "The file could not be read as CSV (an unexpected structure)" in page
+    assert "encountered" not in page
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "cp1252"])
+def test_files_in_the_encodings_the_portal_reads_import_in_the_admin_too(alice, codec):
+    client = signed_in_client("alice")
+    content = ACCOUNTS + "A-1,Café Müller,1000,Retail,EU,active,2027-01-31,ann\n"
+
+    previewed = preview(client, "kpis/account", content.encode(codec))
+    assert "Preview, nothing written yet: 1 new" in previewed.content.decode()
+    confirm(client, "kpis/account", previewed)
+
+    with schema_context("alice"):
+        assert Account.objects.get(external_id="A-1").name == "Café Müller"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "is neither a CSV nor an Excel file"),
+        (b"PK\x03\x04" + bytes(64), "is an Excel workbook, not a CSV file"),
+    ],
+    ids=["binary", "workbook"],
+)
+def test_a_file_that_is_not_csv_is_refused_with_a_sentence(alice, content, message):
+    page = preview(signed_in_client("alice"), "kpis/account", content).content.decode()
+
+    assert message in page and "encountered" not in page
+
+
+def test_import_errors_show_no_traceback_or_internal_names(alice):
+    client = signed_in_client("alice")
+    plan = Plan.objects.create(
+        name="no-documents", max_accounts=1, max_documents=0, max_api_requests_per_month=1, max_users=1
+    )
+    tenant_change_plan(tenant=alice, plan=plan)
+
+    refused_on_receipt = preview(client, "kpis/account", GOOD).content.decode()
+
+    assert "uploads a month and they are used up" in refused_on_receipt
+    for page in (
+        refused_on_receipt,
+        preview(client, "kpis/account", "external_id,revnue\nA-1,5\n").content.decode(),
+    ):
+        assert "Traceback" not in page and "ingest.parsers" not in page and "FileRefused" not in page
+
+
+def test_confirming_a_preview_that_is_gone_says_to_import_again(alice):
+    client = signed_in_client("alice")
+    previewed = preview(client, "kpis/account", GOOD)
+    confirm(client, "kpis/account", previewed)
+
+    again = confirm(client, "kpis/account", previewed)  # a second click, or a preview a day old
+
+    assert again.status_code == 200 and again.redirect_chain[-1][0] == "/admin/kpis/account/import/"
+    assert "no longer available" in again.content.decode()
+    with schema_context("alice"):
+        assert Account.objects.count() == 2
+
+
+def test_another_tenants_admin_cannot_confirm_a_preview_nor_learn_it_exists(alice, bob):
+    alice_client = signed_in_client("alice")
+    previewed = preview(alice_client, "kpis/account", GOOD)
+
+    from_bob = confirm(signed_in_client("bob"), "kpis/account", previewed)
+
+    assert "no longer available" in from_bob.content.decode()  # the same answer as for no preview
+    with schema_context("bob"):
+        assert not Account.objects.exists()
+    confirm(alice_client, "kpis/account", previewed)
+    with schema_context("alice"):
+        assert Account.objects.count() == 2

@@ -119,6 +119,24 @@ def test_utf16_with_bom_as_excel_unicode_text_is_read(tmp_path):
     assert rows == [Row(2, {"date": "2024-01-01", "user_id": "José", "quantity": "3"})]
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_read_not_refused_as_binary(tmp_path, codec):
+    text = "date,user_id,quantity\r\n2024-01-01,José,3\r\n2024-01-02,Zoë,4\r\n"
+    path = write(tmp_path, "usage.csv", text.encode(codec))
+
+    _, rows = read(path)
+
+    assert [row.values["user_id"] for row in rows] == ["José", "Zoë"]
+    assert count_data_rows(path, "usage.csv") == 2
+
+
+def test_binary_with_a_nul_as_every_other_byte_is_still_refused(tmp_path):
+    controls = [char for char in range(1, 32) if chr(char) not in "\t\r\n"]
+    path = write(tmp_path, "usage.csv", bytes(byte for char in controls for byte in (char, 0)) * 4)
+
+    assert "neither a CSV nor an Excel file" in refusal(path)
+
+
 def test_cp1252_is_detected_when_the_text_is_not_utf8(tmp_path):
     path = write(tmp_path, "usage.csv", "date;user_id;quantity\n2024-01-01;Café Müller;3\n".encode("cp1252"))
 
@@ -481,6 +499,8 @@ def test_row_end_tags_split_across_chunks_are_counted_once():
         (b"\xef\xbb\xbfdate", "utf-8-sig"),
         (b"\xff\xfed\x00", "utf-16"),
         (b"\xfe\xff\x00d", "utf-16"),
+        ("date,José".encode("utf-16-le"), "utf-16-le"),
+        ("date,José".encode("utf-16-be"), "utf-16-be"),
         ("Zoë".encode(), "utf-8"),
         (b"x" * (64 * 1024 - 1) + "ë".encode()[:1], "utf-8"),  # a full head cut inside a character
         ("Zoë".encode()[:-1], "cp1252"),  # the whole file: nothing was cut

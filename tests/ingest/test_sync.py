@@ -52,6 +52,7 @@ class SalesApi:
     sales: list = field(default_factory=list)
     failures: list = field(default_factory=list)  # statuses answered first, one per request
     delay: float = 0  # seconds to wait before answering, to provoke client timeouts
+    raw: bytes | None = None  # a body to answer instead of JSON made from the sales
     requests: list = field(default_factory=list)
 
     def answer(self, path: str, query: dict) -> tuple[int, object]:
@@ -73,7 +74,7 @@ def handler_for(api: SalesApi):
             query = dict(parse_qsl(parts.query))
             api.requests.append(Seen(parts.path, query, self.headers.get("Authorization")))
             status, body = api.answer(parts.path, query)
-            data = json.dumps(body).encode()
+            data = json.dumps(body).encode() if api.raw is None else api.raw
             time.sleep(api.delay)
             with contextlib.suppress(ConnectionError):  # the client may have timed out and left
                 self.send_response(status)
@@ -207,6 +208,17 @@ def test_unauthorized_fails_at_once_with_an_alert(in_alice, api):
     assert len(api.requests) == 1
     assert run.status == SyncRun.Status.FAILED
     assert "HTTP 401" in run.error and "API key" in run.error
+    assert alerts() == [Alert.Kind.SYNC_FAILED]
+
+
+@pytest.mark.parametrize("depth", [100_000, 40])
+def test_json_nested_too_deeply_fails_the_run_with_a_sentence(in_alice, api, depth):
+    api.raw = b'{"results": ' * depth + b"[]" + b"}" * depth
+
+    run = sync_run(make_source(api))
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "nested more than 32 levels deep" in run.error
     assert alerts() == [Alert.Kind.SYNC_FAILED]
 
 

@@ -2,7 +2,9 @@
 public schema holds Pulse staff for the back office."""
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import connection, models
+from django_tenants.utils import get_public_schema_name
 
 from users import roles
 
@@ -21,6 +23,17 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.full_name or self.username
+
+    def save(self, *args, **kwargs):
+        # The last line of defence for "no workspace user is a superuser": the user service never
+        # sets the flag, and this stops the paths around it (an operator's createsuperuser run in
+        # a tenant schema, a shell). Superusers are Pulse staff, in the public schema only.
+        if self.is_superuser and connection.schema_name != get_public_schema_name():
+            raise ValidationError(
+                "Workspace users are never Django superusers: their role says what they may do. "
+                "Give this user the admin role instead."
+            )
+        super().save(*args, **kwargs)
 
     @property
     def is_tenant_admin(self) -> bool:

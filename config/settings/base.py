@@ -132,7 +132,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+# A path, not a URL name: the public host (staff back office) has no portal "home".
+LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 # Host-only cookies (no SESSION_COOKIE_DOMAIN) and a session table per schema: a login on
 # one tenant's host is never valid on another's.

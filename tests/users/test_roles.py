@@ -130,3 +130,19 @@ def _migrate_users_back_and_forth() -> None:
     executor.migrate([("users", "0001_initial")])
     executor.loader.build_graph()
     executor.migrate([("users", CLEARING_MIGRATION)])
+
+
+def test_no_path_around_the_service_saves_a_superuser_in_a_workspace(alice):
+    with schema_context("alice"):
+        user = User(username="root", email="root@alice.example.com", is_superuser=True)
+        with pytest.raises(ValidationError, match="never Django superusers"):
+            user.save()
+        assert not User.objects.filter(username="root").exists()
+
+
+def test_staff_signing_in_without_a_next_address_land_on_a_page(public):
+    User.objects.create_superuser("boss", "boss@pulse.example", PASSWORD)
+    response = host_client(None).post("/admin/login/", {"username": "boss", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert host_client(None).get(response["Location"]).status_code in (200, 302)

@@ -1,3 +1,4 @@
+from django.test import Client
 from django_tenants.utils import schema_context
 
 from tests.conftest import PASSWORD, host_client, signed_in_client, tenant_member
@@ -91,3 +92,13 @@ def test_a_viewer_cannot_open_the_tenant_admin_site(alice):
     response = signed_in_client("alice", username="viewer").get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_an_expired_form_gets_a_page_that_says_what_to_do_within_the_csp(alice):
+    client = Client(HTTP_HOST="alice.localhost", enforce_csrf_checks=True)
+    response = client.post("/login/", {"username": "admin", "password": PASSWORD})
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "This form has expired" in page and "reload the page" in page
+    assert "<style" not in page and "style=" not in page

@@ -18,6 +18,7 @@ PORTAL_PAGES = [
     "/data/",
     "/playbooks/",
     "/playbooks/{playbook_key}/",
+    "/playbooks/{playbook_key}/triggers/new/",
     "/executions/",
     "/executions/{execution_id}/",
     "/executions/{execution_id}/report/",
@@ -32,6 +33,9 @@ TENANT_ADMIN_PAGES = [
     "/admin/kpis/account/import/",
     "/admin/kpis/account/export/",
     "/admin/ingest/syncsource/add/",
+    "/admin/playbooks/trigger/",
+    "/admin/playbooks/playbook/",
+    "/admin/axes/accessattempt/",
 ]
 
 

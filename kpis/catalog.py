@@ -9,11 +9,11 @@ same ranges, so the three never tell a customer-success manager contradictory th
 
 from dataclasses import dataclass
 
+from kpis.scoring import ANCHOR_SCORES
+
 CATEGORIES = ["Product Usage", "Support", "Sentiment/VoC", "Financial", "Relationship"]
 USAGE, SUPPORT, SENTIMENT, FINANCIAL, RELATIONSHIP = CATEGORIES
 INDUSTRIES = ["Software", "Healthcare", "Financial Services", "Manufacturing", "Retail", "Education"]
-# Points on the 0–100 health scale that a KPI's worst, critical, healthy and best values score.
-ANCHOR_SCORES = (0.0, 40.0, 70.0, 100.0)
 
 
 @dataclass(frozen=True)

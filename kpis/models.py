@@ -4,11 +4,15 @@ Tenant schemas only: every row here belongs to the tenant whose schema holds it.
 from django.db import models
 from django.db.models import Q
 
+from kpis import scoring
+
 
 class Band(models.TextChoices):
-    HEALTHY = "healthy", "Healthy"
-    RISK = "risk", "At risk"
-    CRITICAL = "critical", "Critical"
+    """The health engine's bands (kpis.scoring.Band), with their names on screen."""
+
+    HEALTHY = scoring.Band.HEALTHY.value, "Healthy"
+    RISK = scoring.Band.RISK.value, "At risk"
+    CRITICAL = scoring.Band.CRITICAL.value, "Critical"
 
 
 class Account(models.Model):
@@ -120,8 +124,8 @@ class HealthModel(models.Model):
 
     version = models.PositiveIntegerField(unique=True)
     category_weights = models.JSONField(default=dict)
-    healthy_min = models.FloatField(default=70.0)
-    critical_below = models.FloatField(default=40.0)
+    healthy_min = models.FloatField(default=scoring.HEALTHY_SCORE)
+    critical_below = models.FloatField(default=scoring.CRITICAL_SCORE)
     missing_data_rule = models.CharField(
         max_length=14, choices=MissingData.choices, default=MissingData.REDISTRIBUTE
     )

@@ -7,6 +7,16 @@ from django.db.models import Q
 from kpis import scoring
 
 
+def catalog_fingerprint_field() -> models.CharField:
+    """Where catalog_sync keeps the hash of the catalog values it last wrote into a row."""
+    return models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Hash of the catalog values last synced into this row; empty for rows the tenant made.",
+    )
+
+
 class Band(models.TextChoices):
     """The health engine's bands (kpis.scoring.Band), with their names on screen."""
 
@@ -72,6 +82,7 @@ class KpiDefinition(models.Model):
     max_value = models.FloatField(help_text="Highest physically possible value; above is invalid input.")
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    catalog_fingerprint = catalog_fingerprint_field()
 
     class Meta:
         ordering = ["category", "key"]

@@ -9,7 +9,7 @@ suggest it. Conditions and checks must pass playbooks.schemas against the defaul
 so a playbook never asks for a number the health engine would score differently.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from itertools import pairwise
 from pathlib import Path
 
@@ -117,9 +117,7 @@ def _step(entry: dict, where: str, roles: tuple[str, ...]) -> Step:
 
 def _rules_check(playbook: PlaybookSpec, where: str) -> None:
     """Exit criteria and triggers must pass the schemas tenants' own edits pass."""
-    criteria = [
-        {"key": c.key, "description": c.description, "check": c.check} for c in playbook.exit_criteria
-    ]
+    criteria = [asdict(criterion) for criterion in playbook.exit_criteria]
     problems = exit_criteria_problems(criteria, kpis=SHIPPED_KPI_RANGES)
     require(not problems, where, f"exit criteria: {problems}")
     unique_keys((trigger.key for trigger in playbook.triggers), f"{where}: trigger")

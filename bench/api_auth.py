@@ -27,8 +27,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from playbooks.services import catalog_sync  # noqa: E402
 from tenants.models import Plan, Tenant  # noqa: E402
 from tenants.selectors import api_key_resolve  # noqa: E402
 from tenants.services import (  # noqa: E402
@@ -45,6 +47,7 @@ SLUG = "bench-api"
 
 def bench_tenant_key() -> str:
     base_schema_ensure()
+    catalog_sync(schema_name=settings.TENANT_BASE_SCHEMA)  # new tenants clone it, catalogs included
     public_tenant_ensure()
     tenant = Tenant.objects.filter(schema_name=SLUG).first() or tenant_provision(
         name="Bench API", slug=SLUG, admin=AdminSpec("Bench", "bench@example.com", "bench-password-1234")

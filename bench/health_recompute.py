@@ -28,6 +28,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
@@ -35,6 +36,7 @@ from kpis.models import Account, HealthSnapshot, KpiValue  # noqa: E402
 from kpis.recompute import health_recompute  # noqa: E402
 from kpis.scoring import explanation, score_account  # noqa: E402
 from kpis.selectors import health_model_current, kpi_rules, model_rules  # noqa: E402
+from playbooks.services import catalog_sync  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import (  # noqa: E402
     AdminSpec,
@@ -169,6 +171,7 @@ def report(
 
 def run(accounts: int, sample: int) -> None:
     base_schema_ensure()
+    catalog_sync(schema_name=settings.TENANT_BASE_SCHEMA)  # new tenants clone it, catalogs included
     public_tenant_ensure()
     cleanup()
     tenant_provision(

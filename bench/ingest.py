@@ -54,6 +54,7 @@ from ingest.models import SalesRecord, Upload  # noqa: E402
 from ingest.parsers import read_header_and_rows  # noqa: E402
 from ingest.validation import SPECS  # noqa: E402
 from kpis.models import Account  # noqa: E402
+from playbooks.services import catalog_sync  # noqa: E402
 from tenants.models import Plan, Tenant  # noqa: E402
 from tenants.services import (  # noqa: E402
     AdminSpec,
@@ -477,6 +478,7 @@ def run_all(path: Path, folder: Path, args) -> None:
 
 def run(args) -> None:
     base_schema_ensure()
+    catalog_sync(schema_name=settings.TENANT_BASE_SCHEMA)  # new tenants clone it, catalogs included
     public_tenant_ensure()
     cleanup()
     folder = Path(tempfile.mkdtemp(prefix="bench-ingest-"))

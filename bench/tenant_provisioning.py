@@ -19,8 +19,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from playbooks.services import catalog_sync  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import (  # noqa: E402
     AdminSpec,
@@ -47,6 +49,7 @@ def cleanup(prefix: str) -> None:
 
 def run(n: int) -> None:
     base_schema_ensure()
+    catalog_sync(schema_name=settings.TENANT_BASE_SCHEMA)  # new tenants clone it, catalogs included
     public_tenant_ensure()
     cleanup("bench-")
     try:

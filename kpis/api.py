@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition
+from kpis.models import Account, Band, HealthSnapshot, Insight, KpiDefinition
 from kpis.selectors import (
     SORTS,
     AccountFilters,
@@ -79,7 +79,7 @@ class InsightSerializer(serializers.ModelSerializer):
 
 ACCOUNT_FILTERS = [
     OpenApiParameter("q", str, description="Search in name and external id."),
-    OpenApiParameter("band", str, enum=["healthy", "risk", "critical"]),
+    OpenApiParameter("band", str, enum=Band.values),
     OpenApiParameter("industry", str),
     OpenApiParameter("region", str),
     OpenApiParameter("owner", str),

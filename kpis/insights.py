@@ -9,12 +9,12 @@ from collections import defaultdict
 from django.db import connection
 from django.utils import timezone
 
-from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition, KpiValue
+from kpis.catalog import USAGE
+from kpis.models import Account, Band, HealthSnapshot, Insight, KpiDefinition, KpiValue
 
 SCORE_DROP_POINTS = 10.0
 RENEWAL_WINDOW_DAYS = 90
 EXPANSION_GROWTH = 0.20
-USAGE_CATEGORY = "Product Usage"
 INSERT_SQL = """
     INSERT INTO kpis_insight (account_id, rule, subject, period, severity, title, detail, data, created_at)
     VALUES (%s, %s, '', %s, %s, %s, %s, %s, %s)
@@ -75,11 +75,11 @@ def _score_drops(account: Account, snapshots: list[HealthSnapshot]) -> list[tupl
 def _kpis_entering_critical(account: Account, snapshots: list[HealthSnapshot]) -> list[tuple]:
     found = []
     for before, after in zip(snapshots, snapshots[1:], strict=False):
-        was_critical = {k["kpi"] for k in before.explanation.get("kpis", []) if k["band"] == "critical"}
+        was_critical = {k["kpi"] for k in before.explanation.get("kpis", []) if k["band"] == Band.CRITICAL}
         entered = [
             k
             for k in after.explanation.get("kpis", [])
-            if k["band"] == "critical" and k["kpi"] not in was_critical
+            if k["band"] == Band.CRITICAL and k["kpi"] not in was_critical
         ]
         if entered:
             names = ", ".join(k["kpi"] for k in entered)
@@ -92,12 +92,12 @@ def _kpis_entering_critical(account: Account, snapshots: list[HealthSnapshot]) -
 
 def _renewal_risk(account: Account, snapshots: list[HealthSnapshot], today: dt.date) -> list[tuple]:
     latest = snapshots[-1] if snapshots else None
-    if latest is None or account.renewal_date is None or latest.band == "healthy":
+    if latest is None or account.renewal_date is None or latest.band == Band.HEALTHY:
         return []
     days = (account.renewal_date - today).days
     if not 0 <= days <= RENEWAL_WINDOW_DAYS:
         return []
-    severity = Insight.Severity.CRITICAL if latest.band == "critical" else Insight.Severity.WARNING
+    severity = Insight.Severity.CRITICAL if latest.band == Band.CRITICAL else Insight.Severity.WARNING
     detail = (f"Renews on {account.renewal_date:%Y-%m-%d} (in {days} days) while {latest.band} "
               f"with a score of {latest.score:.0f}; ARR {account.revenue}.")  # fmt: skip
     data = {"renewal_date": account.renewal_date, "days": days, "band": latest.band, "score": round(latest.score, 1),
@@ -108,7 +108,7 @@ def _renewal_risk(account: Account, snapshots: list[HealthSnapshot], today: dt.d
 
 def _expansion(account: Account, snapshots: list[HealthSnapshot], usage_keys: set[str]) -> list[tuple]:
     """Usage KPIs (higher is better) up ≥ 20% on average over three months, while healthy."""
-    if len(snapshots) < 4 or snapshots[-1].band != "healthy":
+    if len(snapshots) < 4 or snapshots[-1].band != Band.HEALTHY:
         return []
     now = {k["kpi"]: k["value"] for k in snapshots[-1].explanation.get("kpis", []) if k["kpi"] in usage_keys}
     then = {k["kpi"]: k["value"] for k in snapshots[-4].explanation.get("kpis", []) if k["kpi"] in usage_keys}
@@ -124,7 +124,7 @@ def _expansion(account: Account, snapshots: list[HealthSnapshot], usage_keys: se
 
 def _usage_keys() -> set[str]:
     return set(
-        KpiDefinition.objects.filter(category=USAGE_CATEGORY, direction="higher").values_list(
+        KpiDefinition.objects.filter(category=USAGE, direction=KpiDefinition.Direction.HIGHER).values_list(
             "key", flat=True
         )
     )

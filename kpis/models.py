@@ -4,11 +4,25 @@ Tenant schemas only: every row here belongs to the tenant whose schema holds it.
 from django.db import models
 from django.db.models import Q
 
+from kpis import scoring
+
+
+def catalog_fingerprint_field() -> models.CharField:
+    """Where catalog_sync keeps the hash of the catalog values it last wrote into a row."""
+    return models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Hash of the catalog values last synced into this row; empty for rows the tenant made.",
+    )
+
 
 class Band(models.TextChoices):
-    HEALTHY = "healthy", "Healthy"
-    RISK = "risk", "At risk"
-    CRITICAL = "critical", "Critical"
+    """The health engine's bands (kpis.scoring.Band), with their names on screen."""
+
+    HEALTHY = scoring.Band.HEALTHY.value, "Healthy"
+    RISK = scoring.Band.RISK.value, "At risk"
+    CRITICAL = scoring.Band.CRITICAL.value, "Critical"
 
 
 class Account(models.Model):
@@ -68,6 +82,7 @@ class KpiDefinition(models.Model):
     max_value = models.FloatField(help_text="Highest physically possible value; above is invalid input.")
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    catalog_fingerprint = catalog_fingerprint_field()
 
     class Meta:
         ordering = ["category", "key"]
@@ -120,8 +135,8 @@ class HealthModel(models.Model):
 
     version = models.PositiveIntegerField(unique=True)
     category_weights = models.JSONField(default=dict)
-    healthy_min = models.FloatField(default=70.0)
-    critical_below = models.FloatField(default=40.0)
+    healthy_min = models.FloatField(default=scoring.HEALTHY_SCORE)
+    critical_below = models.FloatField(default=scoring.CRITICAL_SCORE)
     missing_data_rule = models.CharField(
         max_length=14, choices=MissingData.choices, default=MissingData.REDISTRIBUTE
     )

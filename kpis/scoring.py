@@ -11,11 +11,21 @@ is kept, so the score explains itself: each KPI's contribution in points adds up
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 IMPACT_MULTIPLIER = {"high": 1.5, "medium": 1.0, "low": 0.5}
-BAND_ORDER = {"critical": 0, "risk": 1, "healthy": 2}
 # Score anchors of the reference range: worst, critical, healthy, best.
 ANCHOR_SCORES = (0.0, 40.0, 70.0, 100.0)
+WORST_SCORE, CRITICAL_SCORE, HEALTHY_SCORE, BEST_SCORE = ANCHOR_SCORES
+
+
+class Band(StrEnum):
+    """Where a score falls: from the healthy anchor up, from the critical anchor up, below it.
+    The one definition of the bands; models, schemas and forms take them from here."""
+
+    HEALTHY = "healthy"
+    RISK = "risk"
+    CRITICAL = "critical"
 
 
 @dataclass(frozen=True)
@@ -38,8 +48,8 @@ class KpiRule:
 @dataclass(frozen=True)
 class ModelRules:
     category_weights: Mapping[str, float]
-    healthy_min: float = 70.0
-    critical_below: float = 40.0
+    healthy_min: float = HEALTHY_SCORE
+    critical_below: float = CRITICAL_SCORE
     missing_data_rule: str = "redistribute"  # | "score_zero"
     override_rules: tuple = ()
 
@@ -81,24 +91,24 @@ def _anchors(rule: KpiRule) -> tuple[float, float, float, float]:
 def _piecewise(anchors: tuple[float, float, float, float], value: float) -> float:
     worst, critical, healthy, best = anchors
     if value <= worst:
-        return 0.0
+        return WORST_SCORE
     if value >= best:
-        return 100.0
+        return BEST_SCORE
     if value <= critical:
-        return 40.0 * _fraction(worst, critical, value)
+        return WORST_SCORE + (CRITICAL_SCORE - WORST_SCORE) * _fraction(worst, critical, value)
     if value <= healthy:
-        return 40.0 + 30.0 * _fraction(critical, healthy, value)
-    return 70.0 + 30.0 * _fraction(healthy, best, value)
+        return CRITICAL_SCORE + (HEALTHY_SCORE - CRITICAL_SCORE) * _fraction(critical, healthy, value)
+    return HEALTHY_SCORE + (BEST_SCORE - HEALTHY_SCORE) * _fraction(healthy, best, value)
 
 
 def _fraction(low: float, high: float, value: float) -> float:
     return (value - low) / (high - low) if high != low else 1.0
 
 
-def band_of(score: float, healthy_min: float = 70.0, critical_below: float = 40.0) -> str:
+def band_of(score: float, healthy_min: float = HEALTHY_SCORE, critical_below: float = CRITICAL_SCORE) -> Band:
     if score >= healthy_min:
-        return "healthy"
-    return "risk" if score >= critical_below else "critical"
+        return Band.HEALTHY
+    return Band.RISK if score >= critical_below else Band.CRITICAL
 
 
 class Scorer:
@@ -197,7 +207,7 @@ def _apply_overrides(health: Health, model: ModelRules) -> None:
     when any KPI (of that impact, if given) is in `kpi_band`, the account is capped at
     the top of `cap_band`. A rule that fires is recorded with the KPIs that fired it."""
     for rule in model.override_rules:
-        cap = _cap_score(rule.get("cap_band", "risk"), model)
+        cap = _cap_score(rule.get("cap_band", Band.RISK), model)
         if health.score <= cap:  # cannot lower anything: skip looking for triggers
             continue
         triggers = [kpi.key for kpi in health.kpis if _rule_matches(rule, kpi)]
@@ -210,16 +220,16 @@ def _apply_overrides(health: Health, model: ModelRules) -> None:
 
 def _rule_matches(rule: Mapping, kpi: KpiResult) -> bool:
     wanted_impact = rule.get("impact")
-    return kpi.band == rule.get("kpi_band", "critical") and wanted_impact in (None, kpi.impact)
+    return kpi.band == rule.get("kpi_band", Band.CRITICAL) and wanted_impact in (None, kpi.impact)
 
 
 def _cap_score(band: str, model: ModelRules) -> float:
     """The highest score still inside `band`."""
-    if band == "critical":
+    if band == Band.CRITICAL:
         return model.critical_below - 0.01
-    if band == "risk":
+    if band == Band.RISK:
         return model.healthy_min - 0.01
-    return 100.0
+    return BEST_SCORE
 
 
 def drivers(current: Health, previous: Health | None, limit: int = 3) -> list[dict]:

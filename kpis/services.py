@@ -5,8 +5,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from kpis import catalog
+from kpis.catalog.sync import SyncReport, entries_sync
+from kpis.defaults import DEFAULT_OVERRIDE_RULES, DEFAULT_RENEWAL_PROBABILITIES
 from kpis.insights import insights_generate
-from kpis.models import Account, HealthModel, KpiDefinition
+from kpis.models import Account, BestPractice, HealthModel, HealthSnapshot, IndustryBenchmark, KpiDefinition
 from kpis.projections import projections_compute
 from kpis.recompute import health_recompute
 from kpis.selectors import health_model_current
@@ -15,6 +18,23 @@ MODEL_SETTINGS = (
     "category_weights", "healthy_min", "critical_below", "missing_data_rule", "override_rules",
     "renewal_probabilities", "upload_mode", "master_file_name",
 )  # fmt: skip
+# What the catalog ships of a KPI; `active` is the tenant's own switch.
+KPI_CATALOG_FIELDS = (
+    "name",
+    "category",
+    "unit",
+    "direction",
+    "impact",
+    "weight",
+    "frequency",
+    "worst",
+    "critical",
+    "healthy",
+    "best",
+    "min_value",
+    "max_value",
+    "description",
+)
 
 
 @transaction.atomic
@@ -71,9 +91,99 @@ def _validate_model_settings(settings: dict) -> None:
 def kpi_definition_update(*, kpi: KpiDefinition, created_by: str, **fields) -> KpiDefinition:
     """Change a KPI's range, weight or impact; scores change, so this starts a new health
     model version (history under the old one stays) and backfills under it."""
+    _kpi_save(kpi, fields)
+    health_model_update(created_by=f"{created_by} (KPI {kpi.key} changed)")
+    return kpi
+
+
+def _kpi_save(kpi: KpiDefinition, fields: dict) -> None:
     for name, value in fields.items():
         setattr(kpi, name, value)
     kpi.full_clean()
     kpi.save()
-    health_model_update(created_by=f"{created_by} (KPI {kpi.key} changed)")
-    return kpi
+
+
+@transaction.atomic
+def kpi_catalog_sync(*, shipped: catalog.KpiCatalog | None = None) -> SyncReport:
+    """Bring this schema's KPIs, advice and benchmarks up to the shipped catalog, never
+    overwriting a tenant's edits (kpis/catalog/sync.py has the rule), and give a schema
+    without a health model version 1. A KPI update changes scores, so where there is history
+    to rescore it starts a new health model version, as an edit in the portal does."""
+    shipped = shipped or catalog.SHIPPED
+    report = SyncReport()
+    entries_sync(
+        {kpi.key: {name: getattr(kpi, name) for name in KPI_CATALOG_FIELDS} for kpi in shipped.kpis},
+        {kpi.key: kpi for kpi in KpiDefinition.objects.all()},
+        read=lambda kpi: {name: getattr(kpi, name) for name in KPI_CATALOG_FIELDS},
+        write=lambda key, kpi, values, fingerprint: _kpi_save(
+            kpi or KpiDefinition(key=key), {**values, "catalog_fingerprint": fingerprint}
+        ),
+        label=lambda key: f"KPI {key}",
+        report=report,
+    )
+    if report.updated and HealthSnapshot.objects.exists():
+        health_model_update(created_by=f"Pulse catalog ({len(report.updated)} KPI(s) changed)")
+    _reference_sync(shipped, report)
+    if not HealthModel.objects.exists():
+        HealthModel.objects.create(
+            version=1,
+            category_weights=dict(shipped.category_weights),
+            override_rules=DEFAULT_OVERRIDE_RULES,
+            renewal_probabilities=DEFAULT_RENEWAL_PROBABILITIES,
+            created_by="Pulse defaults",
+        )
+        report.added.append("health model v1")
+    return report
+
+
+def _reference_sync(shipped: catalog.KpiCatalog, report: SyncReport) -> None:
+    """Advice and benchmarks have no edit screen: they follow the catalog, found by what they
+    are about (a KPI or a category, and a band; an industry and a KPI)."""
+    kpis = {kpi.key: kpi for kpi in KpiDefinition.objects.all()}
+    _rows_follow(
+        {
+            _practice_about(p.kpi.key if p.kpi else None, p.category, p.band): p
+            for p in BestPractice.objects.select_related("kpi")
+        },
+        {
+            _practice_about(p.kpi_key, p.category, p.band): {
+                "category": p.category,
+                "title": p.title,
+                "advice": p.advice,
+            }
+            for p in shipped.best_practices
+        },
+        new=lambda about, values: BestPractice(kpi=kpis.get(about[0]), band=about[2], **values),
+        report=report,
+    )
+    _rows_follow(
+        {(b.industry, b.kpi.key): b for b in IndustryBenchmark.objects.select_related("kpi")},
+        {
+            (b.industry, b.kpi_key): {"p25": b.p25, "median": b.median, "p75": b.p75}
+            for b in shipped.benchmarks
+        },
+        new=lambda about, values: IndustryBenchmark(industry=about[0], kpi=kpis[about[1]], **values),
+        report=report,
+    )
+
+
+def _practice_about(kpi_key: str | None, category: str, band: str) -> tuple:
+    """A KPI's advice is its KPI's whatever the category; a category's advice has no KPI."""
+    return (kpi_key, None, band) if kpi_key else (None, category, band)
+
+
+def _rows_follow(rows: dict, shipped: dict, *, new, report: SyncReport) -> None:
+    """Add the missing rows (in one INSERT) and update those whose values differ."""
+    missing = []
+    for about, values in shipped.items():
+        row, label = rows.get(about), "/".join(part for part in about if part)
+        if row is None:
+            missing.append(new(about, values))
+            report.added.append(label)
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.save(update_fields=list(values))
+            report.updated.append(label)
+    if missing:
+        type(missing[0]).objects.bulk_create(missing)

@@ -5,6 +5,8 @@ first, for rows saved before that."""
 
 import datetime as dt
 
+from kpis.scoring import Band
+
 # facts = {"score": float|None, "band": str|None, "kpis": {key: {"value", "band"}}, "drops": [(months, points)],
 #          "renewal_date": date|None, "today": date, "insight_rules": set[str]}
 
@@ -20,7 +22,7 @@ def criterion_met(check: dict, facts: dict) -> tuple[bool, object]:
         value = facts["kpis"].get(check["kpi"], {}).get("value")
         return _compare(value, check["value"], at_least=kind == "kpi_at_least")
     if kind == "no_kpi_critical":
-        critical = sorted(key for key, kpi in facts["kpis"].items() if kpi.get("band") == "critical")
+        critical = sorted(key for key, kpi in facts["kpis"].items() if kpi.get("band") == Band.CRITICAL)
         return not critical and bool(facts["kpis"]), critical
     return False, None
 

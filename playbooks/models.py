@@ -5,6 +5,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from kpis.models import catalog_fingerprint_field
+
 
 class Playbook(models.Model):
     """A repeatable play a CS team runs. Tenants edit the shipped ones and add their own."""
@@ -17,6 +19,8 @@ class Playbook(models.Model):
     expected_outcomes = models.JSONField(default=list, blank=True)
     exit_criteria = models.JSONField(default=list, blank=True, help_text='[{"key", "description", "check"}]')
     active = models.BooleanField(default=True)
+    # Covers the steps too: they come with the playbook and change only through the catalog.
+    catalog_fingerprint = catalog_fingerprint_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,9 +134,23 @@ class Trigger(models.Model):
     last_error = models.TextField(
         blank=True, help_text="Why evaluation skipped this trigger; empty once it runs or is fixed."
     )
+    catalog_key = models.SlugField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="The catalog's name for a default trigger within its playbook; empty for the tenant's own.",
+    )
+    catalog_fingerprint = catalog_fingerprint_field()
 
     class Meta:
         ordering = ["playbook", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["playbook", "catalog_key"],
+                condition=~Q(catalog_key=""),
+                name="trigger_one_per_catalog_key",
+            )
+        ]
 
     def __str__(self) -> str:
         # Rows saved before validation may hold any JSON; the admin must still list them.

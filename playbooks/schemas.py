@@ -1,8 +1,8 @@
 """What a trigger condition and an exit criterion may hold: one schema per condition type and
 per exit-criterion check type.
 
-Pure (no Django), like criteria.py, so services, admin and portal forms and tests share it.
-KPI keys live in each tenant's catalog, so callers pass the tenant's KPIs in as
+No database access, so services, admin and portal forms, the catalog loader and tests share
+it; the bands, insight rules and trigger actions come from where they are defined. KPI keys live in each tenant's catalog, so callers pass the tenant's KPIs in as
 {key: (lowest, highest possible value)}. Every problem comes back at once as
 {field path: what to give instead}, e.g. {"condition.bands": "Give a list of at least one of
 healthy, risk, critical."}; criteria.py only ever evaluates what passed here.
@@ -14,13 +14,17 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from kpis.models import Insight
+from kpis.scoring import Band
+from playbooks.models import Trigger
+
 Kpis = Mapping[str, tuple[float, float]]
 Problems = dict[str, str]
 
-BANDS = ("healthy", "risk", "critical")
+BANDS = tuple(Band)
 # The insight engine's rules a trigger can wait for; its own "playbook_suggested" would loop.
-INSIGHT_RULES = ("score_drop", "kpi_critical", "renewal_risk", "expansion_signal", "data_gap")
-TRIGGER_ACTIONS = ("auto_start", "suggest")
+INSIGHT_RULES = tuple(rule for rule in Insight.Rule if rule != Insight.Rule.PLAYBOOK_SUGGESTED)
+TRIGGER_ACTIONS = tuple(Trigger.Action)
 # account_facts compares the latest health score with this many months back, no further.
 SCORE_DROP_MAX_MONTHS = 3
 MAX_RENEWAL_DAYS = 730

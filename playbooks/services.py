@@ -2,16 +2,21 @@
 
 import datetime as dt
 import logging
+from dataclasses import asdict
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from ingest.models import Alert
+from kpis.catalog.sync import SyncReport, entries_sync
 from kpis.models import Account, Insight
+from kpis.services import kpi_catalog_sync
+from playbooks import catalog
 from playbooks.criteria import condition_met
-from playbooks.models import Execution, Playbook, StepProgress, Trigger, TriggerFiring
+from playbooks.models import Execution, Playbook, PlaybookStep, StepProgress, Trigger, TriggerFiring
 from playbooks.schemas import (
     Kpis,
     Problems,
@@ -36,13 +41,25 @@ class AlreadyOpen(ValidationError):
         )
 
 
+STEP_FIELDS = (
+    "title",
+    "description",
+    "responsible",
+    "accountable",
+    "consulted",
+    "informed",
+    "due_offset_days",
+    "required",
+)
+
+
+def step_values(step: PlaybookStep) -> dict:
+    return {name: getattr(step, name) for name in STEP_FIELDS}
+
+
 def playbook_plan(playbook: Playbook) -> dict:
     """The copy of the playbook an execution keeps (steps with RACI, outcomes, criteria)."""
-    steps = [
-        {"title": s.title, "description": s.description, "responsible": s.responsible, "accountable": s.accountable,
-         "consulted": s.consulted, "informed": s.informed, "due_offset_days": s.due_offset_days, "required": s.required}
-        for s in playbook.steps.order_by("order")
-    ]  # fmt: skip
+    steps = [step_values(s) for s in playbook.steps.order_by("order")]
     return {"key": playbook.key, "name": playbook.name, "purpose": playbook.purpose, "steps": steps,
             "expected_outcomes": playbook.expected_outcomes, "exit_criteria": playbook.exit_criteria}  # fmt: skip
 
@@ -350,3 +367,107 @@ def _suggest(trigger: Trigger, account: Account, why: str, now: dt.datetime) -> 
                   "detail": f"Suggested because {why}.", "data": {"playbook": trigger.playbook.key, "trigger": trigger.pk}},
     )  # fmt: skip
     return created
+
+
+# --- the catalog ----------------------------------------------------------------------------------
+
+# What the catalog ships of a playbook (with its steps) and of a default trigger; `active` and
+# `enabled` are the tenant's own switches.
+PLAYBOOK_CATALOG_FIELDS = tuple(name for name in PLAYBOOK_EDITABLE if name != "active")
+TRIGGER_CATALOG_FIELDS = ("condition", "action", "cooldown_days")
+
+
+def catalog_sync(*, schema_name: str) -> SyncReport:
+    """Both catalogs into one schema, in one transaction of its own, KPIs first (playbooks
+    name them): a failure leaves that schema as it was and no other schema is touched."""
+    with schema_context(schema_name), transaction.atomic():
+        return kpi_catalog_sync() + playbook_catalog_sync()
+
+
+@transaction.atomic
+def playbook_catalog_sync(*, shipped: catalog.PlaybookCatalog | None = None) -> SyncReport:
+    """Bring this schema's playbooks (with their steps) and default triggers up to the shipped
+    catalog, never overwriting a tenant's edits (kpis/catalog/sync.py has the rule)."""
+    shipped = shipped or catalog.SHIPPED
+    report = SyncReport()
+    entries_sync(
+        {spec.key: _shipped_playbook(spec) for spec in shipped.playbooks},
+        {playbook.key: playbook for playbook in Playbook.objects.prefetch_related("steps")},
+        read=lambda playbook: {
+            **{name: getattr(playbook, name) for name in PLAYBOOK_CATALOG_FIELDS},
+            "steps": [step_values(step) for step in playbook.steps.all()],
+        },
+        write=_playbook_write,
+        label=lambda key: f"playbook {key}",
+        report=report,
+    )
+    playbooks = Playbook.objects.in_bulk([spec.key for spec in shipped.playbooks], field_name="key")
+    for spec in shipped.playbooks:
+        _triggers_sync(spec, playbooks[spec.key], report)
+    return report
+
+
+def _shipped_playbook(spec: catalog.PlaybookSpec) -> dict:
+    """The playbook as its row and its step rows hold it."""
+    return {
+        **{name: getattr(spec, name) for name in PLAYBOOK_CATALOG_FIELDS},
+        "expected_outcomes": list(spec.expected_outcomes),
+        "exit_criteria": [asdict(criterion) for criterion in spec.exit_criteria],
+        "steps": [
+            {
+                "title": step.title,
+                "description": step.description,
+                "responsible": list(step.raci.responsible),
+                "accountable": step.raci.accountable,
+                "consulted": list(step.raci.consulted),
+                "informed": list(step.raci.informed),
+                "due_offset_days": step.due_offset_days,
+                "required": step.required,
+            }
+            for step in spec.steps
+        ],
+    }
+
+
+def _playbook_write(key: str, playbook: Playbook | None, values: dict, fingerprint: str) -> None:
+    """Executions keep their own copy of the steps (playbook_plan), so replacing the steps
+    never rewrites a run's history."""
+    playbook = playbook or Playbook(key=key)
+    for name in PLAYBOOK_CATALOG_FIELDS:
+        setattr(playbook, name, values[name])
+    playbook.catalog_fingerprint = fingerprint
+    playbook.save()
+    playbook.steps.all().delete()
+    PlaybookStep.objects.bulk_create(
+        PlaybookStep(playbook=playbook, order=order, **{name: step[name] for name in STEP_FIELDS})
+        for order, step in enumerate(values["steps"], start=1)
+    )
+
+
+def _triggers_sync(spec: catalog.PlaybookSpec, playbook: Playbook, report: SyncReport) -> None:
+    """The playbook's default triggers by catalog key; the tenant's own have none."""
+    entries_sync(
+        {
+            default.key: {name: getattr(default, name) for name in TRIGGER_CATALOG_FIELDS}
+            for default in spec.triggers
+        },
+        {trigger.catalog_key: trigger for trigger in playbook.triggers.exclude(catalog_key="")},
+        read=lambda trigger: {name: getattr(trigger, name) for name in TRIGGER_CATALOG_FIELDS},
+        write=lambda key, trigger, values, fingerprint: _trigger_write(
+            playbook, key, trigger, values, fingerprint
+        ),
+        label=lambda key: f"trigger {key} of playbook {spec.key}",
+        report=report,
+    )
+
+
+def _trigger_write(
+    playbook: Playbook, key: str, trigger: Trigger | None, values: dict, fingerprint: str
+) -> None:
+    if trigger is None:
+        Trigger.objects.create(playbook=playbook, catalog_key=key, catalog_fingerprint=fingerprint, **values)
+        return
+    for name, value in {**values, "catalog_fingerprint": fingerprint, "last_error": ""}.items():
+        setattr(trigger, name, value)
+    # Only these columns: evaluation updates the same row's counters concurrently.
+    trigger.save(update_fields=[*values, "catalog_fingerprint", "last_error"])

@@ -10,7 +10,7 @@ DEFAULT_PLANS = [
 
 
 def plans_ensure_defaults(plan_model) -> None:
-    """Create any missing default plan (takes the model so migrations can pass theirs)."""
+    """Create any missing default plan."""
     for name, accounts, documents, requests, users in DEFAULT_PLANS:
         plan_model.objects.get_or_create(
             name=name,

@@ -2,10 +2,12 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django_tenants.utils import schema_exists
 
 from tenants.keys import key_matches, key_split
 from tenants.models import ApiKey, Plan, Tenant, UsageMonth
@@ -15,6 +17,14 @@ from tenants.usage import month_reset_at, month_start
 def tenants_active() -> QuerySet[Tenant]:
     """Tenants that periodic work should visit: every active tenant but the public one."""
     return Tenant.objects.exclude(schema_name="public").filter(status=Tenant.Status.ACTIVE)
+
+
+def tenant_app_schemas() -> list[str]:
+    """The schemas that hold the tenant apps' tables: the template (once made), then every
+    tenant's, suspended ones too. For work that must reach all of them, like catalog_sync."""
+    template = [settings.TENANT_BASE_SCHEMA] if schema_exists(settings.TENANT_BASE_SCHEMA) else []
+    tenants = Tenant.objects.exclude(schema_name="public").order_by("schema_name")
+    return template + list(tenants.values_list("schema_name", flat=True))
 
 
 def tenant_has_data() -> bool:

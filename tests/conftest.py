@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from playbooks.services import catalog_sync
 from tenants.models import Tenant
 from tenants.services import AdminSpec, base_schema_ensure, public_tenant_ensure, tenant_provision
 
@@ -24,9 +25,11 @@ PASSWORD = "correct-horse-battery-42"
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """After pytest-django migrated the test database, build the template schema once."""
+    """After pytest-django migrated the test database, build the template schema once, with
+    the catalogs every tenant cloned from it starts with (as bootstrap does)."""
     with django_db_blocker.unblock():
         base_schema_ensure()
+        catalog_sync(schema_name=settings.TENANT_BASE_SCHEMA)
 
 
 @pytest.fixture(autouse=True)

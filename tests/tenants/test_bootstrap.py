@@ -2,10 +2,14 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from django_tenants.utils import schema_context
 
+from kpis import catalog as kpi_catalog
+from kpis.models import KpiDefinition
 from tenants.models import Plan, Tenant
 from tenants.services import schema_health_record
 from tests.conftest import schemas_drop
+from tests.playbooks.test_catalog_sync import NEW_KPI, kpis_shipped
 
 SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast")
 
@@ -65,6 +69,30 @@ def test_bootstrap_never_seeds_next_to_an_existing_tenant(committed_tenants, cap
 
     assert "demo seeding skipped" in capsys.readouterr().out
     assert not Tenant.objects.filter(schema_name="demo").exists()
+
+
+@pytest.fixture
+def template_without_new_kpi():
+    """The template schema is committed here and outlives the test: take the KPI out again."""
+    yield
+    with schema_context("tenant_base"):
+        KpiDefinition.objects.filter(key=NEW_KPI.key).delete()
+
+
+@override_settings(SEED_DEMO_DATA=False)
+def test_bootstrap_syncs_the_catalogs_into_the_template_and_every_tenant(
+    committed_tenants, template_without_new_kpi, monkeypatch, capsys
+):
+    committed_tenants("acme")
+    monkeypatch.setattr(kpi_catalog, "SHIPPED", kpis_shipped(NEW_KPI))
+
+    call_command("bootstrap", verbosity=1)
+
+    out = capsys.readouterr().out
+    assert "tenant_base: 1 added, 0 updated" in out and "acme: 1 added, 0 updated" in out
+    for schema in ("tenant_base", "acme"):
+        with schema_context(schema):
+            assert KpiDefinition.objects.filter(key=NEW_KPI.key).exists()
 
 
 def test_the_four_plans_are_seeded(db):

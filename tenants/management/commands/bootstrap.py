@@ -16,13 +16,18 @@ from tenants.services import base_schema_ensure, public_tenant_ensure, tenant_ho
 
 
 class Command(BaseCommand):
-    help = "Migrate every schema, ensure the public tenant, seed the demo tenant if the database is empty."
+    help = (
+        "Migrate every schema, sync the catalogs into them, ensure the public tenant, seed the demo "
+        "tenant if the database is empty."
+    )
 
     def handle(self, *args, **options):
         verbosity = options["verbosity"]
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=max(verbosity - 1, 0))
         base_schema_ensure(verbosity=max(verbosity - 1, 0))
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=max(verbosity - 1, 0))
+        # By name: the command belongs to the product apps, which this foundation app does not import.
+        call_command("catalog_sync", verbosity=verbosity, stdout=self.stdout, stderr=self.stderr)
         public_tenant_ensure()
         self.stdout.write("Schemas migrated; public tenant ready.")
         self._seed_demo()

@@ -1,9 +1,7 @@
 """Uploads over the API: POST a file, get 202 and a URL to poll, fetch the error report."""
 
-import csv
-
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers, status
@@ -12,13 +10,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from ingest.exports import csv_safe
+from api.base import TenantViewSet
+from api.parsers import FormParser
+from ingest.exports import errors_csv_response
 from ingest.models import Upload
 from ingest.parsers import FileRefused
 from ingest.services import upload_confirm, upload_enqueue, upload_progress, upload_receive
 from ingest.upload_limits import MultiPartParser
-from tenants.api.base import TenantViewSet
-from tenants.api.parsers import FormParser
 
 
 class UploadSerializer(serializers.ModelSerializer):
@@ -107,7 +105,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
             UploadSerializer(upload, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
         )
 
-    # Routed explicitly as .../errors.csv (no trailing slash) in tenants/api/urls.py.
+    # Routed explicitly as .../errors.csv (no trailing slash) in config/api_router.py.
     @extend_schema(
         summary="Rejected rows as CSV: line, field, value, reason",
         responses={(200, "text/csv"): OpenApiTypes.STR},
@@ -127,16 +125,3 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         return Response(
             UploadSerializer(upload, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
         )
-
-
-def errors_csv_response(upload: Upload) -> HttpResponse:
-    """The error report, cells escaped so a spreadsheet never runs them as formulas."""
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="upload-{upload.public_id}-errors.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["line", "field", "value", "reason"])
-    for line, field, value, reason in upload.errors.values_list(
-        "line", "field", "value", "reason"
-    ).iterator():
-        writer.writerow([line, csv_safe(field), csv_safe(value), csv_safe(reason)])
-    return response

@@ -9,17 +9,18 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from api.base import TenantApiView, TenantViewSet
 from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition
 from kpis.selectors import (
     SORTS,
     AccountFilters,
+    account_filters,
     account_health_history,
     account_kpi_series,
     accounts_filtered,
     health_model_current,
     portfolio,
 )
-from tenants.api.base import TenantApiView, TenantViewSet
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -88,22 +89,6 @@ ACCOUNT_FILTERS = [
     ),
     OpenApiParameter("ordering", str, enum=sorted(SORTS)),
 ]
-
-
-MAX_RENEWAL_WINDOW_DAYS = 3650
-
-
-def account_filters(params) -> AccountFilters:
-    days = params.get("renewal_within_days")
-    if days not in (None, "") and not (str(days).isdigit() and int(days) <= MAX_RENEWAL_WINDOW_DAYS):
-        raise ValidationError(
-            {"renewal_within_days": ["Give a whole number of days from 0 to 3650, e.g. 90."]}
-        )
-    return AccountFilters(
-        q=params.get("q", ""), band=params.get("band", ""), industry=params.get("industry", ""),
-        region=params.get("region", ""), owner=params.get("owner", ""),
-        renewal_within_days=int(days) if days not in (None, "") else None, sort=params.get("ordering", "name"),
-    )  # fmt: skip
 
 
 def period_param(params, name: str) -> dt.date | None:

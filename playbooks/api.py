@@ -9,11 +9,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from api.base import TenantViewSet
 from kpis.models import Account
 from playbooks.models import Execution, Playbook, Trigger
 from playbooks.selectors import execution_report, playbook_effectiveness
 from playbooks.services import execution_start, execution_update, step_record, trigger_create, trigger_update
-from tenants.api.base import TenantViewSet
 
 
 def as_api_error(error: DjangoValidationError) -> ValidationError:

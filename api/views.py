@@ -9,8 +9,8 @@ from rest_framework import filters, mixins, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from tenants.api.base import TenantApiView, TenantViewSet
-from tenants.api.serializers import (
+from api.base import TenantApiView, TenantViewSet
+from api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,

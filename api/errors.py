@@ -7,7 +7,9 @@ details next to them, e.g. the quota error's limit, usage and reset time.
 
 DRF views answer through `api_exception_handler`, the one handler: besides DRF's own errors it
 turns what services and selectors raise into this shape — Django's ValidationError (400 with
-`fields`), PermissionDenied (403) and Http404 (404). Whatever else fails under /api/ — unknown paths,
+`fields`), PermissionDenied (403), Http404 (404), and any exception that names the input it
+refuses in an `api_field` attribute (400 on that field, e.g. ingest's FileRefused on `file`) — so
+API views call them without catching their errors. Whatever else fails under /api/ — unknown paths,
 unknown hosts, Django's own refusals, an unexpected exception — is answered by
 `status_error_response`, which api.middleware.ApiErrorsAsJsonMiddleware applies to every error
 that is not JSON yet.
@@ -101,11 +103,14 @@ def api_exception_handler(exc, context):
 
 
 def _as_api_exception(exc):
-    """What services raise as DRF's exceptions: Django's validation errors as a 400 naming the fields; Django's 404 and permission errors as DRF's own handler
+    """What services raise as DRF's exceptions: Django's validation errors and refusals of an input
+    (`api_field`) as a 400 naming the fields; Django's 404 and permission errors as DRF's own handler
     converts them, so their code reads not_found or permission_denied rather than error; and
     Django's refusals of a request body, which DRF's handler would leave to Django (a 400 page)."""
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(_django_fields(exc))
+    if isinstance(getattr(exc, "api_field", None), str):
+        return exceptions.ValidationError({exc.api_field: [str(exc)]})
     if isinstance(exc, Http404):
         return exceptions.NotFound(*exc.args)
     if isinstance(exc, PermissionDenied):

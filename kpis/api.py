@@ -3,7 +3,7 @@
 import datetime as dt
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -102,6 +102,10 @@ def period_param(params, name: str) -> dt.date | None:
 
 
 @extend_schema(tags=["accounts"])
+@extend_schema_view(
+    list=extend_schema(summary="Accounts with their latest health", parameters=ACCOUNT_FILTERS),
+    retrieve=extend_schema(summary="One account with its latest health"),
+)
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     serializer_class = AccountSerializer
 
@@ -112,14 +116,6 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         if self.action == "list":
             return accounts_filtered(version, account_filters(self.request.query_params))
         return accounts_filtered(version, AccountFilters())
-
-    @extend_schema(summary="Accounts with their latest health", parameters=ACCOUNT_FILTERS)
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(summary="One account with its latest health")
-    def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(
         summary="The account's monthly KPI values with each KPI's reference range",
@@ -142,6 +138,16 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
 
 @extend_schema(tags=["insights"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="Insights generated from the data, newest first",
+        parameters=[
+            OpenApiParameter("rule", str, enum=Insight.Rule.values),
+            OpenApiParameter("severity", str, enum=Insight.Severity.values),
+            OpenApiParameter("account", int),
+        ],
+    )
+)
 class InsightViewSet(mixins.ListModelMixin, TenantViewSet):
     serializer_class = InsightSerializer
 
@@ -154,17 +160,6 @@ class InsightViewSet(mixins.ListModelMixin, TenantViewSet):
             if self.request.query_params.get(name):
                 insights = insights.filter(**{name: self.request.query_params[name]})
         return insights
-
-    @extend_schema(
-        summary="Insights generated from the data, newest first",
-        parameters=[
-            OpenApiParameter("rule", str, enum=Insight.Rule.values),
-            OpenApiParameter("severity", str, enum=Insight.Severity.values),
-            OpenApiParameter("account", int),
-        ],  # fmt: skip
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
 
 class PortfolioApi(TenantApiView):

@@ -51,9 +51,11 @@ run: $(STAMP)
 test: $(STAMP) $(CHROMIUM)
 	$(DEVSTACK) $(PY) -m pytest $(PYTEST_ARGS)
 
+## ruff, and the import contracts of pyproject.toml: the layers point one way (docs/architecture.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -7,7 +7,7 @@ from django.contrib.admin.apps import AdminConfig
 class PulseAdminConfig(AdminConfig):
     """Django's admin, with our staff site as the default `admin.site` (the public back office)."""
 
-    default_site = "config.admin_sites.StaffAdminSite"
+    default_site = "users.admin_sites.StaffAdminSite"
 
 
 class SignInLockoutsConfig(AxesConfig):

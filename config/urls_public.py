@@ -6,7 +6,7 @@ from django.urls import include, path
 from tenants import views
 
 urlpatterns = [
-    path("", include("tenants.api.urls")),
+    path("", include("config.api_router")),
     path("", views.landing, name="landing"),
     path("register", views.register, name="register"),
     path("register/", views.register),

@@ -3,15 +3,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from config.admin_sites import tenant_admin_site
 from ingest import views as ingest_views
 from kpis import views as kpi_views
 from playbooks import views as playbook_views
 from tenants import views as tenant_views
 from users import views as user_views
+from users.admin_sites import tenant_admin_site
 
 urlpatterns = [
-    path("", include("tenants.api.urls")),
+    path("", include("config.api_router")),
     path("", kpi_views.home, name="home"),
     path("login/", user_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

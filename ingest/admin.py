@@ -1,4 +1,5 @@
-"""The tenant admin for uploads, sales and syncs, and the admin bases kpis/admin.py shares."""
+"""The tenant admin for uploads, sales and syncs, and for what the upload pipeline imports into
+kpis' tables: accounts and KPI values (kpis/admin.py has the rest of kpis)."""
 
 from zoneinfo import available_timezones
 
@@ -12,29 +13,20 @@ from import_export.forms import ExportForm, ImportForm
 from import_export.tmp_storages import CacheStorage
 from tablib.exceptions import InvalidDimensions
 
-from config.admin_sites import tenant_admin_site
+from common.admin import ReadOnly
 from ingest.crypto import source_set_api_key
 from ingest.forms import RefusedUploadMixin
 from ingest.models import Alert, SalesRecord, SyncRun, SyncSource, Upload, UploadError
 from ingest.parsers import FileRefused, read_csv_text
-from ingest.resources import SalesRecordResource
+from ingest.resources import AccountResource, KpiValueResource, SalesRecordResource
 from ingest.upload_limits import upload_refusal
+from kpis.models import Account, KpiValue
+from kpis.services import account_upsert
+from users.admin_sites import tenant_admin_site
 
 ADMIN_IMPORT_MAX_BYTES = 10 * 1024 * 1024
 INLINE_ERRORS = 100
-
-
-class ReadOnly:
-    """Rows that uploads, syncs or health runs write: shown here, never edited by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+ACCOUNT_FIELDS = ("name", "revenue", "industry", "region", "status", "renewal_date", "owner")
 
 
 class AdminImportForm(RefusedUploadMixin, ImportForm):
@@ -137,6 +129,35 @@ def _report(request, upload: Upload) -> None:
     else:
         text = f"Loaded: {counts}. {notes}"
     messages.add_message(request, messages.WARNING if upload.rejected else messages.INFO, text.strip())
+
+
+@admin.register(Account, site=tenant_admin_site)
+class AccountAdmin(PipelineImportExportAdmin):
+    resource_classes = [AccountResource]
+    fields = ("external_id", *ACCOUNT_FIELDS)
+    list_display = ("name", "external_id", "revenue", "industry", "region", "status", "renewal_date", "owner")
+    list_filter = ("status", "industry", "region")
+    search_fields = ("name", "external_id", "owner")
+
+    def get_readonly_fields(self, request, obj=None):
+        """Saving goes by external id, so changing it would make a second account."""
+        return ("external_id",) if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = account_upsert(
+            external_id=obj.external_id, **{name: getattr(obj, name) for name in ACCOUNT_FIELDS}
+        ).pk
+
+
+@admin.register(KpiValue, site=tenant_admin_site)
+class KpiValueAdmin(ReadOnly, PipelineImportExportAdmin):
+    """Values are versioned by uploads; import here, never edit a version in place."""
+
+    resource_classes = [KpiValueResource]
+    list_display = ("account", "kpi", "period", "value", "version", "is_current", "source")
+    list_filter = ("kpi", "period", "is_current")
+    list_select_related = ("account", "kpi")
+    search_fields = ("account__name", "account__external_id", "kpi__key")
 
 
 @admin.register(SalesRecord, site=tenant_admin_site)

@@ -1,24 +1,18 @@
 """Uploads over the API: POST a file, get 202 and a URL to poll, fetch the error report."""
 
-import csv
-
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from ingest.exports import csv_safe
+from api.base import TenantViewSet
+from api.parsers import FormParser
+from ingest.exports import errors_csv_response
 from ingest.models import Upload
-from ingest.parsers import FileRefused
 from ingest.services import upload_confirm, upload_enqueue, upload_progress, upload_receive
 from ingest.upload_limits import MultiPartParser
-from tenants.api.base import TenantViewSet
-from tenants.api.parsers import FormParser
 
 
 class UploadSerializer(serializers.ModelSerializer):
@@ -56,21 +50,26 @@ def receive_and_queue(request, tenant) -> Upload:
     form = UploadCreateSerializer(data=request.data)
     form.is_valid(raise_exception=True)
     data = form.validated_data
-    try:
-        upload = upload_receive(
-            tenant=tenant, fileobj=data["file"], original_name=data["file"].name, kind=data["kind"],
-            acting_role=request.auth.acting_role, uploaded_by=f"api:{request.auth.prefix}", via=Upload.Via.API,
-            dry_run=data["dry_run"], account_from_file=data.get("account", ""),
-        )  # fmt: skip
-    except FileRefused as refused:
-        raise ValidationError({"file": [str(refused)]}) from refused
-    except DjangoValidationError as error:
-        raise ValidationError(error.message_dict) from error
+    upload = upload_receive(
+        tenant=tenant,
+        fileobj=data["file"],
+        original_name=data["file"].name,
+        kind=data["kind"],
+        acting_role=request.auth.acting_role,
+        uploaded_by=f"api:{request.auth.prefix}",
+        via=Upload.Via.API,
+        dry_run=data["dry_run"],
+        account_from_file=data.get("account", ""),
+    )
     upload_enqueue(upload)
     return upload
 
 
 @extend_schema(tags=["uploads"])
+@extend_schema_view(
+    list=extend_schema(summary="Uploads, newest first"),
+    retrieve=extend_schema(summary="An upload's status, progress and counts"),
+)
 class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     serializer_class = UploadSerializer
     lookup_field = "public_id"
@@ -79,20 +78,6 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
 
     def get_queryset(self):
         return Upload.objects.all()
-
-    def get_object(self):
-        try:
-            return super().get_object()
-        except DjangoValidationError as error:  # not a UUID: no such upload
-            raise Http404 from error
-
-    @extend_schema(summary="Uploads, newest first")
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(summary="An upload's status, progress and counts")
-    def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(
         summary="Upload a CSV or XLSX file; it is validated and loaded in the background",
@@ -107,7 +92,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
             UploadSerializer(upload, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
         )
 
-    # Routed explicitly as .../errors.csv (no trailing slash) in tenants/api/urls.py.
+    # Routed explicitly as .../errors.csv (no trailing slash) in config/api_router.py.
     @extend_schema(
         summary="Rejected rows as CSV: line, field, value, reason",
         responses={(200, "text/csv"): OpenApiTypes.STR},
@@ -120,23 +105,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        try:
-            upload = upload_confirm(upload=self.get_object(), acting_role=request.auth.acting_role)
-        except DjangoValidationError as error:
-            raise ValidationError({"status": error.messages}) from error
+        upload = upload_confirm(upload=self.get_object(), acting_role=request.auth.acting_role)
         return Response(
             UploadSerializer(upload, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
         )
-
-
-def errors_csv_response(upload: Upload) -> HttpResponse:
-    """The error report, cells escaped so a spreadsheet never runs them as formulas."""
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="upload-{upload.public_id}-errors.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["line", "field", "value", "reason"])
-    for line, field, value, reason in upload.errors.values_list(
-        "line", "field", "value", "reason"
-    ).iterator():
-        writer.writerow([line, csv_safe(field), csv_safe(value), csv_safe(reason)])
-    return response

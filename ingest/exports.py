@@ -1,10 +1,21 @@
-"""Safe spreadsheet exports: every CSV Pulse writes goes through csv_safe()."""
+"""Downloads the Data tab and the API share."""
 
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+import csv
+
+from django.http import HttpResponse
+
+from common.exports import csv_safe
+from ingest.models import Upload
 
 
-def csv_safe(value) -> str:
-    """The cell as text, with a leading apostrophe when a spreadsheet would run it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+def errors_csv_response(upload: Upload) -> HttpResponse:
+    """The error report, cells escaped so a spreadsheet never runs them as formulas."""
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="upload-{upload.public_id}-errors.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["line", "field", "value", "reason"])
+    for line, field, value, reason in upload.errors.values_list(
+        "line", "field", "value", "reason"
+    ).iterator():
+        writer.writerow([line, csv_safe(field), csv_safe(value), csv_safe(reason)])
+    return response

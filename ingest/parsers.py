@@ -79,6 +79,8 @@ _SPLIT_ADVICE = "Split it into smaller files and upload them one at a time."
 class FileRefused(Exception):
     """A whole-file problem. str(e) is a sentence for the user: what is wrong and what to do."""
 
+    api_field = "file"  # the API answers it as a 400 on this input (api.errors)
+
 
 @dataclass(frozen=True)
 class Limits:

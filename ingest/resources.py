@@ -24,7 +24,7 @@ from django.db import connection
 from import_export import fields, resources, widgets
 from import_export.results import Error, Result, RowResult
 
-from ingest.exports import csv_safe
+from common.exports import csv_safe
 from ingest.models import SalesRecord, Upload
 from ingest.parsers import FileRefused, _cell_text, normalize_header
 from ingest.services import upload_confirm, upload_process, upload_receive

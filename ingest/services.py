@@ -180,7 +180,7 @@ def upload_confirm(*, upload: Upload, acting_role: str, run_now: bool = False) -
     _check_may_import(upload.kind, acting_role)
     if upload.status != Upload.Status.PREVIEWED:
         raise ValidationError(
-            "Only a previewed upload can be confirmed; this one is " + upload.get_status_display()
+            {"status": "Only a previewed upload can be confirmed; this one is " + upload.get_status_display()}
         )
     Upload.objects.filter(pk=upload.pk).update(dry_run=False, status=Upload.Status.QUEUED)
     upload.refresh_from_db()

@@ -28,11 +28,11 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.text import slugify
 
+from api.parsers import MAX_JSON_DEPTH, nesting_depth
 from ingest.crypto import SecretUnreadable, source_api_key
 from ingest.models import Alert, SyncRun, SyncSource, Upload
 from ingest.parsers import FileRefused
 from ingest.services import upload_process, upload_receive
-from tenants.api.parsers import MAX_JSON_DEPTH, nesting_depth
 from tenants.models import Tenant
 from users.models import User
 

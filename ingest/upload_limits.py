@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from rest_framework import parsers
 
+from api.parsers import PayloadTooLarge
 from ingest.parsers import FileRefused, Limits, too_large
-from tenants.api.parsers import PayloadTooLarge
 
 # Besides its files, a multipart body holds form fields (at most DATA_UPLOAD_MAX_MEMORY_SIZE,
 # Django's own limit), boundaries and part headers: a body longer than all that plus the file

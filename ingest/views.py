@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ingest.api import errors_csv_response
+from ingest.exports import errors_csv_response
 from ingest.forms import UploadForm
 from ingest.models import Upload
 from ingest.parsers import FileRefused

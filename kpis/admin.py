@@ -1,44 +1,13 @@
-"""The tenant admin for accounts, KPIs and health. Writes go through kpis.services or the upload
-pipeline; what health runs compute is read-only here."""
+"""The tenant admin for KPI definitions and health. Writes go through kpis.services; what health
+runs compute is read-only here. Accounts and KPI values are imported through the upload
+pipeline, so their admin lives with it in ingest/admin.py (ingest sits above kpis)."""
 
 from django.contrib import admin
 
-from config.admin_sites import tenant_admin_site
-from ingest.admin import PipelineImportExportAdmin, ReadOnly
-from ingest.resources import AccountResource, KpiValueResource
-from kpis.models import Account, HealthModel, HealthSnapshot, Insight, KpiDefinition, KpiValue
-from kpis.services import account_upsert, kpi_definition_update
-
-ACCOUNT_FIELDS = ("name", "revenue", "industry", "region", "status", "renewal_date", "owner")
-
-
-@admin.register(Account, site=tenant_admin_site)
-class AccountAdmin(PipelineImportExportAdmin):
-    resource_classes = [AccountResource]
-    fields = ("external_id", *ACCOUNT_FIELDS)
-    list_display = ("name", "external_id", "revenue", "industry", "region", "status", "renewal_date", "owner")
-    list_filter = ("status", "industry", "region")
-    search_fields = ("name", "external_id", "owner")
-
-    def get_readonly_fields(self, request, obj=None):
-        """Saving goes by external id, so changing it would make a second account."""
-        return ("external_id",) if obj else ()
-
-    def save_model(self, request, obj, form, change):
-        obj.pk = account_upsert(
-            external_id=obj.external_id, **{name: getattr(obj, name) for name in ACCOUNT_FIELDS}
-        ).pk
-
-
-@admin.register(KpiValue, site=tenant_admin_site)
-class KpiValueAdmin(ReadOnly, PipelineImportExportAdmin):
-    """Values are versioned by uploads; import here, never edit a version in place."""
-
-    resource_classes = [KpiValueResource]
-    list_display = ("account", "kpi", "period", "value", "version", "is_current", "source")
-    list_filter = ("kpi", "period", "is_current")
-    list_select_related = ("account", "kpi")
-    search_fields = ("account__name", "account__external_id", "kpi__key")
+from common.admin import ReadOnly
+from kpis.models import HealthModel, HealthSnapshot, Insight, KpiDefinition
+from kpis.services import kpi_definition_update
+from users.admin_sites import tenant_admin_site
 
 
 @admin.register(KpiDefinition, site=tenant_admin_site)

@@ -3,23 +3,24 @@
 import datetime as dt
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from api.base import TenantApiView, TenantViewSet
 from kpis.models import Account, Band, HealthSnapshot, Insight, KpiDefinition
 from kpis.selectors import (
     SORTS,
     AccountFilters,
+    account_filters,
     account_health_history,
     account_kpi_series,
     accounts_filtered,
     health_model_current,
     portfolio,
 )
-from tenants.api.base import TenantApiView, TenantViewSet
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -90,22 +91,6 @@ ACCOUNT_FILTERS = [
 ]
 
 
-MAX_RENEWAL_WINDOW_DAYS = 3650
-
-
-def account_filters(params) -> AccountFilters:
-    days = params.get("renewal_within_days")
-    if days not in (None, "") and not (str(days).isdigit() and int(days) <= MAX_RENEWAL_WINDOW_DAYS):
-        raise ValidationError(
-            {"renewal_within_days": ["Give a whole number of days from 0 to 3650, e.g. 90."]}
-        )
-    return AccountFilters(
-        q=params.get("q", ""), band=params.get("band", ""), industry=params.get("industry", ""),
-        region=params.get("region", ""), owner=params.get("owner", ""),
-        renewal_within_days=int(days) if days not in (None, "") else None, sort=params.get("ordering", "name"),
-    )  # fmt: skip
-
-
 def period_param(params, name: str) -> dt.date | None:
     text = params.get(name)
     if not text:
@@ -117,6 +102,10 @@ def period_param(params, name: str) -> dt.date | None:
 
 
 @extend_schema(tags=["accounts"])
+@extend_schema_view(
+    list=extend_schema(summary="Accounts with their latest health", parameters=ACCOUNT_FILTERS),
+    retrieve=extend_schema(summary="One account with its latest health"),
+)
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     serializer_class = AccountSerializer
 
@@ -127,14 +116,6 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         if self.action == "list":
             return accounts_filtered(version, account_filters(self.request.query_params))
         return accounts_filtered(version, AccountFilters())
-
-    @extend_schema(summary="Accounts with their latest health", parameters=ACCOUNT_FILTERS)
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(summary="One account with its latest health")
-    def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(
         summary="The account's monthly KPI values with each KPI's reference range",
@@ -157,6 +138,16 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
 
 @extend_schema(tags=["insights"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="Insights generated from the data, newest first",
+        parameters=[
+            OpenApiParameter("rule", str, enum=Insight.Rule.values),
+            OpenApiParameter("severity", str, enum=Insight.Severity.values),
+            OpenApiParameter("account", int),
+        ],
+    )
+)
 class InsightViewSet(mixins.ListModelMixin, TenantViewSet):
     serializer_class = InsightSerializer
 
@@ -169,17 +160,6 @@ class InsightViewSet(mixins.ListModelMixin, TenantViewSet):
             if self.request.query_params.get(name):
                 insights = insights.filter(**{name: self.request.query_params[name]})
         return insights
-
-    @extend_schema(
-        summary="Insights generated from the data, newest first",
-        parameters=[
-            OpenApiParameter("rule", str, enum=Insight.Rule.values),
-            OpenApiParameter("severity", str, enum=Insight.Severity.values),
-            OpenApiParameter("account", int),
-        ],  # fmt: skip
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
 
 class PortfolioApi(TenantApiView):

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
@@ -82,6 +83,24 @@ class AccountFilters:
     owner: str = ""
     renewal_within_days: int | None = None
     sort: str = "name"
+
+
+MAX_RENEWAL_WINDOW_DAYS = 3650
+
+
+def account_filters(params) -> AccountFilters:
+    """The filters of the accounts page and GET /api/v1/accounts/ from their query parameters;
+    ValidationError naming the parameter when one cannot be used."""
+    days = params.get("renewal_within_days")
+    if days not in (None, "") and not (str(days).isdigit() and int(days) <= MAX_RENEWAL_WINDOW_DAYS):
+        raise ValidationError(
+            {"renewal_within_days": ["Give a whole number of days from 0 to 3650, e.g. 90."]}
+        )
+    return AccountFilters(
+        q=params.get("q", ""), band=params.get("band", ""), industry=params.get("industry", ""),
+        region=params.get("region", ""), owner=params.get("owner", ""),
+        renewal_within_days=int(days) if days not in (None, "") else None, sort=params.get("ordering", "name"),
+    )  # fmt: skip
 
 
 def accounts_filtered(

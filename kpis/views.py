@@ -10,14 +10,13 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
-from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from ingest.exports import csv_safe
-from kpis.api import account_filters
+from common.exports import csv_safe
 from kpis.forms import HealthModelForm, KpiRangeForm
 from kpis.models import Account, Band, Insight, KpiDefinition
 from kpis.selectors import (
     account_benchmarks,
+    account_filters,
     account_health_history,
     account_kpi_series,
     accounts_filtered,
@@ -59,7 +58,7 @@ def _dashboard_chart(data: dict) -> dict:
 def accounts(request):
     try:
         filters = account_filters(request.GET)
-    except ApiValidationError:  # a hand-edited URL: show everything rather than an error page
+    except ValidationError:  # a hand-edited URL: show everything rather than an error page
         filters = account_filters({})
     rows = accounts_filtered(health_model_current().version, filters)
     if request.GET.get("format") == "csv":

@@ -3,7 +3,6 @@ the forms call the same validation, so the admin shows the API's and the portal'
 
 from django.contrib import admin
 
-from config.admin_sites import tenant_admin_site
 from playbooks.forms import PlaybookAdminForm, TriggerAdminForm
 from playbooks.models import Playbook, Trigger
 from playbooks.services import (
@@ -13,6 +12,7 @@ from playbooks.services import (
     trigger_create,
     trigger_update,
 )
+from users.admin_sites import tenant_admin_site
 
 
 @admin.register(Playbook, site=tenant_admin_site)

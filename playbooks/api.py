@@ -1,26 +1,17 @@
 """Playbooks, executions, reports and triggers over the API."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from api.base import TenantViewSet
 from kpis.models import Account
 from playbooks.models import Execution, Playbook, Trigger
 from playbooks.selectors import execution_report, playbook_effectiveness
 from playbooks.services import execution_start, execution_update, step_record, trigger_create, trigger_update
-from tenants.api.base import TenantViewSet
-
-
-def as_api_error(error: DjangoValidationError) -> ValidationError:
-    """A service's refusal as a 400; problems with a field path (condition.bands) keep it."""
-    if hasattr(error, "error_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
 
 
 class PlaybookSerializer(serializers.ModelSerializer):
@@ -107,6 +98,7 @@ class TriggerSerializer(serializers.ModelSerializer):
 
 
 @extend_schema(tags=["playbooks"])
+@extend_schema_view(list=extend_schema(summary="The playbook catalog"))
 class PlaybookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     serializer_class = PlaybookSerializer
     lookup_field = "key"
@@ -114,10 +106,6 @@ class PlaybookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
 
     def get_queryset(self):
         return Playbook.objects.prefetch_related("steps")
-
-    @extend_schema(summary="The playbook catalog")
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
     @extend_schema(summary="One playbook with its steps and measured effectiveness")
     def retrieve(self, request, *args, **kwargs):
@@ -128,6 +116,16 @@ class PlaybookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
 
 
 @extend_schema(tags=["playbooks"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="Executions, newest first",
+        parameters=[
+            OpenApiParameter("status", str, enum=Execution.Status.values),
+            OpenApiParameter("account", int),
+        ],
+    ),
+    retrieve=extend_schema(summary="One execution with its steps"),
+)
 class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     serializer_class = ExecutionSerializer
 
@@ -142,21 +140,6 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
             executions = executions.filter(account_id=params["account"])
         return executions
 
-    def get_object(self):
-        try:
-            return super().get_object()
-        except DjangoValidationError as error:  # not a UUID
-            raise Http404 from error
-
-    @extend_schema(summary="Executions, newest first", parameters=[
-        OpenApiParameter("status", str, enum=Execution.Status.values), OpenApiParameter("account", int)])  # fmt: skip
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(summary="One execution with its steps")
-    def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
-
     @extend_schema(summary="Start a playbook for an account", request=ExecutionCreateSerializer,
                    responses={201: ExecutionSerializer})  # fmt: skip
     def create(self, request):
@@ -167,23 +150,21 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
         if playbook is None or account is None:
             missing = "playbook" if playbook is None else "account"
             raise ValidationError({missing: [f"No such {missing} in this workspace."]})
-        try:
-            execution = execution_start(playbook=playbook, account=account, started_by=f"api:{request.auth.prefix}",
-                                        owner=form.validated_data.get("owner", ""))  # fmt: skip
-        except DjangoValidationError as error:
-            raise as_api_error(error) from error
+        execution = execution_start(
+            playbook=playbook,
+            account=account,
+            started_by=f"api:{request.auth.prefix}",
+            owner=form.validated_data.get("owner", ""),
+        )
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change owner or notes, or cancel", request=ExecutionUpdateSerializer)
     def partial_update(self, request, pk=None):
         form = ExecutionUpdateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            execution = execution_update(
-                execution=self.get_object(), by=f"api:{request.auth.prefix}", **form.validated_data
-            )
-        except DjangoValidationError as error:
-            raise as_api_error(error) from error
+        execution = execution_update(
+            execution=self.get_object(), by=f"api:{request.auth.prefix}", **form.validated_data
+        )
         return Response(ExecutionSerializer(execution).data)
 
     @extend_schema(summary="Complete (or skip) step n, counted from 1", request=StepCompleteSerializer,
@@ -191,11 +172,13 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
     def complete_step(self, request, pk=None, number=None):
         form = StepCompleteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            execution = step_record(execution=self.get_object(), index=int(number) - 1, by=f"api:{request.auth.prefix}",
-                                    notes=form.validated_data.get("notes", ""), skip=form.validated_data["skip"])  # fmt: skip
-        except DjangoValidationError as error:
-            raise as_api_error(error) from error
+        execution = step_record(
+            execution=self.get_object(),
+            index=int(number) - 1,
+            by=f"api:{request.auth.prefix}",
+            notes=form.validated_data.get("notes", ""),
+            skip=form.validated_data["skip"],
+        )
         return Response(ExecutionSerializer(Execution.objects.get(pk=execution.pk)).data)
 
     @extend_schema(
@@ -218,6 +201,10 @@ def _progress(progress) -> dict | None:
 
 
 @extend_schema(tags=["playbooks"])
+@extend_schema_view(
+    list=extend_schema(summary="Triggers of every playbook"),
+    retrieve=extend_schema(summary="One trigger"),
+)
 class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     serializer_class = TriggerSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -225,22 +212,11 @@ class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     def get_queryset(self):
         return Trigger.objects.select_related("playbook")
 
-    @extend_schema(summary="Triggers of every playbook")
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(summary="One trigger")
-    def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
-
     @extend_schema(summary="Add a trigger to a playbook", responses={201: TriggerSerializer})
     def create(self, request):
         form = TriggerSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            trigger = trigger_create(**form.validated_data)
-        except DjangoValidationError as error:
-            raise as_api_error(error) from error
+        trigger = trigger_create(**form.validated_data)
         return Response(TriggerSerializer(trigger).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change a trigger (condition, action, cooldown, enabled)")
@@ -248,8 +224,5 @@ class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         trigger = self.get_object()
         form = TriggerSerializer(trigger, data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        try:
-            trigger = trigger_update(trigger=trigger, **form.validated_data)
-        except DjangoValidationError as error:
-            raise as_api_error(error) from error
+        trigger = trigger_update(trigger=trigger, **form.validated_data)
         return Response(TriggerSerializer(trigger).data)

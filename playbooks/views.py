@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from ingest.exports import csv_safe
+from common.exports import csv_safe
 from kpis.models import Account
 from playbooks.forms import TriggerForm, add_problems
 from playbooks.models import Execution, Playbook, Trigger

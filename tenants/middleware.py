@@ -1,51 +1,40 @@
 """Host → tenant routing, with friendly pages for unknown hosts and suspended tenants, and the
-refusals that come before any view: each answers JSON in the API's error shape under /api/."""
+refusals that come before any view.
+
+Each refusal carries its code and sentence in `response.api_error` (`labelled`): under /api/,
+api.middleware.ApiErrorsAsJsonMiddleware answers it in the API's JSON error shape, which this
+foundation layer does not know.
+"""
 
 from django.http import HttpResponse
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from tenants.api.errors import error_response, is_api_request, status_error_response
 from tenants.services import tenant_touch
 
 
-def refusal(request, status: int, code: str, message: str) -> HttpResponse:
-    """The API's JSON error under /api/, the sentence as plain text elsewhere."""
-    if is_api_request(request):
-        return error_response(status, code, message)
-    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+def labelled(response: HttpResponse, code: str, message: str) -> HttpResponse:
+    """The response, with what an API client should read instead: an error code and a sentence."""
+    response.api_error = (code, message)
+    return response
 
 
-class ApiErrorsAsJsonMiddleware:
-    """Under /api/, an error that is not JSON yet — Django's 404 and 500 pages, the empty 405 of a
-    method decorator, its debug pages — becomes the API's JSON error, so that no client has to
-    read HTML. It is the outermost middleware, so it sees every other layer's answer."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        if response.status_code >= 400 and is_api_request(request) and not _is_json(response):
-            return status_error_response(request, response)
-        return response
-
-
-def _is_json(response: HttpResponse) -> bool:
-    return response.get("Content-Type", "").startswith("application/json")
+def refusal(status: int, code: str, message: str) -> HttpResponse:
+    """The sentence as plain text (the API's JSON error under /api/)."""
+    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    return labelled(response, code, message)
 
 
 class PulseTenantMiddleware(TenantMainMiddleware):
     """django-tenants' router, answering an unknown host with a page instead of a trace."""
 
     def no_tenant_found(self, request, hostname):
-        if is_api_request(request):
-            message = (
-                f"There is no Pulse workspace at {hostname}. Call your workspace's host or the base host; "
-                "your API key selects the workspace."
-            )
-            return error_response(404, "not_found", message)
-        return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
+        page = render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
+        message = (
+            f"There is no Pulse workspace at {hostname}. Call your workspace's host or the base host; "
+            "your API key selects the workspace."
+        )
+        return labelled(page, "not_found", message)
 
 
 class SuspendedTenantMiddleware:
@@ -58,7 +47,7 @@ class SuspendedTenantMiddleware:
         tenant = getattr(request, "tenant", None)
         if tenant is None or tenant.schema_name == "public":
             return self.get_response(request)
-        # The API answers a suspended tenant's keys itself, in JSON (tenants.api).
+        # The API answers a suspended tenant's keys itself, in JSON (api.authentication).
         if tenant.is_suspended and not request.path.startswith("/api/"):
             return render(request, "tenants/suspended.html", {"tenant": tenant}, status=403)
         tenant_touch(tenant=tenant)
@@ -76,7 +65,7 @@ class RejectNulBytesMiddleware:
 
     def __call__(self, request):
         if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
-            return refusal(request, 400, "invalid", self.MESSAGE)
+            return refusal(400, "invalid", self.MESSAGE)
         return self.get_response(request)
 
 
@@ -94,5 +83,5 @@ class RequireContentLengthMiddleware:
 
     def __call__(self, request):
         if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-            return refusal(request, 411, "length_required", self.MESSAGE)
+            return refusal(411, "length_required", self.MESSAGE)
         return self.get_response(request)

@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import connection
 from django.utils import timezone
 
-from config.admin_sites import tenant_admin_site
+from users.admin_sites import tenant_admin_site
 from users.models import User
 from users.roles import roles_up_to
 from users.services import lockout_clear, user_save

@@ -62,6 +62,8 @@ TENANT_APPS = [
     "ingest",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+# Operations (bootstrap, health_check, demo seeding): commands only, no tables in either schema.
+INSTALLED_APPS += ["ops"]
 
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -81,7 +83,7 @@ DATABASES = {"default": env.database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
-    "tenants.middleware.ApiErrorsAsJsonMiddleware",
+    "api.middleware.ApiErrorsAsJsonMiddleware",
     "tenants.middleware.PulseTenantMiddleware",
     "tenants.middleware.RejectNulBytesMiddleware",
     "tenants.middleware.RequireContentLengthMiddleware",
@@ -283,7 +285,7 @@ TRUSTED_PROXY_COUNT = env.TRUSTED_PROXY_COUNT
 REGISTRATION_LIMIT_PER_HOUR = env.REGISTRATIONS_PER_HOUR
 
 # --- REST API -----------------------------------------------------------------------------
-# Views opt into key authentication through tenants.api.base; the defaults stay empty so
+# Views opt into key authentication through api.base; the defaults stay empty so
 # nothing is authenticated by accident (the schema and docs are public).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -291,12 +293,12 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's parsers with bounded bodies, nesting and uploads, and messages that say what to fix.
     "DEFAULT_PARSER_CLASSES": [
-        "tenants.api.parsers.JSONParser",
-        "tenants.api.parsers.FormParser",
+        "api.parsers.JSONParser",
+        "api.parsers.FormParser",
         "ingest.upload_limits.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "tenants.api.schema.PulseAutoSchema",
-    "EXCEPTION_HANDLER": "tenants.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.PulseAutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
 }

@@ -130,7 +130,7 @@ def test_an_unexpected_failure_is_a_json_500_without_a_traceback(alice, monkeypa
     def broken(tenant):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("tenants.api.views.usage_summary", broken)
+    monkeypatch.setattr("api.views.usage_summary", broken)
     client = Client(
         raise_request_exception=False,
         HTTP_HOST="alice.localhost",

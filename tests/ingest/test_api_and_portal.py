@@ -122,3 +122,21 @@ def test_templates_download_with_the_expected_header(alice):
     assert {"date", "user_id", "product_name", "quantity", "unit_price", "total_amount", "account"} <= set(
         header
     )
+
+
+def test_confirming_an_upload_that_is_not_a_preview_is_a_400_on_its_status(alice):
+    client = api(new_key(alice))
+    upload_id = post_upload(client).json()["id"]  # a real load, not a preview
+
+    response = client.post(f"/api/v1/uploads/{upload_id}/confirm/")
+
+    assert response.status_code == 400
+    assert list(error_of(response)["fields"]) == ["status"]
+    assert "Only a previewed upload can be confirmed" in error_of(response)["fields"]["status"][0]
+
+
+def test_an_upload_id_that_is_not_a_uuid_is_a_404(alice):
+    client = api(new_key(alice))
+
+    for path in ("/api/v1/uploads/not-a-uuid/", "/api/v1/executions/not-a-uuid/"):
+        assert client.get(path).status_code == 404, path

@@ -4,8 +4,8 @@ invisible by id. A new route without an entry in ROUTES fails this file."""
 import pytest
 from django_tenants.utils import schema_context
 
+from api.base import TenantApiMixin
 from kpis.models import Account
-from tenants.api.base import TenantApiMixin
 from tenants.models import ApiKey
 from tenants.services import api_key_create
 from tests.api.helpers import api, new_key

@@ -1,3 +1,4 @@
+import pytest
 from django_tenants.utils import schema_context
 
 from kpis.models import Account, Insight
@@ -55,3 +56,16 @@ def test_insights_and_portfolio(alice_data):
     portfolio = client.get("/api/v1/portfolio/").json()
     assert sum(portfolio["distribution"].values()) == portfolio["accounts_scored"] == 25
     assert len(portfolio["trend"]["points"]) == 12 and len(portfolio["money"]["forecast"]) == 12
+
+
+def test_the_account_filters_are_a_selector_the_portal_shares(db):
+    from django.core.exceptions import ValidationError
+
+    from kpis.selectors import AccountFilters, account_filters
+
+    assert account_filters({"band": "risk", "renewal_within_days": "90"}) == AccountFilters(
+        band="risk", renewal_within_days=90
+    )
+    with pytest.raises(ValidationError) as refused:
+        account_filters({"renewal_within_days": "soon"})
+    assert list(refused.value.message_dict) == ["renewal_within_days"]

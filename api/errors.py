@@ -5,18 +5,31 @@
 `fields` maps input names to their problems (validation errors only); a few errors add
 details next to them, e.g. the quota error's limit, usage and reset time.
 
-DRF views answer through `api_exception_handler`. Whatever else fails under /api/ — unknown
-paths, Django's own refusals, an unexpected exception — is answered by `status_error_response`,
-which tenants.middleware.ApiErrorsAsJsonMiddleware applies to every error that is not JSON yet.
+DRF views answer through `api_exception_handler`, the one handler: besides DRF's own errors it
+turns what services and selectors raise into this shape — Django's ValidationError (400 with
+`fields`), PermissionDenied (403), Http404 (404), and any exception that names the input it
+refuses in an `api_field` attribute (400 on that field, e.g. ingest's FileRefused on `file`) — so
+API views call them without catching their errors. Whatever else fails under /api/ — unknown paths,
+unknown hosts, Django's own refusals, an unexpected exception — is answered by
+`status_error_response`, which api.middleware.ApiErrorsAsJsonMiddleware applies to every error
+that is not JSON yet.
 """
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers, status
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tenants.api.parsers import body_too_large
+from api.parsers import body_too_large
 from tenants.usage import QuotaDecision
 
 API_PREFIX = "/api/"
@@ -66,8 +79,11 @@ def error_response(status_code: int, code: str, message: str) -> JsonResponse:
 
 
 def status_error_response(request: HttpRequest, response: HttpResponse) -> JsonResponse:
-    """The JSON error for an error response Django made (a page, or an empty 405). No detail of a
-    server failure reaches the client."""
+    """The JSON error for an error response made outside DRF: a refusal that says what an API client
+    should read (`api_error`, see tenants.middleware.labelled), or Django's page or empty 405. No
+    detail of a server failure reaches the client."""
+    if hasattr(response, "api_error"):
+        return error_response(response.status_code, *response.api_error)
     known = min(response.status_code, 500)
     code, message = STATUS_ERRORS.get(known, ("error", f"{response.reason_phrase}."))
     details = {"path": request.path, "method": request.method, "allowed": response.get("Allow", "")}
@@ -87,9 +103,14 @@ def api_exception_handler(exc, context):
 
 
 def _as_api_exception(exc):
-    """Django's 404 and permission errors (raised by services too) as DRF's, as DRF's own handler
+    """What services raise as DRF's exceptions: Django's validation errors and refusals of an input
+    (`api_field`) as a 400 naming the fields; Django's 404 and permission errors as DRF's own handler
     converts them, so their code reads not_found or permission_denied rather than error; and
     Django's refusals of a request body, which DRF's handler would leave to Django (a 400 page)."""
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(_django_fields(exc))
+    if isinstance(getattr(exc, "api_field", None), str):
+        return exceptions.ValidationError({exc.api_field: [str(exc)]})
     if isinstance(exc, Http404):
         return exceptions.NotFound(*exc.args)
     if isinstance(exc, PermissionDenied):
@@ -102,6 +123,15 @@ def _as_api_exception(exc):
             f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES} files; send fewer."
         )
     return exc
+
+
+def _django_fields(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """Field problems under their names; the rest under DRF's `non_field_errors`."""
+    problems = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+    return {
+        api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name: messages
+        for name, messages in problems.items()
+    }
 
 
 def _code(exc) -> str:

@@ -8,8 +8,8 @@ Subclasses may not replace the machinery (PostHog's routing refuses such views t
 from rest_framework import generics, pagination, permissions, viewsets
 from rest_framework.views import APIView
 
-from tenants.api.authentication import ApiKeyAuthentication
-from tenants.api.errors import QuotaExceeded
+from api.authentication import ApiKeyAuthentication
+from api.errors import QuotaExceeded
 from tenants.models import ApiKey
 from tenants.usage import usage_consume_request
 

@@ -1,5 +1,8 @@
 """Two admin sites: the public back office for Pulse staff (django's default site) and a
-tenant site on every tenant host that only knows models living in tenant schemas."""
+tenant site on every tenant host that only knows models living in tenant schemas.
+
+Every app's admin.py registers on them, so they live in the lowest layer; who may sign in to
+them is a question about users (their login form, the admin role)."""
 
 from django.contrib.admin import AdminSite
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from tenants.demo import DEMO_SLUG, DEMO_USERNAME, STAFF_USERNAME, demo_seed
+from ops.demo import DEMO_SLUG, DEMO_USERNAME, STAFF_USERNAME, demo_seed
 from tenants.models import Tenant
 from tenants.selectors import tenant_has_data
 from tenants.services import base_schema_ensure, public_tenant_ensure, tenant_host

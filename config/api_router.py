@@ -1,4 +1,7 @@
-"""`/api/` on every host: the v1 endpoints, the OpenAPI schema and its interactive docs."""
+"""`/api/` on every host: the v1 endpoints, the OpenAPI schema and its interactive docs.
+
+The one place every app's API is routed (urls_public.py and urls_tenants.py include it): a new
+endpoint lives in its app's api.py, inherits api.base, and is registered here."""
 
 from csp.constants import SELF
 from csp.decorators import csp_update
@@ -6,10 +9,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from api import views
 from ingest import api as ingest_api
 from kpis import api as kpi_api
 from playbooks import api as playbook_api
-from tenants.api import views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("keys", views.ApiKeyViewSet, basename="api-keys")
@@ -41,7 +44,7 @@ v1 = [
 # file (/api/docs/?script) where the plain view inlines it, and Swagger UI draws its icons as
 # data: images, which only this page allows.
 api_docs = csp_update({"img-src": [SELF, "data:"]})(
-    SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="tenants/swagger_ui.html")
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html")
 )
 
 urlpatterns = [

@@ -3,7 +3,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
-from tenants.api.errors import ErrorSerializer
+from api.errors import ErrorSerializer
 
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input; `error.fields` says which fields and why.",
@@ -37,7 +37,7 @@ class PulseAutoSchema(AutoSchema):
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "tenants.api.authentication.ApiKeyAuthentication"
+    target_class = "api.authentication.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema):

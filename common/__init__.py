@@ -1,0 +1,1 @@
+"""Small helpers the product apps share. Like api/, it imports no product app."""

@@ -366,6 +366,8 @@ def _merge(upload: Upload, tables: loaders.Tables, passwords: dict[int, str]) ->
         result = loaders.merge_kpi_values(tables, f"upload:{upload.pk}")
     elif upload.kind == Upload.Kind.SALES:
         result = loaders.merge_sales(tables, upload.pk)
+    elif upload.kind == Upload.Kind.RENEWALS:
+        result = loaders.merge_renewals(tables, f"upload:{upload.pk}")
     else:
         result = _import_users(tables, passwords, upload.acting_role)
     _check_plan_limits()

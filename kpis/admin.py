@@ -5,8 +5,18 @@ from django.contrib import admin
 
 from config.admin_sites import tenant_admin_site
 from ingest.admin import PipelineImportExportAdmin, ReadOnly
-from ingest.resources import AccountResource, KpiValueResource
-from kpis.models import Account, HealthModel, HealthSnapshot, Insight, KpiDefinition, KpiValue
+from ingest.resources import AccountResource, KpiValueResource, RenewalOutcomeResource
+from kpis.models import (
+    Account,
+    HealthModel,
+    HealthSnapshot,
+    Insight,
+    KpiDefinition,
+    KpiValue,
+    LearnedModel,
+    RenewalOutcome,
+    ReportCard,
+)
 from kpis.services import account_upsert, kpi_definition_update
 
 ACCOUNT_FIELDS = ("name", "revenue", "industry", "region", "status", "renewal_date", "owner")
@@ -39,6 +49,17 @@ class KpiValueAdmin(ReadOnly, PipelineImportExportAdmin):
     list_filter = ("kpi", "period", "is_current")
     list_select_related = ("account", "kpi")
     search_fields = ("account__name", "account__external_id", "kpi__key")
+
+
+@admin.register(RenewalOutcome, site=tenant_admin_site)
+class RenewalOutcomeAdmin(ReadOnly, PipelineImportExportAdmin):
+    """Renewal outcomes are data like KPI values: imported through the pipeline, never edited here."""
+
+    resource_classes = [RenewalOutcomeResource]
+    list_display = ("account", "renewal_date", "outcome", "arr_before", "arr_after", "source")
+    list_filter = ("outcome", "renewal_date")
+    list_select_related = ("account",)
+    search_fields = ("account__name", "account__external_id")
 
 
 @admin.register(KpiDefinition, site=tenant_admin_site)
@@ -77,3 +98,18 @@ class InsightAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ("rule", "severity", "period")
     list_select_related = ("account",)
     search_fields = ("title", "account__name")
+
+
+@admin.register(ReportCard, site=tenant_admin_site)
+class ReportCardAdmin(ReadOnly, admin.ModelAdmin):
+    """Computed after every health model version change; shown on Settings → Health."""
+
+    list_display = ("model_version", "method", "computed_at")
+
+
+@admin.register(LearnedModel, site=tenant_admin_site)
+class LearnedModelAdmin(ReadOnly, admin.ModelAdmin):
+    """Trained from Settings → Health or the API; switched on there when proven better."""
+
+    list_display = ("created_at", "status", "proven", "requested_by", "compared_with_version")
+    list_filter = ("status", "proven")

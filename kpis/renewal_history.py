@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from kpis.backtest import LEAD_DAYS
-from kpis.catalog import DEFAULT_KPIS, USAGE, CatalogKpi
+from kpis.catalog import DEFAULT_KPIS, RELATIONSHIP, USAGE, CatalogKpi
 from kpis.churn import FeatureSpace, latest_index, months_back
 from kpis.scoring import KpiRule
 
@@ -28,15 +28,14 @@ LEAD_MONTHS = 6  # history before the first renewal, so it can be scored 90 days
 # The known model: churn log-odds per feature, on the features' own scales (KPI scores 0–100,
 # trends in points); kpis/churn.py computes the same features from the stored values.
 TRUE_WEIGHTS = {
-    "kpi:active_user_ratio": -0.035,
-    "kpi:license_utilization": -0.025,
-    "kpi:nps": -0.03,
-    "kpi:champion_strength": -0.025,
-    "kpi:payment_delay_days": -0.015,
-    "kpi:exec_sponsor_meetings": -0.01,
-    f"trend:{USAGE}": -0.06,
+    "kpi:active_user_ratio": -0.03,
+    "kpi:license_utilization": -0.02,
+    "kpi:champion_strength": -0.03,
+    "kpi:nps": -0.02,
+    f"trend:{USAGE}": -0.15,
+    f"trend:{RELATIONSHIP}": -0.08,
 }
-TRUE_INTERCEPT = 6.3  # about one renewal in six churns
+TRUE_INTERCEPT = 5.0  # about one renewal in six churns
 WORDS = (["Apex", "Birch", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Indigo", "Juniper", "Keystone",
           "Lattice", "Maple", "Nimbus", "Onyx", "Prairie", "Quartz", "Ridge", "Summit", "Tundra"],
          ["Logistics", "Dental", "Foods", "Robotics", "Media", "Energy", "Insurance", "Textiles", "Labs", "Freight",

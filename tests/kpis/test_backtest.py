@@ -99,7 +99,7 @@ def test_each_fold_trains_only_on_earlier_quarters():
 
 
 def test_with_few_churns_the_learned_model_is_unproven_and_may_not_replace_the_rules():
-    data = dataset_of(book_generate(40, TODAY))
+    data = dataset_of(book_generate(20, TODAY))
     assert data.churned.sum() < MIN_CHURNS
 
     proof = prove(data, THRESHOLDS)

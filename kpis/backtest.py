@@ -40,6 +40,7 @@ class Renewal(NamedTuple):
 class Dataset:
     """The scoreable renewals, with what was known LEAD_DAYS and FLAG_DAYS before each."""
 
+    account_ids: np.ndarray
     renewal_dates: list[dt.date]
     churned: np.ndarray  # 1 = churned
     arr: np.ndarray
@@ -98,6 +99,7 @@ def dataset_build(
                      space.row(history, lead, periods), space.row(history, flag, periods)))  # fmt: skip
     width = len(space.names)
     return Dataset(
+        account_ids=np.array([row[0].account_id for row in rows], dtype=int),
         renewal_dates=[row[0].renewal_date for row in rows],
         churned=np.array([int(row[0].churned) for row in rows], dtype=int),
         arr=np.array([row[0].arr for row in rows], dtype=float),

@@ -315,6 +315,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a `status`: name the sets, so the accounts' keeps its name StatusEnum.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": ["active", "onboarding", "churned", "inactive"],
+        "LearnedModelStatusEnum": ["queued", "training", "ready", "failed"],
+    },
 }
 
 # --- Admin import/export (django-import-export) ----------------------------------------------

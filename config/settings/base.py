@@ -317,8 +317,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Several models have a `status`: name the sets, so the accounts' keeps its name StatusEnum.
     "ENUM_NAME_OVERRIDES": {
-        "StatusEnum": ["active", "onboarding", "churned", "inactive"],
-        "LearnedModelStatusEnum": ["queued", "training", "ready", "failed"],
+        "StatusEnum": "kpis.models.Account.Status",
+        "LearnedModelStatusEnum": "kpis.models.LearnedModel.Status",
     },
 }
 

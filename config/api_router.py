@@ -27,6 +27,16 @@ v1 = [
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("usage/", views.UsageApi.as_view(), name="api-usage"),
     path("portfolio/", kpi_api.PortfolioApi.as_view(), name="api-portfolio"),
+    path("health/report-card/", kpi_api.ReportCardApi.as_view(), name="api-report-card"),
+    path(
+        "health/learned-model/train/", kpi_api.LearnedModelTrainApi.as_view(), name="api-learned-model-train"
+    ),
+    path(
+        "health/learned-model/activate/",
+        kpi_api.LearnedModelActivateApi.as_view(),
+        name="api-learned-model-activate",
+    ),
+    path("health/learned-model/<str:pk>/", kpi_api.LearnedModelApi.as_view(), name="api-learned-model"),
     path(
         "uploads/<str:pk>/errors.csv",
         ingest_api.UploadViewSet.as_view({"get": "errors_csv"}),

@@ -45,6 +45,16 @@ urlpatterns = [
     path("executions/<uuid:pk>/report/", playbook_views.execution_report_view, name="execution_report"),
     path("settings/health/", kpi_views.health_settings, name="health_settings"),
     path("settings/health/kpis/<slug:key>/", kpi_views.kpi_settings, name="kpi_settings"),
+    path("settings/health/report-card/", kpi_views.report_card_refresh_view, name="report_card_refresh"),
+    path(
+        "settings/health/learned-model/train/", kpi_views.learned_model_train_view, name="learned_model_train"
+    ),
+    path(
+        "settings/health/learned-model/activate/",
+        kpi_views.learned_model_activate_view,
+        name="learned_model_activate",
+    ),
+    path("settings/health/rules/", kpi_views.health_rules_restore_view, name="health_rules_restore"),
     path("settings/api-keys/", tenant_views.api_keys, name="api_keys"),
     path("settings/api-keys/<int:key_id>/revoke/", tenant_views.api_key_revoke_view, name="api_key_revoke"),
     path("settings/usage/", tenant_views.usage, name="usage"),

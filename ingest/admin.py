@@ -18,9 +18,9 @@ from ingest.crypto import source_set_api_key
 from ingest.forms import RefusedUploadMixin
 from ingest.models import Alert, SalesRecord, SyncRun, SyncSource, Upload, UploadError
 from ingest.parsers import FileRefused, read_csv_text
-from ingest.resources import AccountResource, KpiValueResource, SalesRecordResource
+from ingest.resources import AccountResource, KpiValueResource, RenewalOutcomeResource, SalesRecordResource
 from ingest.upload_limits import upload_refusal
-from kpis.models import Account, KpiValue
+from kpis.models import Account, KpiValue, RenewalOutcome
 from kpis.services import account_upsert
 from users.admin_sites import tenant_admin_site
 
@@ -246,3 +246,14 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(RenewalOutcome, site=tenant_admin_site)
+class RenewalOutcomeAdmin(ReadOnly, PipelineImportExportAdmin):
+    """Renewal outcomes are data like KPI values: imported through the pipeline, never edited here."""
+
+    resource_classes = [RenewalOutcomeResource]
+    list_display = ("account", "renewal_date", "outcome", "arr_before", "arr_after", "source")
+    list_filter = ("outcome", "renewal_date")
+    list_select_related = ("account",)
+    search_fields = ("account__name", "account__external_id")

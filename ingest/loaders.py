@@ -49,6 +49,10 @@ STAGES = {
         "total_amount numeric, region text",
     ),
     "users": StageSpec(("username", "email", "role"), "username text, email text, role text"),
+    "renewals": StageSpec(
+        ("account", "renewal_date", "outcome", "arr_before", "arr_after"),
+        "account text, renewal_date date, outcome text, arr_before numeric, arr_after numeric",
+    ),
 }
 
 
@@ -334,3 +338,42 @@ def _feed_expansion_revenue(tables: Tables, upload_id: int) -> MergeResult:
     result = merge_values_from("ingest_sales_kpis", f"sales:{upload_id}")
     execute("DROP TABLE ingest_sales_kpis")
     return result
+
+
+# --- renewal outcomes --------------------------------------------------------------------------
+
+RENEWAL_FIELDS = ("outcome", "arr_before", "arr_after")
+
+
+def merge_renewals(tables: Tables, source: str) -> MergeResult:
+    """Upsert by (account, renewal_date); a row equal to what is stored is counted unchanged.
+    An account whose latest renewal is a churn gets the status churned; nothing of its history
+    goes, since later report cards are measured on exactly that history."""
+    created = resolve_accounts(tables)
+    assignments = ", ".join(f"{f} = EXCLUDED.{f}" for f in RENEWAL_FIELDS)
+    current = ", ".join(f"r.{f}" for f in RENEWAL_FIELDS)
+    incoming = ", ".join(f"EXCLUDED.{f}" for f in RENEWAL_FIELDS)
+    result = _merged(f"""
+        INSERT INTO kpis_renewaloutcome AS r
+            (account_id, renewal_date, {", ".join(RENEWAL_FIELDS)}, source, created_at, updated_at)
+        SELECT m.account_id, s.renewal_date, s.outcome, s.arr_before, s.arr_after, %s, now(), now()
+        FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account
+        ON CONFLICT (account_id, renewal_date) DO UPDATE SET {assignments}, source = EXCLUDED.source, updated_at = now()
+        WHERE ({current}) IS DISTINCT FROM ({incoming})
+    """, "r.account_id AS account_id, (xmax = 0) AS is_new", [source])  # fmt: skip  # noqa: S608
+    result.unchanged = staged_count(tables) - result.inserted - result.updated
+    churned = _mark_churned(result.touched_account_ids)
+    _created_note(result, created)
+    if churned:
+        result.notes.append(f"Marked {churned} account(s) churned: their latest renewal is a churn.")
+    return result
+
+
+def _mark_churned(account_ids: list[int]) -> int:
+    return execute("""
+        UPDATE kpis_account a SET status = 'churned', updated_at = now()
+        WHERE a.id = ANY(%s) AND a.status <> 'churned' AND (
+            SELECT r.outcome FROM kpis_renewaloutcome r WHERE r.account_id = a.id
+            ORDER BY r.renewal_date DESC LIMIT 1
+        ) = 'churned'
+    """, [account_ids])  # fmt: skip

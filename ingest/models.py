@@ -16,6 +16,7 @@ class Upload(models.Model):
         ACCOUNTS = "accounts", "Accounts"
         SALES = "sales", "Sales records"
         USERS = "users", "Users"
+        RENEWALS = "renewals", "Renewal outcomes"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

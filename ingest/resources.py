@@ -28,7 +28,7 @@ from common.exports import csv_safe
 from ingest.models import SalesRecord, Upload
 from ingest.parsers import FileRefused, _cell_text, normalize_header
 from ingest.services import upload_confirm, upload_process, upload_receive
-from kpis.models import Account, KpiDefinition, KpiValue
+from kpis.models import Account, KpiDefinition, KpiValue, RenewalOutcome
 from tenants.models import Tenant
 from users.models import User
 
@@ -192,6 +192,21 @@ class SalesRecordResource(PipelineResource):
             "region",
             "account",
         )
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.select_related("account")
+
+
+class RenewalOutcomeResource(PipelineResource):
+    """Renewal outcomes by account external id; `source` is exported for information only."""
+
+    kind = Upload.Kind.RENEWALS
+    account = _account_field()
+    source = fields.Field("source", "source", readonly=True)
+
+    class Meta:
+        model = RenewalOutcome
+        fields = ("account", "renewal_date", "outcome", "arr_before", "arr_after", "source")
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("account")

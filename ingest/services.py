@@ -43,7 +43,7 @@ from ingest.parsers import (
 )
 from ingest.validation import SPECS, Context, KpiBounds, validate_row
 from kpis.models import Account, KpiDefinition
-from kpis.services import health_refresh
+from kpis.services import health_refresh, report_card_refresh_later
 from tenants.models import Tenant
 from tenants.selectors import usage_summary
 from tenants.services import usage_record_upload
@@ -366,6 +366,8 @@ def _merge(upload: Upload, tables: loaders.Tables, passwords: dict[int, str]) ->
         result = loaders.merge_kpi_values(tables, f"upload:{upload.pk}")
     elif upload.kind == Upload.Kind.SALES:
         result = loaders.merge_sales(tables, upload.pk)
+    elif upload.kind == Upload.Kind.RENEWALS:
+        result = loaders.merge_renewals(tables, f"upload:{upload.pk}")
     else:
         result = _import_users(tables, passwords, upload.acting_role)
     _check_plan_limits()
@@ -456,7 +458,10 @@ def _followup_settle(upload: Upload) -> None:
 
 
 def _after_load(upload: Upload, account_ids: list[int]) -> None:
-    """Health, insights and projections for the touched accounts, then whoever listens."""
-    if account_ids and upload.kind != Upload.Kind.USERS:
+    """Health, insights and projections for the touched accounts (renewal outcomes change no
+    health, but the report card measured on them), then whoever listens."""
+    if upload.kind == Upload.Kind.RENEWALS:
+        report_card_refresh_later()
+    elif account_ids and upload.kind != Upload.Kind.USERS:
         health_refresh(account_ids=account_ids)
     data_loaded.send_robust(sender=Upload, upload=upload, account_ids=account_ids)

@@ -246,6 +246,21 @@ def _total_matches(record: dict, ctx: Context) -> str | None:
     )
 
 
+def _arr_after_fits_outcome(record: dict, ctx: Context) -> str | None:
+    """ARR after must say what the outcome says: none left after a churn, less after a
+    contraction, more after an expansion."""
+    outcome, before, after = record["outcome"], record["arr_before"], record["arr_after"]
+    if after is None:
+        return None
+    if outcome == "churned" and after != 0:
+        return f"arr_after {after} contradicts outcome churned; leave it empty or write 0"
+    if outcome == "contracted" and after >= before:
+        return f"arr_after {after} is not below arr_before {before}, so this is not a contraction; fix one of them"
+    if outcome == "expanded" and after <= before:
+        return f"arr_after {after} is not above arr_before {before}, so this is not an expansion; fix one of them"
+    return None
+
+
 _KINDS: dict[str, _Kind] = {
     "kpis": _Kind(
         fields=(
@@ -287,6 +302,17 @@ _KINDS: dict[str, _Kind] = {
         ),
         key=("account", "date", "user_id", "product_name"),
         checks=(_Check("total_amount", ("quantity", "unit_price", "total_amount"), _total_matches),),
+    ),
+    "renewals": _Kind(
+        fields=(
+            _Field("account", _text(200), required=True),
+            _Field("renewal_date", _date(past_only=True), required=True),
+            _Field("outcome", _choice("renewed", "churned", "contracted", "expanded"), required=True),
+            _Field("arr_before", _amount(positive=False, places=CENT), required=True),
+            _Field("arr_after", _amount(positive=False, places=CENT), default=None),
+        ),
+        key=("account", "renewal_date"),
+        checks=(_Check("arr_after", ("outcome", "arr_before", "arr_after"), _arr_after_fits_outcome),),
     ),
     "users": _Kind(
         fields=(

@@ -5,7 +5,7 @@ pipeline, so their admin lives with it in ingest/admin.py (ingest sits above kpi
 from django.contrib import admin
 
 from common.admin import ReadOnly
-from kpis.models import HealthModel, HealthSnapshot, Insight, KpiDefinition
+from kpis.models import HealthModel, HealthSnapshot, Insight, KpiDefinition, LearnedModel, ReportCard
 from kpis.services import kpi_definition_update
 from users.admin_sites import tenant_admin_site
 
@@ -46,3 +46,18 @@ class InsightAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ("rule", "severity", "period")
     list_select_related = ("account",)
     search_fields = ("title", "account__name")
+
+
+@admin.register(ReportCard, site=tenant_admin_site)
+class ReportCardAdmin(ReadOnly, admin.ModelAdmin):
+    """Computed after every health model version change; shown on Settings → Health."""
+
+    list_display = ("model_version", "method", "computed_at")
+
+
+@admin.register(LearnedModel, site=tenant_admin_site)
+class LearnedModelAdmin(ReadOnly, admin.ModelAdmin):
+    """Trained from Settings → Health or the API; switched on there when proven better."""
+
+    list_display = ("created_at", "status", "proven", "requested_by", "compared_with_version")
+    list_filter = ("status", "proven")

@@ -2,15 +2,18 @@
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from api.base import TenantApiView, TenantViewSet
-from kpis.models import Account, Band, HealthSnapshot, Insight, KpiDefinition
+from kpis.models import Account, Band, HealthSnapshot, Insight, KpiDefinition, LearnedModel
 from kpis.selectors import (
     SORTS,
     AccountFilters,
@@ -19,8 +22,12 @@ from kpis.selectors import (
     account_kpi_series,
     accounts_filtered,
     health_model_current,
+    learned_model_latest,
     portfolio,
+    report_cards,
 )
+from kpis.services import ActivationRefused, learned_model_activate, learned_model_request
+from tenants.models import ApiKey
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -36,6 +43,33 @@ class AccountSerializer(serializers.ModelSerializer):
         model = Account
         fields = ["id", "external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
                   "score", "band", "change", "slope_3m", "latest_period", "created_at", "updated_at"]  # fmt: skip
+
+
+class AccountDetailSerializer(AccountSerializer):
+    churn_probability = serializers.SerializerMethodField(
+        help_text="Chance the account churns at its renewal, when a proven learned model is the live score."
+    )
+    churn_drivers = serializers.SerializerMethodField(
+        help_text="The features moving that chance most, in percentage points (positive raises it)."
+    )
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "churn_probability", "churn_drivers"]
+
+    def _learned(self, account) -> dict:
+        """The latest snapshot's churn figures under the live version (empty under the rules)."""
+        if not health_model_current().learned_model_id:
+            return {}
+        latest = (
+            account.snapshots.filter(model_version=health_model_current().version).order_by("-period").first()
+        )
+        return latest.explanation if latest else {}
+
+    def get_churn_probability(self, account) -> float | None:
+        return self._learned(account).get("churn_probability")
+
+    def get_churn_drivers(self, account) -> list[dict] | None:
+        return self._learned(account).get("churn_drivers")
 
 
 class KpiSeriesSerializer(serializers.Serializer):
@@ -104,10 +138,15 @@ def period_param(params, name: str) -> dt.date | None:
 @extend_schema(tags=["accounts"])
 @extend_schema_view(
     list=extend_schema(summary="Accounts with their latest health", parameters=ACCOUNT_FILTERS),
-    retrieve=extend_schema(summary="One account with its latest health"),
+    retrieve=extend_schema(
+        summary="One account with its latest health (and churn probability under a learned model)"
+    ),
 )
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     serializer_class = AccountSerializer
+
+    def get_serializer_class(self):
+        return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no key
@@ -180,3 +219,112 @@ class PortfolioApi(TenantApiView):
                 "falling": account(data["falling"], many=True).data,
             }
         )
+
+
+# --- report cards and the learned churn model ---------------------------------------------------
+
+
+class LearnedModelSerializer(serializers.ModelSerializer):
+    status_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LearnedModel
+        fields = ["id", "status", "proven", "verdict", "requested_by", "compared_with_version", "report_card",
+                  "rules_report_card", "created_at", "finished_at", "status_url"]  # fmt: skip
+
+    def get_status_url(self, learned) -> str:
+        return reverse("api-learned-model", args=[learned.pk], request=self.context.get("request"))
+
+
+class VersionCardSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    method = serializers.CharField(
+        help_text="rules, or learned when a learned model is this version's score."
+    )
+    learned_model = serializers.UUIDField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    card = serializers.JSONField(allow_null=True, help_text="null until the backtest has run.")
+    computed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReportCardsSerializer(serializers.Serializer):
+    current = VersionCardSerializer(allow_null=True)
+    previous = VersionCardSerializer(allow_null=True)
+    learned_model = LearnedModelSerializer(allow_null=True)
+
+
+class ActivateSerializer(serializers.Serializer):
+    id = serializers.UUIDField(
+        required=False, help_text="The learned model to switch to; the latest when left out."
+    )
+
+
+class ActivationRefusedError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "activation_refused"
+
+
+@extend_schema(tags=["health"])
+class ReportCardApi(TenantApiView):
+    @extend_schema(
+        summary="Report cards: the backtest of the current and previous health model versions, and the latest learned model",
+        responses=ReportCardsSerializer,
+    )
+    def get(self, request):
+        return Response(ReportCardsSerializer(report_cards(), context={"request": request}).data)
+
+
+@extend_schema(tags=["health"])
+class LearnedModelTrainApi(TenantApiView):
+    required_scope = ApiKey.Scope.ADMIN
+
+    @extend_schema(
+        summary="Train the learned churn model in the background; poll status_url",
+        request=None,
+        responses={202: LearnedModelSerializer},
+    )
+    def post(self, request):
+        learned = learned_model_request(requested_by=f"api:{request.auth.prefix}")
+        body = LearnedModelSerializer(learned, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(tags=["health"])
+class LearnedModelApi(TenantApiView):
+    @extend_schema(summary="A training's status, verdict and report cards", responses=LearnedModelSerializer)
+    def get(self, request, pk):
+        return Response(LearnedModelSerializer(learned_model_of(pk), context={"request": request}).data)
+
+
+@extend_schema(tags=["health"])
+class LearnedModelActivateApi(TenantApiView):
+    required_scope = ApiKey.Scope.ADMIN
+
+    @extend_schema(
+        summary="Make a proven learned model the live score (a new health model version, backfilled)",
+        description="Refused with 409 `activation_refused` and the reason unless the model is proven and beats "
+        "the rules on AUC and critical-band lift on the same folds.",
+        request=ActivateSerializer,
+        responses={201: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        form = ActivateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        chosen = form.validated_data.get("id")
+        learned = learned_model_of(chosen) if chosen else learned_model_latest()
+        if learned is None:
+            raise ActivationRefusedError("There is no learned model yet; train one first.")
+        try:
+            model = learned_model_activate(learned_model=learned, created_by=f"api:{request.auth.prefix}")
+        except ActivationRefused as refused:
+            raise ActivationRefusedError(" ".join(refused.messages)) from refused
+        return Response(
+            {"version": model.version, "learned_model": str(learned.pk)}, status=status.HTTP_201_CREATED
+        )
+
+
+def learned_model_of(pk) -> LearnedModel:
+    try:
+        return LearnedModel.objects.get(pk=pk)
+    except (LearnedModel.DoesNotExist, DjangoValidationError) as missing:  # not a UUID: no such model
+        raise Http404("No learned model with this id in this workspace.") from missing

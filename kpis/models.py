@@ -1,6 +1,8 @@
 """Accounts, the KPI catalog, KPI time series and everything computed from them.
 Tenant schemas only: every row here belongs to the tenant whose schema holds it."""
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 
@@ -144,6 +146,10 @@ class HealthModel(models.Model):
     renewal_probabilities = models.JSONField(default=dict)
     upload_mode = models.CharField(max_length=14, choices=UploadMode.choices, default=UploadMode.CORPORATE)
     master_file_name = models.CharField(max_length=200, blank=True)
+    learned_model = models.ForeignKey(
+        "LearnedModel", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="When set, this version's live score is the learned churn model's, not the rules'.",
+    )  # fmt: skip
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -274,3 +280,80 @@ class BestPractice(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class RenewalOutcome(models.Model):
+    """What happened at one renewal of an account. An account that churned keeps every row here
+    and all its KPI history: they are what later report cards are measured on."""
+
+    class Outcome(models.TextChoices):
+        RENEWED = "renewed", "Renewed"
+        CHURNED = "churned", "Churned"
+        CONTRACTED = "contracted", "Contracted"
+        EXPANDED = "expanded", "Expanded"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="renewals")
+    renewal_date = models.DateField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    arr_before = models.DecimalField(max_digits=14, decimal_places=2)
+    arr_after = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    source = models.CharField(
+        max_length=60, blank=True, help_text="Where it came from, e.g. upload:12, demo."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-renewal_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "renewal_date"], name="renewal_one_per_account_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.renewal_date}: {self.outcome}"
+
+
+class LearnedModel(models.Model):
+    """One training of the tenant's churn model: its fitted parameters, its report card on the
+    rolling-origin folds, the rules' card on the same folds, and whether it is proven."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.CharField(max_length=150, blank=True)
+    compared_with_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The health model version whose rules it was measured against."
+    )
+    parameters = models.JSONField(default=dict, blank=True, help_text="The fitted model (kpis/churn.py).")
+    report_card = models.JSONField(default=dict, blank=True)
+    rules_report_card = models.JSONField(default=dict, blank=True)
+    proven = models.BooleanField(default=False)
+    verdict = models.TextField(blank=True, help_text="Why it is unproven, or how it compares with the rules.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Learned model {self.created_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class ReportCard(models.Model):
+    """The backtest of one health model version's live score on the tenant's renewals."""
+
+    model_version = models.PositiveIntegerField(unique=True)
+    method = models.CharField(max_length=8, default="rules", help_text="rules or learned")
+    card = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-model_version"]
+
+    def __str__(self) -> str:
+        return f"Report card v{self.model_version} ({self.method})"

@@ -1,5 +1,6 @@
 """Revenue projections from health: expected renewal revenue = ARR × the renewal
-probability of the account's band (configurable per health model)."""
+probability of the account's band (configurable per health model), or, when a proven learned
+churn model is the live score, ARR × the account's own calibrated renewal probability."""
 
 import datetime as dt
 from decimal import Decimal
@@ -30,13 +31,20 @@ def _latest_snapshots(version: int, accounts) -> dict[int, HealthSnapshot]:
         HealthSnapshot.objects.filter(model_version=version, account__in=accounts)
         .order_by("account_id", "-period")
         .distinct("account_id")
-        .only("account_id", "period", "band", "score")
+        .only("account_id", "period", "band", "score", "explanation")
     )
     return {snapshot.account_id: snapshot for snapshot in snapshots}
 
 
+def _renewal_probability(snapshot: HealthSnapshot, model: HealthModel) -> Decimal:
+    churn = snapshot.explanation.get("churn_probability") if model.learned_model_id else None
+    if churn is not None:
+        return Decimal(str(round(1 - churn, 4)))
+    return Decimal(str(model.renewal_probabilities.get(snapshot.band, 0.5)))
+
+
 def _projection(account: Account, snapshot: HealthSnapshot, model: HealthModel, expanding: bool):
-    probability = Decimal(str(model.renewal_probabilities.get(snapshot.band, 0.5)))
+    probability = _renewal_probability(snapshot, model)
     arr = account.revenue
     return FinancialProjection(
         account=account,

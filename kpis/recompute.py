@@ -5,13 +5,16 @@ crash leaves every chunk either fully old or fully new, and a rerun is harmless.
 
 import itertools
 import json
+import math
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kpis.churn import ChurnModel, FeatureSpace
 from kpis.models import Account, HealthModel, KpiDefinition
-from kpis.scoring import KpiRule, ModelRules, Scorer, explanation
+from kpis.scoring import Health, KpiRule, ModelRules, Scorer, band_of, explanation
 from kpis.selectors import health_model_current, kpi_rules, model_rules
 
 CHUNK_SIZE = 500
@@ -32,9 +35,10 @@ def health_recompute(*, model_version: int | None = None, account_ids: Iterable[
     model = HealthModel.objects.get(version=model_version) if model_version else health_model_current()
     rules = model_rules(model)
     kpis = _rules_by_id()
+    learned = _learned(model, kpis.values())
     written = 0
     for chunk in _chunks(_account_ids(account_ids)):
-        rows = list(_snapshot_rows(_values(chunk), kpis, rules, model.version))
+        rows = list(_snapshot_rows(_values(chunk), kpis, rules, model.version, learned))
         _replace(chunk, model.version, rows)
         written += len(rows)
     return written
@@ -62,23 +66,62 @@ def _values(account_ids: list[int]) -> list[tuple]:
         return cursor.fetchall()
 
 
+@dataclass(frozen=True)
+class LearnedScore:
+    """A version's learned churn model: it replaces the rules' score with the renewal probability
+    in points, and the rules' breakdown stays as what the KPIs say."""
+
+    model: ChurnModel
+    space: FeatureSpace
+    rules: ModelRules
+    label: str
+
+    def apply(self, health: Health, history: list, periods: dict) -> dict:
+        features = dict(
+            zip(self.space.names, self.space.row(history, len(history) - 1, periods), strict=True)
+        )
+        probability, drivers = self.model.explain([features.get(name, math.nan) for name in self.model.names])
+        score = 100 * (1 - probability)
+        fired_by = [driver["feature"].split(":")[-1] for driver in drivers]
+        health.overrides.append({"rule": self.label, "kpis": fired_by, "from": health.score, "to": score})
+        health.score, health.band = score, band_of(score, self.rules.healthy_min, self.rules.critical_below)
+        return {"churn_probability": round(probability, 4), "churn_drivers": drivers}
+
+
+def _learned(model: HealthModel, rules: Iterable[KpiRule]) -> LearnedScore | None:
+    if not model.learned_model_id:
+        return None
+    trained = model.learned_model
+    label = f"Learned churn model of {trained.created_at:%Y-%m-%d}: score = renewal probability × 100"
+    return LearnedScore(
+        ChurnModel.from_json(trained.parameters), FeatureSpace(list(rules)), model_rules(model), label
+    )
+
+
 def _snapshot_rows(
-    values: list[tuple], kpis: dict[int, KpiRule], rules: ModelRules, version: int
+    values: list[tuple],
+    kpis: dict[int, KpiRule],
+    rules: ModelRules,
+    version: int,
+    learned: LearnedScore | None = None,
 ) -> Iterator[tuple]:
     """One row per account and month with data, in period order so each month is
-    explained against the one before it."""
+    explained against the one before it (and a learned model sees the months before it)."""
     now = timezone.now()
     scorer = Scorer(kpis.values(), rules)
     keys = {kpi_id: rule.key for kpi_id, rule in kpis.items()}
     for account_id, account_rows in itertools.groupby(values, key=lambda row: row[0]):
-        previous = None
+        previous, history, periods = None, [], {}
         for period, month_rows in itertools.groupby(account_rows, key=lambda row: row[1]):
             month_values = {keys[kpi_id]: value for _a, _p, kpi_id, value in month_rows if kpi_id in keys}
             health = scorer.score(month_values)
+            periods[period] = len(history)
+            history.append((period, month_values))
+            churn = learned.apply(health, history, periods) if learned else {}
             yield (
                 account_id, period, version, round(health.score, 4), health.band,
                 compact_json({c: round(s, 2) for c, s in health.category_scores.items()}),
-                round(health.coverage, 2), compact_json(explanation(health, previous)), now,
+                round(health.coverage, 2), compact_json(explanation(health, previous) | churn), now,
             )  # fmt: skip
             previous = health
 

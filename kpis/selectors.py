@@ -11,6 +11,8 @@ from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from kpis.backtest import Dataset, Renewal, Thresholds, dataset_build
+from kpis.churn import FeatureSpace, History
 from kpis.models import (
     Account,
     Band,
@@ -22,6 +24,9 @@ from kpis.models import (
     Insight,
     KpiDefinition,
     KpiValue,
+    LearnedModel,
+    RenewalOutcome,
+    ReportCard,
 )
 from kpis.projections import portfolio_forecast
 from kpis.scoring import KpiRule, ModelRules, Scorer, slope
@@ -266,3 +271,78 @@ def band_change_preview(current: ModelRules, proposed: ModelRules) -> dict:
         if before != after:
             moves[f"{before} → {after}"] += 1
     return {"accounts": len(values), "changed": sum(moves.values()), "moves": dict(moves)}
+
+
+# --- renewals, report cards and the learned model ---------------------------------------------
+
+HISTORY_CHUNK = 1000
+HISTORY_SQL = """
+    SELECT v.account_id, v.period, k.key, v.value FROM kpis_kpivalue v
+    JOIN kpis_kpidefinition k ON k.id = v.kpi_id
+    WHERE v.is_current AND k.active AND v.account_id = ANY(%s)
+    ORDER BY v.account_id, v.period
+"""
+
+
+def account_histories(account_ids: list[int]) -> dict[int, History]:
+    """Every account's current monthly KPI values, oldest first, read a chunk of accounts at a time."""
+    histories: dict[int, History] = {}
+    for start in range(0, len(account_ids), HISTORY_CHUNK):
+        with connection.cursor() as cursor:
+            cursor.execute(HISTORY_SQL, [account_ids[start : start + HISTORY_CHUNK]])
+            for account_id, period, key, value in cursor.fetchall():
+                months = histories.setdefault(account_id, [])
+                if not months or months[-1][0] != period:
+                    months.append((period, {}))
+                months[-1][1][key] = value
+    return histories
+
+
+def renewal_dataset(model: HealthModel) -> Dataset:
+    """The tenant's renewals with the rules' score and the learned model's features as they stood
+    before each (kpis.backtest)."""
+    rows = RenewalOutcome.objects.order_by("renewal_date", "account_id").values_list(
+        "account_id", "renewal_date", "outcome", "arr_before"
+    )
+    renewals = [
+        Renewal(a, day, outcome == RenewalOutcome.Outcome.CHURNED, float(arr))
+        for a, day, outcome, arr in rows
+    ]
+    histories = account_histories(sorted({renewal.account_id for renewal in renewals}))
+    rules = kpi_rules()
+    return dataset_build(renewals, histories, Scorer(rules, model_rules(model)), FeatureSpace(rules))
+
+
+def model_thresholds(model: HealthModel) -> Thresholds:
+    return Thresholds(model.healthy_min, model.critical_below, model.renewal_probabilities)
+
+
+def learned_model_latest() -> LearnedModel | None:
+    return LearnedModel.objects.order_by("-created_at").first()
+
+
+def report_cards() -> dict:
+    """The current and previous versions' report cards and the latest learned model: what
+    Settings → Health and GET /api/v1/health/report-card/ show."""
+    versions = list(HealthModel.objects.select_related("learned_model").order_by("-version")[:2])
+    cards = {
+        card.model_version: card
+        for card in ReportCard.objects.filter(model_version__in=[v.version for v in versions])
+    }
+    return {
+        "current": _version_card(versions[0], cards) if versions else None,
+        "previous": _version_card(versions[1], cards) if len(versions) > 1 else None,
+        "learned_model": learned_model_latest(),
+    }
+
+
+def _version_card(model: HealthModel, cards: dict) -> dict:
+    card = cards.get(model.version)
+    return {
+        "version": model.version,
+        "method": "learned" if model.learned_model_id else "rules",
+        "learned_model": model.learned_model_id,
+        "created_at": model.created_at,
+        "card": card.card if card else None,
+        "computed_at": card.computed_at if card else None,
+    }

@@ -1,22 +1,36 @@
 """Writes about accounts and health. Views, API, admin, imports and tasks all come here."""
 
+import logging
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from kpis import catalog
+from kpis.backtest import activation_refusal, prove, report_card, rolling_origin_folds, rules_scored
 from kpis.catalog.sync import SyncReport, entries_sync
 from kpis.defaults import DEFAULT_OVERRIDE_RULES, DEFAULT_RENEWAL_PROBABILITIES
 from kpis.insights import insights_generate
-from kpis.models import Account, BestPractice, HealthModel, HealthSnapshot, IndustryBenchmark, KpiDefinition
+from kpis.models import (
+    Account,
+    BestPractice,
+    HealthModel,
+    HealthSnapshot,
+    IndustryBenchmark,
+    KpiDefinition,
+    LearnedModel,
+    ReportCard,
+)
 from kpis.projections import projections_compute
 from kpis.recompute import health_recompute
-from kpis.selectors import health_model_current
+from kpis.selectors import health_model_current, model_thresholds, renewal_dataset
+
+logger = logging.getLogger(__name__)
 
 MODEL_SETTINGS = (
     "category_weights", "healthy_min", "critical_below", "missing_data_rule", "override_rules",
-    "renewal_probabilities", "upload_mode", "master_file_name",
+    "renewal_probabilities", "upload_mode", "master_file_name", "learned_model",
 )  # fmt: skip
 # What the catalog ships of a KPI; `active` is the tenant's own switch.
 KPI_CATALOG_FIELDS = (
@@ -35,6 +49,14 @@ KPI_CATALOG_FIELDS = (
     "max_value",
     "description",
 )
+
+TRAINING_FAILED = (
+    "Training failed unexpectedly; nothing changed. Train again; if it fails again, contact support."
+)
+
+
+class ActivationRefused(ValidationError):
+    """The learned model may not become the live score; the message says why."""
 
 
 @transaction.atomic
@@ -187,3 +209,98 @@ def _rows_follow(rows: dict, shipped: dict, *, new, report: SyncReport) -> None:
             report.updated.append(label)
     if missing:
         type(missing[0]).objects.bulk_create(missing)
+
+
+# --- report cards and the learned churn model ------------------------------------------------------
+
+
+def report_card_compute(*, model_version: int | None = None) -> ReportCard:
+    """Backtest a version's live score on the renewals (replacing its card): the rules on the
+    rolling-origin folds, or, for a version that runs a learned model, the learned approach
+    trained fold by fold on the same folds."""
+    model = HealthModel.objects.get(version=model_version) if model_version else health_model_current()
+    data, thresholds = renewal_dataset(model), model_thresholds(model)
+    if model.learned_model_id:
+        method, card = "learned", prove(data, thresholds).learned_card
+    else:
+        method, card = (
+            "rules",
+            report_card(data, rules_scored(data, thresholds), rolling_origin_folds(data), "rules"),
+        )
+    report, _ = ReportCard.objects.update_or_create(
+        model_version=model.version, defaults={"method": method, "card": card}
+    )
+    return report
+
+
+def report_card_refresh_later() -> None:
+    """Queue the current version's report card (after renewal outcomes change, or on demand)."""
+    from kpis.tasks import report_card_refresh  # tasks import this module
+
+    version = health_model_current().version
+    transaction.on_commit(lambda: report_card_refresh.delay(version))
+
+
+@transaction.atomic
+def learned_model_request(*, requested_by: str) -> LearnedModel:
+    """Record a training and queue it for the worker once this transaction commits."""
+    from kpis.tasks import learned_model_train_task  # tasks import this module
+
+    learned = LearnedModel.objects.create(requested_by=requested_by)
+    transaction.on_commit(lambda: learned_model_train_task.delay(str(learned.pk)))
+    return learned
+
+
+def learned_model_train(*, learned_model_id) -> LearnedModel:
+    """Train on the renewals, backtest against the current rules on the same folds and keep the
+    verdict. Claimed with a conditional update, so a second delivery of the task does nothing."""
+    claimed = LearnedModel.objects.filter(pk=learned_model_id, status=LearnedModel.Status.QUEUED).update(
+        status=LearnedModel.Status.TRAINING
+    )
+    if not claimed:
+        return LearnedModel.objects.get(pk=learned_model_id)
+    rules = health_model_current()
+    try:
+        proof = prove(renewal_dataset(rules), model_thresholds(rules))
+    except Exception:
+        logger.exception("Training learned model %s failed", learned_model_id)
+        return _learned_finish(learned_model_id, status=LearnedModel.Status.FAILED, verdict=TRAINING_FAILED)
+    return _learned_finish(
+        learned_model_id, status=LearnedModel.Status.READY, compared_with_version=rules.version,
+        parameters=proof.model.to_json() if proof.model else {}, report_card=proof.learned_card,
+        rules_report_card=proof.rules_card, proven=proof.proven, verdict=proof.verdict,
+    )  # fmt: skip
+
+
+def _learned_finish(learned_model_id, **fields) -> LearnedModel:
+    LearnedModel.objects.filter(pk=learned_model_id).update(finished_at=timezone.now(), **fields)
+    return LearnedModel.objects.get(pk=learned_model_id)
+
+
+@transaction.atomic
+def learned_model_activate(*, learned_model: LearnedModel, created_by: str) -> HealthModel:
+    """Make the learned model the live score: a new health model version, backfilled as usual.
+    Refused (ActivationRefused, saying why) unless it is proven and beats the current rules on
+    AUC and critical-band lift on the same folds."""
+    current = health_model_current()
+    refusal = _activation_refusal(learned_model, current)
+    if refusal:
+        raise ActivationRefused(refusal, code="activation_refused")
+    return health_model_update(created_by=f"{created_by} (learned churn model)", learned_model=learned_model)
+
+
+def _activation_refusal(learned: LearnedModel, current: HealthModel) -> str | None:
+    if learned.status != LearnedModel.Status.READY:
+        return f"This learned model is {learned.get_status_display().lower()}, not ready; wait for its training to finish."
+    if current.learned_model_id == learned.pk:
+        return "This learned model is already the live score."
+    if learned.compared_with_version != current.version:
+        return (f"It was measured against health model version {learned.compared_with_version}, and the live "
+                f"version is now {current.version}; train again to compare it with the current rules.")  # fmt: skip
+    return activation_refusal(proven=learned.proven, verdict=learned.verdict, learned=learned.report_card,
+                              rules=learned.rules_report_card)  # fmt: skip
+
+
+def health_rules_restore(*, created_by: str) -> HealthModel:
+    """Go back to the rules as the live score (a new version, like any change)."""
+    return health_model_update(created_by=f"{created_by} (back to the rules)", learned_model=None)

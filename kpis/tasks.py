@@ -3,13 +3,27 @@
 from celery import shared_task
 
 from kpis.models import HealthModel
-from kpis.services import health_refresh
+from kpis.services import health_refresh, learned_model_train, report_card_compute
 
 
 @shared_task(time_limit=60 * 60, soft_time_limit=55 * 60)
 def health_backfill(model_version: int) -> int:
-    """Every month of every account under `model_version` (chunked, idempotent)."""
-    return health_refresh(model=HealthModel.objects.get(version=model_version))
+    """Every month of every account under `model_version` (chunked, idempotent), then the
+    version's report card."""
+    written = health_refresh(model=HealthModel.objects.get(version=model_version))
+    report_card_compute(model_version=model_version)
+    return written
+
+
+@shared_task(time_limit=15 * 60, soft_time_limit=14 * 60)
+def report_card_refresh(model_version: int) -> None:
+    """On demand, or after renewal outcomes changed."""
+    report_card_compute(model_version=model_version)
+
+
+@shared_task(time_limit=30 * 60, soft_time_limit=28 * 60)
+def learned_model_train_task(learned_model_id: str) -> None:
+    learned_model_train(learned_model_id=learned_model_id)
 
 
 @shared_task(time_limit=15 * 60, soft_time_limit=14 * 60)

@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from common.exports import csv_safe
 from kpis.forms import HealthModelForm, KpiRangeForm
@@ -24,10 +24,20 @@ from kpis.selectors import (
     best_practices_for,
     filter_choices,
     health_model_current,
+    learned_model_latest,
     model_rules,
     portfolio,
+    report_cards,
 )
-from kpis.services import health_model_update, kpi_definition_update
+from kpis.services import (
+    ActivationRefused,
+    health_model_update,
+    health_rules_restore,
+    kpi_definition_update,
+    learned_model_activate,
+    learned_model_request,
+    report_card_refresh_later,
+)
 from users.decorators import admin_required
 
 EXPORT_COLUMNS = ["external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
@@ -101,6 +111,7 @@ def account_detail(request, pk: int):
         "practices": best_practices_for(explanation),
         "chart": _account_chart(history, explanation, series, kpi_names),
         "kpi_names": kpi_names,
+        "churn_drivers": _labelled(explanation.get("churn_drivers", []), kpi_names),
         "executions": account.executions.select_related("playbook").order_by("-started_at")[:10],
     }
     return render(request, "kpis/account_detail.html", context)
@@ -112,6 +123,18 @@ def _named(explanation: dict, names: dict) -> dict:
     drivers = explanation.get("drivers", [])
     return {**explanation, "kpis": [k | {"name": names.get(k["kpi"], k["kpi"])} for k in kpis],
             "drivers": [d | {"name": names.get(d["kpi"], d["kpi"])} for d in drivers]}  # fmt: skip
+
+
+def _labelled(drivers: list[dict], names: dict) -> list[dict]:
+    """Churn drivers with a name a person reads: the KPI's, or what the feature measures."""
+    return [driver | {"label": _feature_label(driver["feature"], names)} for driver in drivers]
+
+
+def _feature_label(feature: str, names: dict) -> str:
+    kind, _, key = feature.partition(":")
+    if kind == "kpi":
+        return names.get(key, key)
+    return f"{key}: trend over 3 months" if kind == "trend" else "Data coverage"
 
 
 def _account_chart(history, explanation, series, names) -> dict:
@@ -170,8 +193,92 @@ def health_settings(request):
             return redirect("health_settings")
         preview = band_change_preview(model_rules(model), proposed)
     kpis = KpiDefinition.objects.order_by("category", "name")
-    return render(
-        request, "kpis/settings.html", {"form": form, "model": model, "preview": preview, "kpis": kpis}
+    proof = report_cards()
+    context = {"form": form, "model": model, "preview": preview, "kpis": kpis, "proof": proof, "bands": Band.values,
+               "columns": _card_columns(proof), "chart": _proof_chart(proof)}  # fmt: skip
+    return render(request, "kpis/settings.html", context)
+
+
+def _card_columns(proof: dict) -> list[dict]:
+    """The report cards side by side: current version, previous version, latest learned model."""
+    columns = [
+        {"title": f"{name.title()}: version {entry['version']} ({entry['method']})", "card": entry["card"]}
+        for name, entry in (("current", proof["current"]), ("previous", proof["previous"]))
+        if entry
+    ]
+    learned = proof["learned_model"]
+    if learned and learned.report_card:
+        label = "proven" if learned.proven else "unproven"
+        columns.append({"title": f"Learned model, trained {learned.created_at:%Y-%m-%d} ({label})",
+                        "card": learned.report_card})  # fmt: skip
+    return columns
+
+
+def _proof_chart(proof: dict) -> dict:
+    """Reliability diagram and band churn rates of the cards, for static/js/charts.js."""
+    columns = [column for column in _card_columns(proof) if column["card"]]
+    return {
+        "bands": [label for _value, label in Band.choices],
+        "band_churn": [
+            {"label": c["title"], "rates": [c["card"]["bands"][band]["churn_rate"] for band in Band.values]}
+            for c in columns
+        ],
+        "reliability": [
+            {
+                "label": c["title"],
+                "points": [{"x": p["predicted"], "y": p["observed"]} for p in c["card"]["reliability"]],
+            }
+            for c in columns
+        ],
+    }
+
+
+def _back_to_settings(request, level: int, text: str):
+    messages.add_message(request, level, text)
+    return redirect("health_settings")
+
+
+@admin_required
+@require_POST
+def report_card_refresh_view(request):
+    report_card_refresh_later()
+    return _back_to_settings(
+        request, messages.SUCCESS, "The report card is being recomputed; reload in a moment."
+    )
+
+
+@admin_required
+@require_POST
+def learned_model_train_view(request):
+    learned_model_request(requested_by=request.user.username)
+    return _back_to_settings(
+        request, messages.SUCCESS, "Training the learned model in the background; reload in a minute."
+    )
+
+
+@admin_required
+@require_POST
+def learned_model_activate_view(request):
+    learned = learned_model_latest()
+    if learned is None:
+        return _back_to_settings(request, messages.ERROR, "There is no learned model yet; train one first.")
+    try:
+        model = learned_model_activate(learned_model=learned, created_by=request.user.username)
+    except ActivationRefused as refused:
+        return _back_to_settings(request, messages.ERROR, "Not switched: " + " ".join(refused.messages))
+    return _back_to_settings(
+        request,
+        messages.SUCCESS,
+        f"The learned model is the live score from version {model.version}; history is being recomputed.",
+    )
+
+
+@admin_required
+@require_POST
+def health_rules_restore_view(request):
+    model = health_rules_restore(created_by=request.user.username)
+    return _back_to_settings(
+        request, messages.SUCCESS, f"The rules are the live score again from version {model.version}."
     )
 
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django_tenants.utils import schema_context
 
-from kpis.demo import demo_data_load
+from kpis.demo import demo_data_load, demo_renewal_history_load
 from playbooks.demo import demo_playbooks_load
 from tenants.models import Plan, Tenant
 from tenants.services import AdminSpec, tenant_provision
@@ -33,5 +33,6 @@ def demo_seed() -> Tenant:
     )
     with schema_context(DEMO_SLUG):
         demo_data_load()
+        demo_renewal_history_load()
         demo_playbooks_load()
     return tenant

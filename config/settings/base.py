@@ -317,6 +317,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a `status`: name the sets, so the accounts' keeps its name StatusEnum.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "kpis.models.Account.Status",
+        "LearnedModelStatusEnum": "kpis.models.LearnedModel.Status",
+    },
 }
 
 # --- Admin import/export (django-import-export) ----------------------------------------------

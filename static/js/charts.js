@@ -36,6 +36,28 @@
     });
   }
 
+  // Report cards (Settings → Health): one colour per card, in the order of the table's columns.
+  const CARD_COLORS = ["#3552d6", "#8a94a6", "#2e9d5b"];
+  if (canvas("band-churn")) {
+    new Chart(canvas("band-churn"), {
+      type: "bar",
+      data: { labels: data.bands, datasets: data.band_churn.map((card, i) => ({ label: card.label,
+        data: card.rates.map((rate) => (rate === null ? null : 100 * rate)), backgroundColor: CARD_COLORS[i] })) },
+      options: { scales: { y: { beginAtZero: true, title: { display: true, text: "% churned" } } } },
+    });
+  }
+  if (canvas("reliability")) {
+    const diagonal = { label: "perfectly calibrated", data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], type: "line",
+      borderColor: "#c8ccd4", borderDash: [6, 4], pointRadius: 0 };
+    new Chart(canvas("reliability"), {
+      type: "scatter",
+      data: { datasets: [diagonal, ...data.reliability.map((card, i) => ({ label: card.label, data: card.points,
+        borderColor: CARD_COLORS[i], backgroundColor: CARD_COLORS[i], showLine: true }))] },
+      options: { scales: { x: { min: 0, max: 1, title: { display: true, text: "predicted renewal probability" } },
+        y: { min: 0, max: 1, title: { display: true, text: "observed renewal rate" } } } },
+    });
+  }
+
   (data.kpis || []).forEach((kpi) => {
     const flat = (value, label, color) => ({ label, data: kpi.labels.map(() => value), borderColor: color,
       borderDash: [6, 4], pointRadius: 0, fill: false });

@@ -18,8 +18,10 @@ from django.db import connection, connections
 from django_tenants.utils import schema_context
 
 from ingest.services import upload_dir, upload_receive
-from kpis.demo import demo_data_load
+from kpis.demo import demo_data_load, renewal_book_load
 from kpis.models import Account
+from kpis.renewal_history import book_generate
+from kpis.services import report_card_compute
 from playbooks.demo import demo_playbooks_load
 from playbooks.models import Execution, Playbook
 from tenants.models import Tenant
@@ -84,6 +86,8 @@ def site_data_make() -> dict:
     tenant = make_tenant(TENANT)
     with schema_context(TENANT):
         demo_data_load(today=DEMO_TODAY)
+        renewal_book_load(book_generate(40, DEMO_TODAY))  # renewals, so Settings → Health has report cards
+        report_card_compute()
         demo_playbooks_load()
         upload = upload_receive(
             tenant=tenant,

@@ -64,6 +64,16 @@ def test_the_charts_are_drawn(tenant_admin, site):
     assert tenant_admin.problems == []
 
 
+def test_the_report_card_charts_are_drawn(tenant_admin, site):
+    tenant_admin.open(f"{site.tenant_url}/settings/health/")
+
+    drawn = tenant_admin.page.evaluate(
+        "['reliability', 'band-churn'].filter((id) => Chart.getChart(id)).length"
+    )
+    assert drawn == 2
+    assert tenant_admin.problems == []
+
+
 def test_the_upload_page_polls_its_progress_with_htmx(tenant_admin, site):
     """htmx adds no <style> and evaluates no code: its config comes from a meta tag."""
     page = tenant_admin.page

@@ -60,6 +60,13 @@ VALID = {
         "role": "Manager",
         "initial_password": "correct-horse-42",
     },
+    "renewals": {
+        "account": "ACME-1",
+        "renewal_date": "2024-03-31",
+        "outcome": "Contracted",
+        "arr_before": "1,200.00",
+        "arr_after": "900",
+    },
 }
 
 CLEAN = {
@@ -92,6 +99,13 @@ CLEAN = {
         "total_amount": Decimal("59.97"),
         "region": "EMEA",
         "account": "Acme Corp",
+    },
+    "renewals": {
+        "account": "ACME-1",
+        "renewal_date": date(2024, 3, 31),
+        "outcome": "contracted",
+        "arr_before": Decimal("1200.00"),
+        "arr_after": Decimal("900.00"),
     },
     "users": {
         "username": "dana.k@acme",

@@ -68,11 +68,22 @@ def bob_trigger_id(bob) -> dict:
         }
 
 
+def bob_learned_model_id(bob) -> dict:
+    from kpis.models import LearnedModel
+
+    with schema_context("bob"):
+        return {"pk": LearnedModel.objects.create(requested_by="bob").pk}
+
+
 # route → (methods to try, what B object ids the route takes)
 ROUTES = {
     "api/v1/me/": (["get"], None),
     "api/v1/usage/": (["get"], None),
     "api/v1/portfolio/": (["get"], None),
+    "api/v1/health/report-card/": (["get"], None),
+    "api/v1/health/learned-model/train/": (["post"], None),
+    "api/v1/health/learned-model/activate/": (["post"], None),
+    "api/v1/health/learned-model/<pk>/": (["get"], bob_learned_model_id),
     "api/v1/keys/": (["get", "post"], None),
     "api/v1/keys/<pk>/": (["get", "delete"], bob_key_id),
     "api/v1/accounts/": (["get"], None),

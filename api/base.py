@@ -33,10 +33,8 @@ class KeyScopePermission(permissions.BasePermission):
         if not isinstance(key, ApiKey):
             return False
         needed = view.required_scope
-        if (
-            request.method not in permissions.SAFE_METHODS
-            and SCOPE_RANK[needed] < SCOPE_RANK[ApiKey.Scope.WRITE]
-        ):
+        writes = request.method not in permissions.SAFE_METHODS and not view.posts_are_reads
+        if writes and SCOPE_RANK[needed] < SCOPE_RANK[ApiKey.Scope.WRITE]:
             needed = ApiKey.Scope.WRITE
         return SCOPE_RANK[key.scope] >= SCOPE_RANK[needed]
 
@@ -53,6 +51,8 @@ class TenantApiMixin:
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [permissions.IsAuthenticated, KeyScopePermission]
     required_scope = ApiKey.Scope.READ
+    # A view whose POST only reads (asking the knowledge base) sets this; read keys may use it.
+    posts_are_reads = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

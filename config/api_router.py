@@ -12,6 +12,7 @@ from rest_framework.routers import SimpleRouter
 from api import views
 from ingest import api as ingest_api
 from kpis import api as kpi_api
+from kpis.knowledge import api as kb_api
 from playbooks import api as playbook_api
 
 router = SimpleRouter(trailing_slash=True)
@@ -22,6 +23,8 @@ router.register("uploads", ingest_api.UploadViewSet, basename="api-uploads")
 router.register("playbooks", playbook_api.PlaybookViewSet, basename="api-playbooks")
 router.register("executions", playbook_api.ExecutionViewSet, basename="api-executions")
 router.register("triggers", playbook_api.TriggerViewSet, basename="api-triggers")
+router.register("kb/documents", kb_api.KbDocumentViewSet, basename="api-kb-documents")
+router.register("kb/queries", kb_api.KbQueryViewSet, basename="api-kb-queries")
 
 v1 = [
     path("me/", views.MeApi.as_view(), name="api-me"),
@@ -37,6 +40,7 @@ v1 = [
         name="api-learned-model-activate",
     ),
     path("health/learned-model/<str:pk>/", kpi_api.LearnedModelApi.as_view(), name="api-learned-model"),
+    path("kb/ask/", kb_api.KbAskApi.as_view(), name="api-kb-ask"),
     path(
         "uploads/<str:pk>/errors.csv",
         ingest_api.UploadViewSet.as_view({"get": "errors_csv"}),

@@ -73,6 +73,18 @@ INGEST_SLOTS_PER_TENANT = whole_number("INGEST_SLOTS_PER_TENANT", default=1, min
 # whether we ask to be preloaded into browsers (see README, Deploying).
 SECURE_HSTS_SECONDS = whole_number("SECURE_HSTS_SECONDS", default=ONE_YEAR, minimum=0)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Knowledge base: how long an answer is served from the cache (a document change retires it
+# sooner), and the optional generative model, any OpenAI-compatible chat-completions server.
+KB_ANSWER_CACHE_SECONDS = whole_number("KB_ANSWER_CACHE_SECONDS", default=24 * 60 * 60, minimum=0)
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="")
+OPENAI_TIMEOUT_SECONDS = whole_number("OPENAI_TIMEOUT_SECONDS", default=30, minimum=1)
+if bool(OPENAI_BASE_URL) != bool(OPENAI_MODEL):
+    raise environ.ImproperlyConfigured(
+        "Set OPENAI_BASE_URL and OPENAI_MODEL together (and OPENAI_API_KEY if the server needs one), "
+        "or neither to answer extractively."
+    )
 
 
 def database_config() -> dict:

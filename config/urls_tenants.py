@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from ingest import views as ingest_views
 from kpis import views as kpi_views
+from kpis.knowledge import views as kb_views
 from playbooks import views as playbook_views
 from tenants import views as tenant_views
 from users import views as user_views
@@ -20,6 +21,11 @@ urlpatterns = [
     path("accounts/", kpi_views.accounts, name="accounts"),
     path("accounts/<int:pk>/", kpi_views.account_detail, name="account_detail"),
     path("insights/", kpi_views.insights, name="insights"),
+    path("knowledge/", kb_views.knowledge, name="knowledge"),
+    path("knowledge/add/", kb_views.kb_document_add, name="kb_document_add"),
+    path("knowledge/documents/<slug:doc_id>/", kb_views.kb_document, name="kb_document"),
+    path("knowledge/documents/<slug:doc_id>/delete/", kb_views.kb_document_delete, name="kb_document_delete"),
+    path("knowledge/questions/", kb_views.kb_queries, name="kb_queries"),
     path("data/", ingest_views.data_integration, name="data_integration"),
     path("data/uploads/<uuid:public_id>/", ingest_views.upload_detail, name="upload_detail"),
     path(

@@ -24,7 +24,10 @@ class RefusedUploadMixin:
 
 class UploadForm(RefusedUploadMixin, forms.Form):
     kind = forms.ChoiceField(choices=Upload.Kind.choices, label="What the file holds")
-    file = forms.FileField(help_text="CSV (comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252) or XLSX.")
+    file = forms.FileField(
+        help_text="CSV (comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252) or XLSX. Knowledge-base documents: "
+        ".txt, .md, .html, .pdf, .docx, a .zip of them, or a CSV of doc_id, title, content."
+    )
     account = forms.CharField(
         required=False, max_length=200,
         help_text="Account roll-up mode only: the account this KPI file is for (external id or name).",

@@ -17,6 +17,7 @@ class Upload(models.Model):
         SALES = "sales", "Sales records"
         USERS = "users", "Users"
         RENEWALS = "renewals", "Renewal outcomes"
+        DOCUMENTS = "documents", "Knowledge-base documents"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

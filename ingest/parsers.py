@@ -157,22 +157,36 @@ def check_xlsx_safety(path: str, limits: Limits) -> None:
         raise FileRefused(f"The Excel file is damaged and cannot be opened. {_EXPORT_ADVICE}") from exc
 
 
-def _check_member_names(members: list[zipfile.ZipInfo]) -> None:
+def check_zip_safety(path: str, limits: Limits, what: str, advice: str) -> None:
+    """Refuse a ZIP archive (a .docx, a zip of documents) whose entries could hurt whoever reads
+    them: unsafe paths, a zip bomb. `what` names the file in the message ("The archive")."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except _ZIP_ERRORS as exc:
+        raise FileRefused(f"{what} is damaged and cannot be opened. {advice}") from exc
+    _check_member_names(members, what, advice)
+    _check_member_sizes(members, limits, what, advice)
+
+
+def _check_member_names(
+    members: list[zipfile.ZipInfo], what: str = "The Excel file", advice: str = _EXPORT_ADVICE
+) -> None:
     # Nothing is extracted, but Excel never writes such names: their presence marks a forged file.
     for member in members:
         name = member.filename.replace("\\", "/")
         if name.startswith("/") or re.match(r"[A-Za-z]:", name) or ".." in name.split("/"):
             raise FileRefused(
-                f"The Excel file contains an entry with an unsafe path ({member.filename!r}), "
-                f"so it was not opened. {_EXPORT_ADVICE}"
+                f"{what} contains an entry with an unsafe path ({member.filename!r}), so it was not opened. {advice}"
             )
 
 
-def _check_member_sizes(members: list[zipfile.ZipInfo], limits: Limits) -> None:
+def _check_member_sizes(
+    members: list[zipfile.ZipInfo], limits: Limits, what: str = "The Excel file", advice: str = _EXPORT_ADVICE
+) -> None:
     # zipfile stops decompressing at the declared size, so the declared sizes are real bounds.
     bomb = FileRefused(
-        f"The Excel file would expand to far more data than it holds (a “zip bomb”), "
-        f"so it was not opened. {_EXPORT_ADVICE}"
+        f"{what} would expand to far more data than it holds (a “zip bomb”), so it was not opened. {advice}"
     )
     for member in members:
         ratio = member.file_size / max(member.compress_size, 1)
@@ -181,7 +195,7 @@ def _check_member_sizes(members: list[zipfile.ZipInfo], limits: Limits) -> None:
     total = sum(member.file_size for member in members)
     if total > limits.max_xlsx_uncompressed:
         raise FileRefused(
-            f"The Excel file expands to {_size_text(total)}, above the "
+            f"{what} expands to {_size_text(total)}, above the "
             f"{_size_text(limits.max_xlsx_uncompressed)} limit. {_SPLIT_ADVICE}"
         )
 

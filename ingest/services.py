@@ -29,7 +29,7 @@ from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
-from ingest import fastpath, loaders
+from ingest import documents, fastpath, loaders
 from ingest.models import Upload, UploadError, UploadFollowUp
 from ingest.parsers import (
     FileRefused,
@@ -41,7 +41,8 @@ from ingest.parsers import (
     read_header_and_rows,
     sniff_format,
 )
-from ingest.validation import SPECS, Context, KpiBounds, validate_row
+from ingest.validation import SPECS, Context, KpiBounds, RowError, validate_row
+from kpis.knowledge.services import document_outcome, document_upsert
 from kpis.models import Account, KpiDefinition
 from kpis.services import health_refresh, report_card_refresh_later
 from tenants.models import Tenant
@@ -99,7 +100,7 @@ def upload_receive(*, tenant: Tenant, fileobj, original_name: str, kind: str, ac
     _check_document_quota(tenant)
     path, digest, size = _store(tenant, fileobj, original_name)
     try:
-        _check_file(path, original_name)
+        _check_file(path, original_name, kind)
         upload = _record(path, digest, size, kind=kind, original_name=safe_name(original_name),
                          acting_role=acting_role, uploaded_by=uploaded_by, via=via, dry_run=dry_run,
                          account_from_file=account_from_file)  # fmt: skip
@@ -132,7 +133,7 @@ def _check_document_quota(tenant: Tenant) -> None:
 def _store(tenant: Tenant, fileobj, original_name: str) -> tuple[Path, str, int]:
     folder = upload_dir(tenant)
     folder.mkdir(parents=True, exist_ok=True)
-    suffix = ".xlsx" if original_name.lower().endswith(".xlsx") else ".csv"
+    suffix = _stored_suffix(original_name)
     path = folder / f"{uuid.uuid4().hex}{suffix}"
     digest, size, limits = hashlib.sha256(), 0, upload_limits()
     try:
@@ -148,12 +149,20 @@ def _store(tenant: Tenant, fileobj, original_name: str) -> tuple[Path, str, int]
     return path, digest.hexdigest(), size
 
 
-def _check_file(path: Path, original_name: str) -> None:
+def _stored_suffix(original_name: str) -> str:
+    """Rows files are stored as .csv or .xlsx; documents keep their own suffix (.pdf, .zip…)."""
+    suffix = documents.suffix_of(original_name)
+    return suffix if suffix in (".xlsx", *documents.SUFFIXES) else ".csv"
+
+
+def _check_file(path: Path, original_name: str, kind: str) -> None:
     with open(path, "rb") as handle:
         head = handle.read(8192)
     if not head:
         raise FileRefused("The file is empty. Export the data again and upload the file that has rows.")
-    if sniff_format(head, original_name) == "xlsx":
+    if kind == Upload.Kind.DOCUMENTS:
+        documents.check_document_file(str(path), original_name, upload_limits())
+    elif sniff_format(head, original_name) == "xlsx":
         check_xlsx_safety(str(path), upload_limits())
 
 
@@ -257,6 +266,9 @@ def _load_claimed(upload: Upload) -> None:
 
 def _load(upload: Upload) -> None:
     path = Path(settings.MEDIA_ROOT) / upload.stored_path
+    if upload.kind == Upload.Kind.DOCUMENTS:
+        _load_documents(upload, path)
+        return
     spec = SPECS[upload.kind]
     upload.rows_total = count_data_rows(str(path), upload.original_name)
     Upload.objects.filter(pk=upload.pk).update(rows_total=upload.rows_total)
@@ -279,6 +291,43 @@ def _load(upload: Upload) -> None:
         _finish_counts(upload, read, rejected, result)
         if not upload.dry_run:  # committed with the data or not at all
             UploadFollowUp.objects.create(upload=upload, account_ids=result.touched_account_ids)
+
+
+def _load_documents(upload: Upload, path: Path) -> None:
+    """Each document through the document service, committed one by one: a rerun after a crash
+    finds the stored ones unchanged (content hash) and carries on. A preview only checks them."""
+    UploadError.objects.filter(upload=upload).delete()  # a rerun starts clean
+    result, read, rejected = loaders.MergeResult(), 0, 0
+    for item in documents.read_documents(str(path), upload.original_name, upload_limits()):
+        read += 1
+        errors = _document_store(upload, item, result) if isinstance(item, documents.DocumentIn) else item
+        if errors:
+            rejected += 1
+            _save_errors(upload, errors)
+        cache.set(progress_key(upload), read, 3600)
+    _finish_counts(upload, read, rejected, result)
+
+
+def _document_store(
+    upload: Upload, item: documents.DocumentIn, result: loaders.MergeResult
+) -> list[RowError]:
+    """Store (or, in a preview, check) one document; what stopped it, field by field."""
+    fields = {"doc_id": item.doc_id, "title": item.title, "content": item.content}
+    try:
+        if upload.dry_run:
+            outcome = document_outcome(**fields)
+        else:
+            outcome = document_upsert(
+                **fields, source_name=item.source_name, created_by=upload.uploaded_by
+            ).outcome
+    except ValidationError as refused:
+        return [
+            RowError(item.line, field, item.doc_id, " ".join(reasons))
+            for field, reasons in refused.message_dict.items()
+        ]
+    field = {"created": "inserted", "updated": "updated", "unchanged": "unchanged"}[outcome]
+    setattr(result, field, getattr(result, field) + 1)
+    return []
 
 
 def _stage(upload: Upload, tables: loaders.Tables, path: Path, header: list[str], rows, passwords: dict) -> tuple[int, int]:  # fmt: skip

@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from math import isfinite
 from typing import NamedTuple
 
+from kpis.knowledge.text import DOC_ID_PATTERN, DOC_ID_RULE
 from users.roles import ADMIN, role_grant_refusal
 
 EXTRA = "__extra__"  # where the row parser puts cells beyond the header's columns
@@ -326,6 +327,16 @@ _KINDS: dict[str, _Kind] = {
             _Field("initial_password", _password, required=True, secret=True),
         ),
         key=("username",),
+    ),
+    # The CSV form of knowledge-base documents (the template's header); ingest.documents reads such
+    # files and the document service checks each document.
+    "documents": _Kind(
+        fields=(
+            _Field("doc_id", _text(100, DOC_ID_PATTERN, DOC_ID_RULE), required=True),
+            _Field("title", _text(300)),
+            _Field("content", _text(200_000), required=True),
+        ),
+        key=("doc_id",),
     ),
 }
 

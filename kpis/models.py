@@ -3,6 +3,8 @@ Tenant schemas only: every row here belongs to the tenant whose schema holds it.
 
 import uuid
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
 
@@ -357,3 +359,91 @@ class ReportCard(models.Model):
 
     def __str__(self) -> str:
         return f"Report card v{self.model_version} ({self.method})"
+
+
+# --- Knowledge base ------------------------------------------------------------------------------
+
+
+class KbDocument(models.Model):
+    """A document of the tenant's knowledge base; its passages are KbChunk rows."""
+
+    doc_id = models.CharField(max_length=100, unique=True, help_text="The tenant's own id for it.")
+    title = models.CharField(max_length=300)
+    content = models.TextField()
+    source_name = models.CharField(max_length=255, blank=True, help_text="The file it came from, if any.")
+    content_hash = models.CharField(
+        max_length=64, help_text="Of title and content: unchanged → not re-indexed."
+    )
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "doc_id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class KbChunk(models.Model):
+    """A passage of a few sentences: what search finds and answers cite."""
+
+    document = models.ForeignKey(KbDocument, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField(help_text="0 for the document's first passage.")
+    heading = models.CharField(max_length=300, help_text="The document's title, searched with more weight.")
+    text = models.TextField()
+    embedding = models.BinaryField(help_text="The passage's sentence embedding: 384 little-endian float32.")
+    model = models.CharField(max_length=40, help_text="The embedding model that made it.")
+    search = models.GeneratedField(
+        expression=SearchVector("heading", weight="A", config="english")
+        + SearchVector("text", weight="B", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["document", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="kbchunk_one_per_position")
+        ]
+        indexes = [GinIndex(fields=["search"], name="kbchunk_search")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.position}"
+
+
+class KbIndex(models.Model):
+    """One row: the index version, bumped in the transaction of every document change. Cached
+    answers and the in-process embedding matrix are keyed by token and version, so a change retires
+    them; the token, drawn when the row is made, tells apart a workspace recreated under the same
+    schema name, whose versions start again at 1."""
+
+    version = models.PositiveBigIntegerField(default=0)
+    token = models.UUIDField(default=uuid.uuid4)
+
+    def __str__(self) -> str:
+        return f"knowledge index v{self.version}"
+
+
+class KbQuery(models.Model):
+    """A question asked, what was answered, from which sources, how fast, and by whom."""
+
+    class Via(models.TextChoices):
+        PORTAL = "portal", "Portal"
+        API = "api", "API"
+
+    question = models.TextField()
+    answer = models.TextField()
+    answered = models.BooleanField()
+    sources = models.JSONField(default=list, blank=True)
+    latency_ms = models.FloatField()
+    asked_by = models.CharField(max_length=150, help_text="user:<username> or api:<key prefix>.")
+    via = models.CharField(max_length=6, choices=Via.choices)
+    cached = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.question[:80]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 
 from kpis.demo import demo_data_load, demo_renewal_history_load
+from kpis.knowledge.demo import demo_documents_load
 from playbooks.demo import demo_playbooks_load
 from tenants.models import Plan, Tenant
 from tenants.services import AdminSpec, tenant_provision
@@ -35,4 +36,5 @@ def demo_seed() -> Tenant:
         demo_data_load()
         demo_renewal_history_load()
         demo_playbooks_load()
+        demo_documents_load()
     return tenant

@@ -52,6 +52,21 @@ def registration_counters_reset():
 
 
 @pytest.fixture
+def answer_cache_clear():
+    """Knowledge-base answers are cached in Redis, which outlives a test's transaction: start and
+    end with none cached. Only those keys: the broker's share the database."""
+    _cached_answers_delete()
+    yield
+    _cached_answers_delete()
+
+
+def _cached_answers_delete() -> None:
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(match=f"*:{settings.CACHES['default']['KEY_PREFIX']}:*:kb-answer:*"):
+        client.delete(key)
+
+
+@pytest.fixture
 def tcp_server():
     """A server listening on loopback that accepts connections (and does nothing more); its port."""
     with socket.socket() as server:

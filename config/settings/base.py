@@ -192,6 +192,14 @@ CELERY_TASK_ROUTES = {
 # How many ingest processes one tenant may hold at once (ingest/slots.py), so one tenant's big
 # files cannot take them all while another tenant's file waits.
 INGEST_SLOTS_PER_TENANT = env.INGEST_SLOTS_PER_TENANT
+
+# --- Knowledge base ---------------------------------------------------------------------------
+KB_ANSWER_CACHE_SECONDS = env.KB_ANSWER_CACHE_SECONDS
+# Optional: with these set, a model writes answers from the retrieved passages (README).
+OPENAI_BASE_URL = env.OPENAI_BASE_URL
+OPENAI_API_KEY = env.OPENAI_API_KEY
+OPENAI_MODEL = env.OPENAI_MODEL
+OPENAI_TIMEOUT_SECONDS = env.OPENAI_TIMEOUT_SECONDS
 # Redis redelivers an unacked task after this long; longer than the hard time limit, so a
 # slow task is never run twice while still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}

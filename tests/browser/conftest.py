@@ -19,7 +19,8 @@ from django_tenants.utils import schema_context
 
 from ingest.services import upload_dir, upload_receive
 from kpis.demo import demo_data_load, renewal_book_load
-from kpis.models import Account
+from kpis.knowledge.demo import demo_documents_load
+from kpis.models import Account, KbDocument
 from kpis.renewal_history import book_generate
 from kpis.services import report_card_compute
 from playbooks.demo import demo_playbooks_load
@@ -56,6 +57,7 @@ class Site:
     playbook_key: str
     execution_id: str
     upload_id: str
+    doc_id: str
     registered: list[str] = field(default_factory=list)  # tenants the tests register
 
 
@@ -89,6 +91,7 @@ def site_data_make() -> dict:
         renewal_book_load(book_generate(40, DEMO_TODAY))  # renewals, so Settings → Health has report cards
         report_card_compute()
         demo_playbooks_load()
+        demo_documents_load()
         upload = upload_receive(
             tenant=tenant,
             fileobj=ContentFile(UPLOAD),
@@ -101,6 +104,7 @@ def site_data_make() -> dict:
             "playbook_key": Playbook.objects.order_by("key").first().key,
             "execution_id": str(Execution.objects.order_by("started_at").first().pk),
             "upload_id": str(upload.public_id),
+            "doc_id": KbDocument.objects.order_by("doc_id").first().doc_id,
         }
 
 

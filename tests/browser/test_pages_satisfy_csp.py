@@ -22,6 +22,9 @@ PORTAL_PAGES = [
     "/executions/",
     "/executions/{execution_id}/",
     "/executions/{execution_id}/report/",
+    "/knowledge/",
+    "/knowledge/documents/{doc_id}/",
+    "/knowledge/questions/",
     "/settings/health/",
     "/settings/api-keys/",
     "/settings/usage/",
@@ -93,6 +96,19 @@ def test_the_print_button_prints(tenant_admin, site):
     tenant_admin.page.click("[data-print]")
 
     assert tenant_admin.page.evaluate("window.printed") is True
+    assert tenant_admin.problems == []
+
+
+def test_asking_the_knowledge_base_shows_the_answer_and_its_marked_passages(tenant_admin, site):
+    page = tenant_admin.page
+    tenant_admin.open(f"{site.tenant_url}/knowledge/")
+
+    page.fill("[name=question]", "How much notice must a customer give before the renewal date?")
+    with page.expect_navigation():
+        page.click(".ask [type=submit]")
+
+    assert "60 days" in page.inner_text("#answer")
+    assert page.locator("#answer mark").count() >= 1
     assert tenant_admin.problems == []
 
 

@@ -57,3 +57,16 @@ def test_a_bad_value_stops_startup_with_a_message(name, value, minimum):
     assert started.returncode != 0
     assert "ImproperlyConfigured" in started.stderr
     assert f"{name}={value!r} is not a whole number of at least {minimum}" in started.stderr
+
+
+def test_a_generative_model_needs_both_its_server_and_its_name():
+    started = start_with(OPENAI_BASE_URL="http://127.0.0.1:9/v1", OPENAI_MODEL="")
+
+    assert started.returncode != 0
+    assert "Set OPENAI_BASE_URL and OPENAI_MODEL together" in started.stderr
+
+
+def test_a_bad_answer_cache_lifetime_stops_startup():
+    started = start_with(KB_ANSWER_CACHE_SECONDS="a day")
+
+    assert started.returncode != 0 and "KB_ANSWER_CACHE_SECONDS='a day'" in started.stderr

@@ -67,6 +67,11 @@ VALID = {
         "arr_before": "1,200.00",
         "arr_after": "900",
     },
+    "documents": {
+        "doc_id": "renewal-policy",
+        "title": " Renewal policy ",
+        "content": "Notice is due 60 days ahead.",
+    },
 }
 
 CLEAN = {
@@ -112,6 +117,11 @@ CLEAN = {
         "email": "dana@acme.example.com",
         "role": "manager",
         "initial_password": "correct-horse-42",
+    },
+    "documents": {
+        "doc_id": "renewal-policy",
+        "title": "Renewal policy",
+        "content": "Notice is due 60 days ahead.",
     },
 }
 

@@ -75,6 +75,14 @@ def bob_learned_model_id(bob) -> dict:
         return {"pk": LearnedModel.objects.create(requested_by="bob").pk}
 
 
+def bob_document_id(bob) -> dict:
+    from kpis.knowledge.services import document_upsert
+
+    with schema_context("bob"):
+        document_upsert(doc_id="bob-secret-doc", title="Bob's secret", content="Bob's secret pricing is low.")
+    return {"pk": "bob-secret-doc"}
+
+
 # route → (methods to try, what B object ids the route takes)
 ROUTES = {
     "api/v1/me/": (["get"], None),
@@ -105,6 +113,10 @@ ROUTES = {
     "api/v1/executions/<pk>/steps/<number>/complete": (["post"], bob_step),
     "api/v1/triggers/": (["get", "post"], None),
     "api/v1/triggers/<pk>/": (["get", "patch"], bob_trigger_id),
+    "api/v1/kb/ask/": (["post"], None),
+    "api/v1/kb/documents/": (["get", "post"], None),
+    "api/v1/kb/documents/<pk>/": (["get", "put", "delete"], bob_document_id),
+    "api/v1/kb/queries/": (["get"], None),
 }
 
 

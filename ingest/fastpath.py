@@ -185,7 +185,7 @@ def leftovers(tables: Tables, fields: tuple[str, ...]) -> Iterator[list[Row]]:
         cursor.execute(f"""
             SELECT r.line, {names} FROM {tables.raw} r
             WHERE NOT EXISTS (SELECT 1 FROM {tables.stage} s WHERE s.line = r.line) ORDER BY r.line
-        """)  # noqa: S608  (identifiers are ours)
+        """)  # the identifiers are ours, not input
         while batch := cursor.fetchmany(LEFTOVER_BATCH):
             rows = (
                 Row(line, dict(zip(fields, (cell or "" for cell in cells), strict=True)))

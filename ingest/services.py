@@ -440,7 +440,7 @@ def _check_plan_limits() -> None:
 
 def _import_users(tables: loaders.Tables, passwords: dict[int, str], acting_role: str) -> loaders.MergeResult:
     """Users are few and go through the user service one by one (hashing, checks)."""
-    staged = loaders.fetch(f"SELECT line, username, email, role FROM {tables.stage} ORDER BY line")  # noqa: S608
+    staged = loaders.fetch(f"SELECT line, username, email, role FROM {tables.stage} ORDER BY line")
     existing = set(
         User.objects.filter(username__in=[row[1] for row in staged]).values_list("username", flat=True)
     )

@@ -108,14 +108,10 @@ class _NotLineForLine(Exception):
     """COPY read a different number of rows than the file has lines."""
 
 
-def eligible(kind: str, dialect: CsvDialect | None, header: list[str], account_from_file: str) -> bool:
+def eligible(kind: str, dialect: CsvDialect, header: list[str], account_from_file: str) -> bool:
     # In account_rollup mode an empty account cell takes the file's account: validate_row's job.
     return (
-        kind in FAST_KINDS
-        and bool(header)
-        and dialect is not None
-        and dialect.encoding in COPY_ENCODINGS
-        and not account_from_file
+        kind in FAST_KINDS and bool(header) and dialect.encoding in COPY_ENCODINGS and not account_from_file
     )
 
 

@@ -64,17 +64,21 @@ run: $(STAMP)
 test: $(STAMP) $(CHROMIUM)
 	$(DEVSTACK) $(PY) -m pytest $(PYTEST_ARGS)
 
-## ruff, mypy on the services, selectors and computation modules, and the import contracts of
-## pyproject.toml: the layers point one way (docs/architecture.md).
+## ruff, mypy on the services, selectors and computation modules, djlint on the templates, and
+## the import contracts of pyproject.toml: the layers point one way (docs/architecture.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/djlint templates --check
+	$(VENV)/bin/djlint templates --lint
 	$(VENV)/bin/lint-imports
 
+# djlint --reformat exits 1 when it changed a file; the --check after it fails only if it could not.
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/djlint templates --reformat --quiet || $(VENV)/bin/djlint templates --check --quiet
 
 ## Benchmarks print their figures; they are not tests.
 bench: $(STAMP)

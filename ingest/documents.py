@@ -98,7 +98,7 @@ def _csv_documents(path: str, original_name: str, limits: Limits) -> Iterator[Do
     context = Context(today=date.today(), kpis={})
     for row in rows:
         record, errors = validate_row("documents", row.line, row.values, context)
-        if errors:
+        if record is None:
             yield errors
         else:
             yield DocumentIn(row.line, record["doc_id"], record["title"], record["content"], original_name)

@@ -108,14 +108,10 @@ class _NotLineForLine(Exception):
     """COPY read a different number of rows than the file has lines."""
 
 
-def eligible(kind: str, dialect: CsvDialect | None, header: list[str], account_from_file: str) -> bool:
+def eligible(kind: str, dialect: CsvDialect, header: list[str], account_from_file: str) -> bool:
     # In account_rollup mode an empty account cell takes the file's account: validate_row's job.
     return (
-        kind in FAST_KINDS
-        and bool(header)
-        and dialect is not None
-        and dialect.encoding in COPY_ENCODINGS
-        and not account_from_file
+        kind in FAST_KINDS and bool(header) and dialect.encoding in COPY_ENCODINGS and not account_from_file
     )
 
 
@@ -185,7 +181,7 @@ def leftovers(tables: Tables, fields: tuple[str, ...]) -> Iterator[list[Row]]:
         cursor.execute(f"""
             SELECT r.line, {names} FROM {tables.raw} r
             WHERE NOT EXISTS (SELECT 1 FROM {tables.stage} s WHERE s.line = r.line) ORDER BY r.line
-        """)  # noqa: S608  (identifiers are ours)
+        """)  # the identifiers are ours, not input
         while batch := cursor.fetchmany(LEFTOVER_BATCH):
             rows = (
                 Row(line, dict(zip(fields, (cell or "" for cell in cells), strict=True)))

@@ -130,7 +130,7 @@ def reject_duplicates(tables: Tables, kind: str, upload_id: int, room: int) -> i
             SELECT line, first, {shown} AS shown FROM (
                 SELECT line, {columns}, min(line) OVER (PARTITION BY {columns}) AS first FROM {tables.stage}
             ) keyed WHERE line <> first
-        """)  # noqa: S608  (identifiers are ours)
+        """)  # the identifiers are ours, not input
         cursor.execute(f"""
             INSERT INTO ingest_uploaderror (upload_id, line, field, value, reason)
             SELECT %(upload)s, line, %(field)s,
@@ -179,7 +179,7 @@ def merge_accounts(tables: Tables) -> MergeResult:
         FROM {tables.stage}
         ON CONFLICT (external_id) DO UPDATE SET {assignments}, updated_at = now()
         WHERE ({current}) IS DISTINCT FROM ({incoming})
-    """, "a.id AS account_id, (xmax = 0) AS is_new")  # fmt: skip  # noqa: S608
+    """, "a.id AS account_id, (xmax = 0) AS is_new")  # fmt: skip
     result.unchanged = staged_count(tables) - result.inserted - result.updated
     return result
 
@@ -293,17 +293,17 @@ def merge_sales(tables: Tables, upload_id: int) -> MergeResult:
         UPDATE ingest_salesrecord r SET ({fields}, upload_id, updated_at) = ({values}, %s, now())
         FROM {staged}
         WHERE {SALE_KEY_MATCHES} AND ({", ".join(f"r.{f}" for f in SALE_VALUES)}) IS DISTINCT FROM ({values})
-    """, "r.account_id AS account_id, false AS is_new", [upload_id])  # fmt: skip  # noqa: S608
+    """, "r.account_id AS account_id, false AS is_new", [upload_id])  # fmt: skip
     added = _merged(f"""
         INSERT INTO ingest_salesrecord (account_id, date, user_id, product_name, {fields}, upload_id, created_at, updated_at)
         SELECT m.account_id, s.date, s.user_id, s.product_name, {values}, %s, now(), now()
         FROM {staged}
         WHERE NOT EXISTS (SELECT 1 FROM ingest_salesrecord r WHERE {SALE_KEY_MATCHES})
-    """, "account_id, true AS is_new", [upload_id])  # fmt: skip  # noqa: S608
+    """, "account_id, true AS is_new", [upload_id])  # fmt: skip
     result = MergeResult(added.inserted, changed.updated,
                          touched_account_ids=sorted({*added.touched_account_ids, *changed.touched_account_ids}))  # fmt: skip
     result.unchanged = staged_count(tables) - result.inserted - result.updated
-    result.newest_date = fetch(f"SELECT max(date) FROM {tables.stage}")[0][0]  # noqa: S608
+    result.newest_date = fetch(f"SELECT max(date) FROM {tables.stage}")[0][0]
     feed = _feed_expansion_revenue(tables, upload_id)
     result.touched_account_ids = sorted(set(result.touched_account_ids) | set(feed.touched_account_ids))
     _created_note(result, created)
@@ -360,7 +360,7 @@ def merge_renewals(tables: Tables, source: str) -> MergeResult:
         FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account
         ON CONFLICT (account_id, renewal_date) DO UPDATE SET {assignments}, source = EXCLUDED.source, updated_at = now()
         WHERE ({current}) IS DISTINCT FROM ({incoming})
-    """, "r.account_id AS account_id, (xmax = 0) AS is_new", [source])  # fmt: skip  # noqa: S608
+    """, "r.account_id AS account_id, (xmax = 0) AS is_new", [source])  # fmt: skip
     result.unchanged = staged_count(tables) - result.inserted - result.updated
     churned = _mark_churned(result.touched_account_ids)
     _created_note(result, created)

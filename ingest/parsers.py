@@ -23,7 +23,7 @@ import posixpath
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -32,6 +32,9 @@ from xml.etree.ElementTree import ParseError
 import defusedxml.ElementTree as SafeET
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
+
+# (line number, cells) of each record of a file; closing the generator closes the file.
+Records = Generator[tuple[int, list[str]], None, None]
 
 EXTRA = "__extra__"  # key holding the surplus cells of a row longer than the header
 
@@ -390,7 +393,7 @@ def _check_header(cells: list[str], allowed: set[str], required: set[str]) -> li
     return names
 
 
-def _rows(records: Iterator[tuple[int, list[str]]], header: list[str], joiner: str) -> Iterator[Row]:
+def _rows(records: Records, header: list[str], joiner: str) -> Iterator[Row]:
     width = len(header)
     with closing(records):  # closing the row iterator closes the file
         for line, cells in records:
@@ -403,7 +406,7 @@ def _rows(records: Iterator[tuple[int, list[str]]], header: list[str], joiner: s
             yield Row(line, values)
 
 
-def _csv_records(path: str, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(path: str, encoding: str, delimiter: str) -> Records:
     with io.TextIOWrapper(open(path, "rb"), encoding=encoding, newline="") as text:
         yield from _text_records(text, encoding, delimiter)
 
@@ -450,7 +453,7 @@ def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
 # at the size limit); only openpyxl streams, and it parses XML through defusedxml. A sheet without
 # <dimension> (openpyxl's own write-only output) takes 21 s: openpyxl parses it once at open
 # looking for one.
-def _xlsx_records(path: str) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_records(path: str) -> Records:
     # Given a path, openpyxl refuses names not ending in .xlsx; the content was checked already.
     with open(path, "rb") as file:
         yield from _sheet_records(file)

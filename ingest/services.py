@@ -45,6 +45,7 @@ from ingest.validation import SPECS, Context, KpiBounds, RowError, validate_row
 from kpis.knowledge.services import document_outcome, document_upsert
 from kpis.models import Account, KpiDefinition
 from kpis.services import health_refresh, report_card_refresh_later
+from tenants.connection import tenant_connection
 from tenants.models import Tenant
 from tenants.selectors import usage_summary
 from tenants.services import usage_record_upload
@@ -122,7 +123,7 @@ def _check_may_import(kind: str, acting_role: str) -> None:
 
 
 def _check_document_quota(tenant: Tenant) -> None:
-    limit = tenant.plan.max_documents if tenant.plan_id else 0
+    limit = tenant.plan.max_documents if tenant.plan else 0
     if usage_summary(tenant)["documents"] >= limit:
         raise FileRefused(
             f"Your plan allows {limit} uploads a month and they are used up; the count resets at the start of "
@@ -231,7 +232,7 @@ def _exclusive(upload: Upload):
 def _schema_key() -> int:
     """A 32-bit number per schema, so upload 5 of one tenant never blocks upload 5 of another."""
     return int.from_bytes(
-        hashlib.blake2b(connection.schema_name.encode(), digest_size=4).digest(), "big", signed=True
+        hashlib.blake2b(tenant_connection().schema_name.encode(), digest_size=4).digest(), "big", signed=True
     )
 
 
@@ -276,7 +277,8 @@ def _load(upload: Upload) -> None:
     required = set(spec.required) - ({"account"} if upload.account_from_file else set())
     header, rows = read_header_and_rows(str(path), upload.original_name, expected=set(spec.expected),
                                         required=required, limits=upload_limits())  # fmt: skip
-    tables, passwords = loaders.Tables(upload.pk), {}
+    tables = loaders.Tables(upload.pk)
+    passwords: dict[int, str] = {}  # a users file's initial passwords by line, never staged
     with transaction.atomic():
         UploadError.objects.filter(upload=upload).delete()  # a rerun starts clean
         tables.drop()  # left by an earlier attempt inside the same outer transaction
@@ -339,7 +341,8 @@ def _stage(upload: Upload, tables: loaders.Tables, path: Path, header: list[str]
     fields = tuple(sorted(SPECS[upload.kind].expected))
     dialect = csv_dialect(str(path), upload.original_name)
     copied = None
-    if fastpath.eligible(upload.kind, dialect, header, upload.account_from_file):
+    # An Excel file has no CSV dialect: PostgreSQL cannot read it.
+    if dialect is not None and fastpath.eligible(upload.kind, dialect, header, upload.account_from_file):
         copied = fastpath.copy_raw(
             tables, path, dialect, header, fields, upload.rows_total, progress_key(upload)
         )
@@ -368,7 +371,7 @@ def _validate(upload: Upload, tables: loaders.Tables, batches, context: Context,
         valid, errors = [], []
         for row in batch:
             record, row_errors = validate_row(upload.kind, row.line, row.values, context)
-            if row_errors:
+            if record is None:
                 rejected += 1
                 errors += row_errors
             else:
@@ -426,7 +429,7 @@ def _merge(upload: Upload, tables: loaders.Tables, passwords: dict[int, str]) ->
 def _check_plan_limits() -> None:
     """Refuse the whole load (it is rolled back) when it would take the workspace past its
     plan's accounts or users: a clear refusal, never a silent truncation."""
-    plan = Tenant.objects.select_related("plan").get(schema_name=connection.schema_name).plan
+    plan = Tenant.objects.select_related("plan").get(schema_name=tenant_connection().schema_name).plan
     if plan is None:
         return
     for label, count, limit in (("accounts", Account.objects.count(), plan.max_accounts),
@@ -440,7 +443,7 @@ def _check_plan_limits() -> None:
 
 def _import_users(tables: loaders.Tables, passwords: dict[int, str], acting_role: str) -> loaders.MergeResult:
     """Users are few and go through the user service one by one (hashing, checks)."""
-    staged = loaders.fetch(f"SELECT line, username, email, role FROM {tables.stage} ORDER BY line")  # noqa: S608
+    staged = loaders.fetch(f"SELECT line, username, email, role FROM {tables.stage} ORDER BY line")
     existing = set(
         User.objects.filter(username__in=[row[1] for row in staged]).values_list("username", flat=True)
     )

@@ -13,6 +13,8 @@ import hashlib
 from django.conf import settings
 from django.db import connection
 
+from tenants.connection import tenant_connection
+
 
 @contextlib.contextmanager
 def ingest_slot():
@@ -27,7 +29,7 @@ def ingest_slot():
 
 def _take() -> int | None:
     for index in range(settings.INGEST_SLOTS_PER_TENANT):
-        key = _slot_key(connection.schema_name, index)
+        key = _slot_key(tenant_connection().schema_name, index)
         if _advisory("pg_try_advisory_lock", key):
             return key
     return None

@@ -94,6 +94,7 @@ def dataset_build(
             unscored += 1
             continue
         flag = latest_index(history, renewal.renewal_date - dt.timedelta(days=FLAG_DAYS))
+        assert flag is not None  # FLAG_DAYS < LEAD_DAYS: the flag month is on or after the lead month
         periods = {period: i for i, (period, _values) in enumerate(history)}
         rows.append((renewal, scorer.score(history[lead][1]).score, scorer.score(history[flag][1]).score,
                      space.row(history, lead, periods), space.row(history, flag, periods)))  # fmt: skip

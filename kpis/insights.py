@@ -27,8 +27,8 @@ def insights_generate(
 ) -> int:
     """Evaluate every rule for the accounts (all when None); returns how many were new."""
     today = today or timezone.localdate()
-    accounts = Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=account_ids)
-    accounts = {account.pk: account for account in accounts}
+    chosen = Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=account_ids)
+    accounts = {account.pk: account for account in chosen}
     history = _history(model_version, list(accounts))
     usage_keys = _usage_keys()
     found = []

@@ -151,7 +151,7 @@ def _account_renewals(book: Book, index: int, rng, space: FeatureSpace, weights:
         probability = _true_probability(book, index, renewal, space, weights)
         outcome, after = _outcome(rng, probability, arr)
         book.renewals.append(BookRenewal(external_id, renewal, outcome, round(arr, 2), after, probability))
-        if outcome == "churned":
+        if after is None:  # churned
             status = "churned"
             book.values[index, [p > renewal for p in book.periods], :] = np.nan
         else:
@@ -169,6 +169,7 @@ def _true_probability(
 ) -> float:
     as_of = renewal - timedelta(days=LEAD_DAYS)
     month = latest_index([(p, {}) for p in book.periods], as_of)
+    assert month is not None  # the first renewal is LEAD_MONTHS into the periods
     history = [(book.periods[m], dict(zip((k.key for k in book.kpis), book.values[index, m], strict=True)))
                for m in range(max(month - 3, 0), month + 1)]  # fmt: skip
     row = np.nan_to_num(np.array(space.row(history, len(history) - 1)))

@@ -84,8 +84,9 @@ def kpi_score(rule: KpiRule, value: float) -> float:
 
 def _anchors(rule: KpiRule) -> tuple[float, float, float, float]:
     """The range as increasing values (lower-is-better ranges are negated)."""
-    anchors = (rule.worst, rule.critical, rule.healthy, rule.best)
-    return tuple(-a for a in anchors) if rule.direction == "lower" else anchors
+    if rule.direction == "lower":
+        return -rule.worst, -rule.critical, -rule.healthy, -rule.best
+    return rule.worst, rule.critical, rule.healthy, rule.best
 
 
 def _piecewise(anchors: tuple[float, float, float, float], value: float) -> float:

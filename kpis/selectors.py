@@ -1,14 +1,19 @@
 """Reads about accounts and health. Aggregates run in SQL; pages stay a fixed number of
 queries however many accounts a tenant has."""
 
+from __future__ import annotations
+
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
 from kpis.backtest import Dataset, Renewal, Thresholds, dataset_build
@@ -31,10 +36,24 @@ from kpis.models import (
 from kpis.projections import portfolio_forecast
 from kpis.scoring import KpiRule, ModelRules, Scorer, slope
 
+if TYPE_CHECKING:  # django-stubs-ext is a development tool, not installed in production
+    from django_stubs_ext import WithAnnotations
+
+    class HealthAnnotations(TypedDict):
+        score: float | None
+        band: str | None
+        latest_period: dt.date | None
+        previous_score: float | None
+        score_two_months_ago: float | None
+        change: float | None
+        slope_3m: float | None
+
+    AccountWithHealth = WithAnnotations[Account, HealthAnnotations]
+
 
 def health_model_current() -> HealthModel:
     """The newest model version (bootstrapped as v1 in every tenant schema)."""
-    return HealthModel.objects.order_by("-version").first()
+    return HealthModel.objects.latest("version")
 
 
 def model_rules(model: HealthModel) -> ModelRules:
@@ -60,7 +79,7 @@ def _latest_snapshot(version: int, field: str, offset: int = 0):
     return Subquery(snapshots.values(field)[offset : offset + 1])
 
 
-def accounts_with_health(version: int) -> QuerySet[Account]:
+def accounts_with_health(version: int) -> QuerySet[AccountWithHealth]:
     """Accounts annotated with latest score, band and period, the change vs the month before
     and the 3-month slope (least squares over three monthly points = (last − first) / 2)."""
     return Account.objects.annotate(
@@ -72,7 +91,7 @@ def accounts_with_health(version: int) -> QuerySet[Account]:
     ).annotate(change=F("score") - F("previous_score"), slope_3m=(F("score") - F("score_two_months_ago")) / 2)
 
 
-SORTS = {
+SORTS: dict[str, str | OrderBy] = {
     "name": "name", "-name": "-name", "score": F("score").asc(nulls_last=True),
     "-score": F("score").desc(nulls_last=True), "revenue": "revenue", "-revenue": "-revenue",
     "renewal": F("renewal_date").asc(nulls_last=True), "change": F("change").asc(nulls_last=True),
@@ -110,7 +129,7 @@ def account_filters(params) -> AccountFilters:
 
 def accounts_filtered(
     version: int, filters: AccountFilters, today: dt.date | None = None
-) -> QuerySet[Account]:
+) -> QuerySet[AccountWithHealth]:
     accounts = accounts_with_health(version)
     if filters.q:
         accounts = accounts.filter(Q(name__icontains=filters.q) | Q(external_id__icontains=filters.q))
@@ -137,7 +156,8 @@ def filter_choices() -> dict[str, list[str]]:
 def portfolio(version: int, months: int = 12) -> dict:
     """The dashboard and /api/v1/portfolio/: distribution, trend, money, attention list."""
     latest = accounts_with_health(version).filter(score__isnull=False)
-    distribution = {band: 0 for band in Band.values}
+    # Scored accounts all have a band; the None only says what the annotation's type allows.
+    distribution: dict[str | None, int] = {band: 0 for band in Band.values}
     for row in latest.values("band").annotate(count=Count("pk")).order_by():
         distribution[row["band"]] = row["count"]
     return {
@@ -151,7 +171,7 @@ def portfolio(version: int, months: int = 12) -> dict:
     }
 
 
-def portfolio_trend(version: int, months: int = 12) -> list[dict]:
+def portfolio_trend(version: int, months: int = 12) -> dict:
     rows = (
         HealthSnapshot.objects.filter(model_version=version)
         .values("period")
@@ -244,7 +264,7 @@ def best_practices_for(explanation: dict) -> list[BestPractice]:
     if not wanted:
         return []
     practices = BestPractice.objects.select_related("kpi").filter(kpi__key__in={key for key, _b in wanted})
-    return [p for p in practices if (p.kpi.key, p.band) in wanted]
+    return [p for p in practices if p.kpi and (p.kpi.key, p.band) in wanted]
 
 
 LATEST_VALUES_SQL = """
@@ -258,14 +278,14 @@ LATEST_VALUES_SQL = """
 
 def band_change_preview(current: ModelRules, proposed: ModelRules) -> dict:
     """How many accounts would change band (latest month) if `proposed` replaced `current`."""
-    values = defaultdict(dict)
+    values: defaultdict[int, dict[str, float]] = defaultdict(dict)
     with connection.cursor() as cursor:
         cursor.execute(LATEST_VALUES_SQL)
         for account_id, key, value in cursor.fetchall():
             values[account_id][key] = value
     rules = kpi_rules()
     scorers = Scorer(rules, current), Scorer(rules, proposed)
-    moves = defaultdict(int)
+    moves: defaultdict[str, int] = defaultdict(int)
     for account_values in values.values():
         before, after = (scorer.score(account_values).band for scorer in scorers)
         if before != after:
@@ -284,9 +304,9 @@ HISTORY_SQL = """
 """
 
 
-def account_histories(account_ids: list[int]) -> dict[int, History]:
+def account_histories(account_ids: list[int]) -> Mapping[int, History]:
     """Every account's current monthly KPI values, oldest first, read a chunk of accounts at a time."""
-    histories: dict[int, History] = {}
+    histories: dict[int, list[tuple[dt.date, dict[str, float]]]] = {}
     for start in range(0, len(account_ids), HISTORY_CHUNK):
         with connection.cursor() as cursor:
             cursor.execute(HISTORY_SQL, [account_ids[start : start + HISTORY_CHUNK]])

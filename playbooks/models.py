@@ -106,6 +106,10 @@ class StepProgress(models.Model):
     done_by = models.CharField(max_length=150, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
+    # Not stored: playbooks.selectors.open_steps sets them for the pages that list open steps.
+    overdue: bool
+    title: str
+
     class Meta:
         ordering = ["execution", "index"]
         constraints = [

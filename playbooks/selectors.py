@@ -20,7 +20,7 @@ def account_facts(account_ids: list[int] | None = None, today: dt.date | None = 
     renewal date and this month's insight rules — in three queries."""
     version = health_model_current().version
     accounts = Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=account_ids)
-    history = defaultdict(list)
+    history: defaultdict[int, list[HealthSnapshot]] = defaultdict(list)
     snapshots = HealthSnapshot.objects.filter(model_version=version, account__in=accounts).order_by(
         "account_id", "-period"
     )
@@ -143,7 +143,7 @@ def playbook_effectiveness(playbook: Playbook, today: dt.date | None = None) -> 
     executions = list(playbook.executions.all())
     completed = [e for e in executions if e.status == Execution.Status.COMPLETED and e.completed_at]
     met = [e for e in completed if e.completion_reason.startswith("exit criteria met")]
-    days = [(e.completed_at - e.started_at).days for e in completed]
+    days = [(e.completed_at - e.started_at).days for e in completed if e.completed_at]
     scores = _scores_by_account_period(health_model_current().version) if executions else {}
     return {
         "started": len(executions),
@@ -175,7 +175,7 @@ def _health_change(executions: list[Execution], window: int, scores: dict) -> di
 
 
 def _scores_by_account_period(version: int) -> dict[int, dict]:
-    scores = defaultdict(dict)
+    scores: defaultdict[int, dict[dt.date, tuple[float, str]]] = defaultdict(dict)
     for account_id, period, score, band in HealthSnapshot.objects.filter(model_version=version).values_list(
         "account_id", "period", "score", "band"
     ):

@@ -3,6 +3,7 @@
 import datetime as dt
 import logging
 from dataclasses import asdict
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
@@ -260,7 +261,12 @@ def trigger_create(
     cooldown_days: int = 30,
     enabled: bool = True,
 ) -> Trigger:
-    rule = {"condition": condition, "action": action, "cooldown_days": cooldown_days, "enabled": enabled}
+    rule: dict[str, Any] = {
+        "condition": condition,
+        "action": action,
+        "cooldown_days": cooldown_days,
+        "enabled": enabled,
+    }
     trigger_validate(**rule)
     return Trigger.objects.create(playbook=playbook, **rule)
 

@@ -1,6 +1,7 @@
 """CI's production smoke test: the Procfile's release and web processes on production settings.
 
-    python scripts/smoke_production.py        (`make smoke-production`, which provides the servers)
+    python scripts/smoke_production.py        (`make smoke-production`, which provides the servers
+                                               and runs it on requirements/production.txt alone)
 
 With the environment the README documents for production, on a scratch database of the
 DATABASE_URL server and a temporary STATIC_ROOT, it runs the Procfile's `release` command

@@ -9,6 +9,7 @@ from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django_tenants.utils import schema_exists
 
+from tenants.connection import tenant_connection
 from tenants.keys import key_matches, key_split
 from tenants.models import ApiKey, Plan, Tenant, UsageMonth
 from tenants.usage import month_reset_at, month_start
@@ -38,13 +39,13 @@ def schema_pending_migrations(schema_name: str) -> list[str]:
     Only the schema itself is on the search path, so its own django_migrations table
     is read, never the public one.
     """
-    connection.set_schema(schema_name, include_public=False)
+    tenant_connection().set_schema(schema_name, include_public=False)
     try:
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
     finally:
-        connection.set_schema_to_public()
+        tenant_connection().set_schema_to_public()
 
 
 def _columns(model, alias: str) -> str:

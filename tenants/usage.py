@@ -49,7 +49,7 @@ def month_reset_at(tenant: Tenant, now: dt.datetime | None = None) -> dt.datetim
 
 
 def request_limit(tenant: Tenant) -> int:
-    return tenant.plan.max_api_requests_per_month if tenant.plan_id else 0
+    return tenant.plan.max_api_requests_per_month if tenant.plan else 0
 
 
 def usage_consume_request(*, tenant: Tenant, now: dt.datetime | None = None) -> QuotaDecision:

@@ -5,4 +5,4 @@ import os
 os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
 os.environ.setdefault("DEBUG", "true")
 
-from config.settings.base import *  # noqa: E402,F403
+from config.settings.base import *  # noqa: F403

@@ -10,10 +10,10 @@ import os
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SEED_DEMO_DATA", "false")
 
-from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured
 
-from config import env  # noqa: E402
-from config.settings.base import *  # noqa: E402,F403
+from config import env
+from config.settings.base import *  # noqa: F403
 
 # The proxy talks plain HTTP to gunicorn and says in this header what the client used. It must
 # set the header itself and drop any the client sent, or a client could claim HTTPS.

@@ -6,7 +6,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("SEED_DEMO_DATA", "false")
 
-from config.settings.base import *  # noqa: E402,F403
+from config.settings.base import *  # noqa: F403
 
 CELERY_TASK_DEFAULT_QUEUE = "pulse-test"
 INGEST_QUEUE = "pulse-test-ingest"

@@ -55,7 +55,7 @@ def _complete(chat: ChatModel, body: dict) -> str:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=chat.timeout) as response:  # noqa: S310 (operator's URL)
+        with urllib.request.urlopen(request, timeout=chat.timeout) as response:  # the operator's URL
             reply = json.load(response)
         return reply["choices"][0]["message"]["content"] or ""
     except (OSError, ValueError, KeyError, IndexError, TypeError) as error:

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from kpis.knowledge import embedding
 from kpis.models import KbChunk, KbDocument, KbQuery
+from tenants.connection import tenant_connection
 
 CANDIDATES = 50  # passages each ranking contributes to the fusion
 MATRIX_TENANTS = 16  # tenants whose embedding matrix a process keeps in memory (LRU)
@@ -60,7 +61,7 @@ def chunk_matrix() -> tuple[np.ndarray, np.ndarray]:
 
     Keyed by schema name and checked against the version read from that schema, so a process
     serving many tenants never answers one from another's matrix, nor from a stale one."""
-    schema, version = connection.schema_name, index_key()
+    schema, version = tenant_connection().schema_name, index_key()
     with _matrices_lock:
         held = _matrices.get(schema)
         if held and held[0] == version:

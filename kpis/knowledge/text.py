@@ -4,6 +4,7 @@ and passages (chunks of a few sentences), and the names and hashes documents are
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -82,7 +83,7 @@ def _words(group: list[str]) -> int:
 
 # --- formats -----------------------------------------------------------------------------------
 
-_MD_RULES = [
+_MD_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"```.*?```", re.DOTALL), lambda m: "\n" + m.group(0).strip("`") + "\n"),
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images: their alt text
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links: their text

@@ -12,6 +12,7 @@ so a playbook never asks for a number the health engine would score differently.
 from dataclasses import asdict, dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from kpis.catalog import DEFAULT_KPIS, CatalogError, require, toml_read, unique_keys
 from playbooks.schemas import exit_criteria_problems, trigger_problems
@@ -105,9 +106,10 @@ def _playbook(entry: dict, roles: tuple[str, ...]) -> PlaybookSpec:
 
 def _step(entry: dict, where: str, roles: tuple[str, ...]) -> Step:
     where = f"{where}, step {entry.get('title')!r}"
-    raci = Raci(
-        **{name: value if name == "accountable" else tuple(value) for name, value in entry["raci"].items()}
-    )
+    roles_by_part: dict[str, Any] = {
+        name: value if name == "accountable" else tuple(value) for name, value in entry["raci"].items()
+    }
+    raci = Raci(**roles_by_part)
     require(isinstance(raci.accountable, str), where, "exactly one role is accountable")
     require(bool(raci.responsible), where, "at least one role is responsible")
     named = {raci.accountable, *raci.responsible, *raci.consulted, *raci.informed}

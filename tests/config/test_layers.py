@@ -21,6 +21,7 @@ def test_the_import_contracts_are_kept():
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "Layers point one way KEPT" in result.stdout
     assert "Portal views read through selectors, not the API KEPT" in result.stdout
+    assert "Production code needs nothing only requirements/local.txt installs KEPT" in result.stdout
 
 
 def test_no_two_apps_import_each_other():

@@ -74,7 +74,8 @@ def _worker(earlier: list[Check]) -> tuple[bool, str]:
     token = uuid.uuid4().hex
     timeout = settings.HEALTH_WORKER_TIMEOUT_SECONDS
     started = timezone.now()
-    result = health_ping.apply_async((token,), retry=False)
+    # Expires with the wait: a ping no worker took in time is dropped, not answered hours later.
+    result = health_ping.apply_async((token,), retry=False, expires=timeout)
     try:
         answer = result.get(timeout=timeout, propagate=False, interval=0.2)
     except NoAnswer:

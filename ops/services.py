@@ -50,17 +50,6 @@ def alert_resolve(*, key: str) -> Incident | None:
     return incident
 
 
-def alert_resolve_prefix(*, prefix: str, keep: set[str] = frozenset()) -> int:
-    """Resolve every open incident whose key starts with `prefix`, except those in `keep`."""
-    keys = Incident.objects.filter(key__startswith=prefix, resolved_at__isnull=True).values_list(
-        "key", flat=True
-    )
-    resolved = [key for key in list(keys) if key not in keep]
-    for key in resolved:
-        alert_resolve(key=key)
-    return len(resolved)
-
-
 def alerts_remind(*, now: dt.datetime | None = None) -> int:
     """Remind every channel of incidents still open ALERT_REPEAT_HOURS after they were last told."""
     now = now or timezone.now()

@@ -4,6 +4,7 @@ A bad value fails at start with ImproperlyConfigured instead of surprising us la
 (the habit of healthchecks' settings). The README and .env.example list the same names.
 """
 
+import zoneinfo
 from pathlib import Path
 
 import environ
@@ -85,6 +86,39 @@ if bool(OPENAI_BASE_URL) != bool(OPENAI_MODEL):
         "Set OPENAI_BASE_URL and OPENAI_MODEL together (and OPENAI_API_KEY if the server needs one), "
         "or neither to answer extractively."
     )
+
+
+# Operations: the schedules' time zone, /health/'s token and limits, where alerts go.
+OPS_TIMEZONE = env.str("OPS_TIMEZONE", default="UTC")
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+HEALTH_WORKER_TIMEOUT_SECONDS = whole_number("HEALTH_WORKER_TIMEOUT_SECONDS", default=10, minimum=1)
+HEALTH_MIN_FREE_DISK_PERCENT = whole_number("HEALTH_MIN_FREE_DISK_PERCENT", default=10, minimum=0)
+BACKUP_MAX_AGE_HOURS = whole_number("BACKUP_MAX_AGE_HOURS", default=26, minimum=1)
+SLACK_WEBHOOK = env.str("SLACK_WEBHOOK", default="")
+ALERT_EMAIL = env.list("ALERT_EMAIL", default=[])
+EMAIL_URL = env.str("EMAIL_URL", default="")
+ALERT_REPEAT_HOURS = whole_number("ALERT_REPEAT_HOURS", default=24, minimum=1)
+if ALERT_EMAIL and not EMAIL_URL:
+    raise environ.ImproperlyConfigured(
+        "ALERT_EMAIL is set but EMAIL_URL is not: set EMAIL_URL to the SMTP server that sends alerts, "
+        "e.g. smtp+tls://user:password@smtp.example.com:587."
+    )
+
+
+def email_config() -> dict:
+    """EMAIL_URL as Django's EMAIL_* settings (empty: Django's defaults, nothing configured)."""
+    return env.email_url_config(EMAIL_URL) if EMAIL_URL else {}
+
+
+def ops_timezone() -> str:
+    """OPS_TIMEZONE, refused at start when it names no time zone."""
+    try:
+        zoneinfo.ZoneInfo(OPS_TIMEZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise environ.ImproperlyConfigured(
+            f"OPS_TIMEZONE={OPS_TIMEZONE!r} is not a time zone; use a name like UTC or Europe/Paris."
+        ) from None
+    return OPS_TIMEZONE
 
 
 def database_config() -> dict:

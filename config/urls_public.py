@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from ops import views as ops_views
 from tenants import views
 
 urlpatterns = [
@@ -10,5 +11,7 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("register", views.register, name="register"),
     path("register/", views.register),
+    path("health/", ops_views.health, name="health"),
+    path("admin/operations/", admin.site.admin_view(ops_views.operations), name="operations"),
     path("admin/", admin.site.urls),
 ]

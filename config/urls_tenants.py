@@ -6,6 +6,7 @@ from django.urls import include, path
 from ingest import views as ingest_views
 from kpis import views as kpi_views
 from kpis.knowledge import views as kb_views
+from ops import views as ops_views
 from playbooks import views as playbook_views
 from tenants import views as tenant_views
 from users import views as user_views
@@ -14,6 +15,7 @@ from users.admin_sites import tenant_admin_site
 urlpatterns = [
     path("", include("config.api_router")),
     path("", kpi_views.home, name="home"),
+    path("health/", ops_views.health, name="health"),
     path("login/", user_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", user_views.password_change, name="password_change"),

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from api.parsers import MAX_JSON_DEPTH, nesting_depth
+from ingest.alerts import problem_clear, problem_raise
 from ingest.crypto import SecretUnreadable, source_api_key
 from ingest.models import Alert, SyncRun, SyncSource, Upload
 from ingest.parsers import FileRefused
@@ -321,6 +322,7 @@ def _finish_loaded(run: SyncRun, source: SyncSource, upload: Upload) -> None:
     if upload.rejected:
         run.error = f"{upload.rejected} row(s) rejected; see the error report of upload {upload.public_id}."
     _close(run, SyncRun.Status.OK, source)
+    _alerts_clear(run, Alert.Kind.SYNC_FAILED, Alert.Kind.SYNC_EMPTY)
 
 
 def _newest_loaded_date(upload: Upload) -> dt.date | None:
@@ -331,6 +333,7 @@ def _newest_loaded_date(upload: Upload) -> dt.date | None:
 
 def _finish_empty(run: SyncRun, source: SyncSource) -> None:
     _close(run, SyncRun.Status.EMPTY, source)
+    _alerts_clear(run, Alert.Kind.SYNC_FAILED, *([] if source.expect_rows else [Alert.Kind.SYNC_EMPTY]))
     if source.expect_rows:
         _alert(run, Alert.Kind.SYNC_EMPTY,
                f"Sales sync “{source.name}” returned no rows dated {run.cursor_from} or later. Check that the "
@@ -357,6 +360,17 @@ def _close(run: SyncRun, status: str, source: SyncSource) -> None:
 def _alert(run: SyncRun, kind: str, message: str) -> None:
     logger.warning("Sync alert (%s) for run %s: %s", kind, run.pk, message)
     Alert.objects.create(kind=kind, message=message, sync_run=run)
+    problem_raise(kind=kind, subject=_alert_subject(run), message=message)
+
+
+def _alerts_clear(run: SyncRun, *kinds: str) -> None:
+    """The source answered again: its open alerts of these kinds are over."""
+    for kind in kinds:
+        problem_clear(kind=kind, subject=_alert_subject(run))
+
+
+def _alert_subject(run: SyncRun) -> str:
+    return f"source-{run.source_id}"
 
 
 # --- schedule -----------------------------------------------------------------------------------

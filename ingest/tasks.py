@@ -9,6 +9,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from ingest.alerts import problem_clear, problem_raise
 from ingest.models import Upload
 from ingest.selectors import upload_followup_owed, uploads_stalled
 from ingest.services import upload_process
@@ -64,6 +65,15 @@ def resume_stalled_uploads() -> int:
     ids = uploads_stalled(before=timezone.now() - STALLED_AFTER)
     for upload_id in ids:
         process_upload.delay(upload_id)
+    if ids:
+        problem_raise(
+            kind="uploads_stalled",
+            subject="uploads",
+            message=f"{len(ids)} upload(s) stalled for over {STALLED_AFTER.seconds // 60} minutes and were "
+            "queued again. If this repeats, check that the ingest worker runs and is not stuck.",
+        )
+    else:
+        problem_clear(kind="uploads_stalled", subject="uploads")
     return len(ids)
 
 

@@ -2,6 +2,10 @@ from django.apps import AppConfig
 
 
 class OpsConfig(AppConfig):
-    """No models: an app only so that Django finds its management commands."""
+    """Platform operations: bootstrap, /health/, incidents and their alerts, the schedules."""
 
     name = "ops"
+
+    def ready(self) -> None:
+        # The product apps announce their problems by signal (they sit below ops); ops alerts.
+        from ops import receivers  # noqa: F401

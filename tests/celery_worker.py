@@ -34,10 +34,13 @@ def process_environment() -> dict[str, str]:
 
 
 @contextmanager
-def celery_worker(pool: str = "solo", queues: list[str] | None = None, concurrency: int = 1):
+def celery_worker(
+    pool: str = "solo", queues: list[str] | None = None, concurrency: int = 1, environment: dict | None = None
+):
     """A worker on the default and the ingest queue unless `queues` names some (the Procfile
     runs one worker per queue). pool="prefork" runs tasks in child processes, which a test may
-    kill; concurrency is the number of those processes."""
+    kill; concurrency is the number of those processes. `environment` adds variables (e.g.
+    where alerts go)."""
     queues = queues or [settings.CELERY_TASK_DEFAULT_QUEUE, settings.INGEST_QUEUE]
     options = {
         "--pool": pool,
@@ -50,7 +53,7 @@ def celery_worker(pool: str = "solo", queues: list[str] | None = None, concurren
     command = [sys.executable, "-m", "celery", "-A", "config", "worker"]
     command += [f"{name}={value}" for name, value in options.items()]
     command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
-    process = subprocess.Popen(command, cwd=REPO, env=process_environment())
+    process = subprocess.Popen(command, cwd=REPO, env={**process_environment(), **(environment or {})})
     try:
         yield process
     finally:

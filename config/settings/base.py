@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -46,6 +45,8 @@ SHARED_APPS = [
     # Sign-in attempts of every schema in one public table (see "Sign-in throttling" below).
     "config.apps.SignInLockoutsConfig",
     "csp",
+    # Platform operations: incidents and their alert deliveries (public schema only).
+    "ops",
 ]
 # Every tenant schema: its users, sessions and business data. Admin, sessions and messages
 # are here from the start because adding an app later does not create its tables in
@@ -62,8 +63,6 @@ TENANT_APPS = [
     "ingest",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
-# Operations (bootstrap, health_check, demo seeding): commands only, no tables in either schema.
-INSTALLED_APPS += ["ops"]
 
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -205,25 +204,24 @@ OPENAI_TIMEOUT_SECONDS = env.OPENAI_TIMEOUT_SECONDS
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Beat fires dispatchers only; they fan out one task per tenant.
-CELERY_BEAT_SCHEDULE = {
-    "hourly-health-check": {
-        "task": "tenants.tasks.dispatch_health_checks",
-        "schedule": crontab(minute=5),
-    },
-    "sales-syncs": {
-        "task": "ingest.tasks.dispatch_sales_syncs",
-        "schedule": crontab(minute=0),  # hourly; each source runs at its own local hour (02:00 default)
-    },
-    "playbook-triggers": {
-        "task": "playbooks.tasks.dispatch_trigger_evaluation",
-        "schedule": crontab(minute="*/15"),
-    },
-    "resume-stalled-uploads": {
-        "task": "ingest.tasks.dispatch_resume_stalled_uploads",
-        "schedule": crontab(minute="*/10"),
-    },
-}
+# Beat's entries are rows (django-celery-beat), created once by `bootstrap` (ops/schedules.py)
+# so that an operator's edits in the back office survive a redeploy. A settings schedule would
+# be written over those rows every time beat starts, so there is none.
+CELERY_BEAT_SCHEDULE = {}
+# The schedules' clock (backup 03:00 means 03:00 here); sales syncs keep their sources' zones.
+OPS_TIMEZONE = env.ops_timezone()
+
+# --- Operations: /health/ and alerts ------------------------------------------------------
+HEALTH_TOKEN = env.HEALTH_TOKEN
+HEALTH_WORKER_TIMEOUT_SECONDS = env.HEALTH_WORKER_TIMEOUT_SECONDS
+HEALTH_MIN_FREE_DISK_PERCENT = env.HEALTH_MIN_FREE_DISK_PERCENT
+BACKUP_MAX_AGE_HOURS = env.BACKUP_MAX_AGE_HOURS
+SLACK_WEBHOOK = env.SLACK_WEBHOOK
+ALERT_EMAIL = env.ALERT_EMAIL
+ALERT_REPEAT_HOURS = env.ALERT_REPEAT_HOURS
+vars().update(env.email_config())
+EMAIL_TIMEOUT = 10  # seconds; a hung SMTP server fails the delivery, which is then retried
+DEFAULT_FROM_EMAIL = SUPPORT_EMAIL
 
 # --- I18N, static -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -127,11 +127,21 @@ def test_the_public_page_satisfies_the_csp(watched, site, path):
     assert watched.problems == []
 
 
+BACK_OFFICE_PAGES = [
+    "/admin/",
+    "/admin/tenants/tenant/",
+    "/admin/users/user/",
+    "/admin/operations/",
+    "/admin/django_celery_beat/periodictask/",
+    "/admin/ops/incident/",
+]
+
+
 def test_the_staff_back_office_satisfies_the_csp(watched, site):
     watched.sign_in(f"{site.base_url}/admin/login/", STAFF)
     assert watched.problems == []
 
-    for path in ("/admin/", "/admin/tenants/tenant/", "/admin/users/user/"):
+    for path in BACK_OFFICE_PAGES:
         watched.open(site.base_url + path)
         assert watched.problems == [], path
 

@@ -363,3 +363,22 @@ def test_a_source_on_a_private_address_is_refused_before_anything_is_sent(in_ali
     assert "private or reserved network address" in run.error and "public" in run.error
     assert api.requests == []  # the key never left
     assert alerts() == [Alert.Kind.SYNC_FAILED]
+
+
+def test_a_failing_source_opens_one_incident_until_a_good_run_resolves_it(in_alice, api):
+    from ops.models import Incident
+
+    api.failures = [401, 401]
+    source = make_source(api)
+    sync_run(source), sync_run(source)
+
+    incident = Incident.objects.get()
+    assert (incident.key, incident.kind) == (f"sync_failed:alice:source-{source.pk}", "sync_failed")
+    assert incident.title == "Sales sync failed in workspace alice" and incident.is_open
+    assert alerts() == [Alert.Kind.SYNC_FAILED] * 2  # the workspace's record keeps every run
+
+    api.sales = [sale(1, "u1")]
+    sync_run(source)
+
+    incident.refresh_from_db()
+    assert not incident.is_open

@@ -1,8 +1,9 @@
 """Idempotent startup: the Procfile's release step and the first thing `make run` does.
 
 Migrates the public schema, the template schema and every tenant; makes sure the public
-tenant exists; seeds the demo tenant only into a database that holds no tenant yet.
-Running it again never changes existing data.
+tenant exists; creates beat's schedules that are missing; seeds the demo tenant only into a
+database that holds no tenant yet. Running it again never changes existing data, nor a
+schedule an operator edited.
 """
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from ops.demo import DEMO_SLUG, DEMO_USERNAME, STAFF_USERNAME, demo_seed
+from ops.schedules import schedules_ensure
 from tenants.models import Tenant
 from tenants.selectors import tenant_has_data
 from tenants.services import base_schema_ensure, public_tenant_ensure, tenant_host
@@ -30,6 +32,10 @@ class Command(BaseCommand):
         call_command("catalog_sync", verbosity=verbosity, stdout=self.stdout, stderr=self.stderr)
         public_tenant_ensure()
         self.stdout.write("Schemas migrated; public tenant ready.")
+        created = schedules_ensure()
+        self.stdout.write(
+            f"Schedules created: {', '.join(created)}." if created else "Schedules present, kept as they are."
+        )
         self._seed_demo()
         self._print_urls()
 

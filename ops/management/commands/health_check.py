@@ -1,19 +1,19 @@
-"""Check every tenant schema now (what the hourly beat job does) and print the result."""
+"""Every /health/ check, with details, from the server's shell or a cron job: exits 1 when any fails."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.selectors import tenants_active
-from tenants.services import schema_health_record
+from ops.health import health_checks
 
 
 class Command(BaseCommand):
-    help = "Check that every tenant schema is reachable and migrated; exit 1 if any is not."
+    help = "Run the /health/ checks (database, broker, worker, migrations, backup, imports, disk); exit 1 if any fails."
 
     def handle(self, *args, **options):
-        failing = 0
-        for tenant in tenants_active():
-            health = schema_health_record(schema_name=tenant.schema_name)
-            self.stdout.write(f"{tenant.schema_name}: {'ok' if health.ok else 'FAILING'} {health.detail}")
-            failing += not health.ok
+        checks = health_checks()
+        for check in checks:
+            state = self.style.SUCCESS("ok") if check.ok else self.style.ERROR("FAILED")
+            self.stdout.write(f"{check.name}: {state} {check.detail}")
+        failing = [check.name for check in checks if not check.ok]
         if failing:
-            raise CommandError(f"{failing} tenant schema(s) failing; see the lines above.")
+            raise CommandError(f"unhealthy: {', '.join(failing)} failing; see the lines above.")
+        self.stdout.write("healthy")

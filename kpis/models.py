@@ -6,7 +6,7 @@ import uuid
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from kpis import scoring
 
@@ -90,6 +90,21 @@ class KpiDefinition(models.Model):
 
     class Meta:
         ordering = ["category", "key"]
+        # The scores interpolate between the anchors, so they must run the way the KPI improves.
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(direction="higher")
+                | Q(worst__lt=F("critical"), critical__lt=F("healthy"), healthy__lt=F("best")),
+                name="kpidefinition_range_rises",
+                violation_error_message="Higher is better here: worst < critical < healthy < best.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(direction="lower")
+                | Q(worst__gt=F("critical"), critical__gt=F("healthy"), healthy__gt=F("best")),
+                name="kpidefinition_range_falls",
+                violation_error_message="Lower is better here: worst > critical > healthy > best.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -29,6 +29,10 @@ class Band(models.TextChoices):
     CRITICAL = scoring.Band.CRITICAL.value, "Critical"
 
 
+# What a file or the admin sets of an account; the external id is its key.
+ACCOUNT_FIELDS = ("name", "revenue", "industry", "region", "status", "renewal_date", "owner")
+
+
 class Account(models.Model):
     """One of the tenant's own customers."""
 

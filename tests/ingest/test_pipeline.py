@@ -259,3 +259,22 @@ def test_thousands_of_rejected_rows_are_all_reported_and_good_rows_still_load(al
 def test_a_queued_message_for_an_upload_deleted_meanwhile_finishes_quietly(alice):
     with schema_context("alice"):
         assert process_upload(upload_id=987654) == "missing"
+
+
+def test_a_users_file_that_would_pass_the_plans_user_limit_is_refused_whole(alice):
+    from tenants.models import Plan
+    from tenants.services import tenant_change_plan
+
+    tenant_change_plan(
+        tenant=alice,
+        plan=Plan.objects.create(
+            name="two-users", max_accounts=5, max_documents=10, max_api_requests_per_month=10, max_users=2
+        ),
+    )
+    rows = "".join(f"u{n},u{n}@a.example.com,viewer,TempPass12{n}!\n" for n in range(1, 3))
+    upload = load(alice, "username,email,role,initial_password\n" + rows, "users")
+
+    assert upload.status == Upload.Status.FAILED
+    assert "allows 2 users" in upload.message and "would bring the workspace to 3" in upload.message
+    with schema_context("alice"):
+        assert list(User.objects.values_list("username", flat=True)) == ["admin"]

@@ -13,6 +13,7 @@ process: check the rows (big CSV files in SQL, see fastpath.py; the rest with th
 """
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -21,6 +22,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -91,27 +93,39 @@ def safe_name(name: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", "", base)[:255] or "upload"
 
 
-def upload_receive(*, tenant: Tenant, fileobj, original_name: str, kind: str, acting_role: str,
-                   uploaded_by: str = "", via: str = Upload.Via.PORTAL, dry_run: bool = False,
-                   account_from_file: str = "") -> Upload:  # fmt: skip
-    """Store the file and record it, or refuse it whole (FileRefused) leaving nothing behind.
+@dataclass(frozen=True)
+class UploadRequest:
+    """Who sends which file to the pipeline, and how; upload_receive takes the bytes beside it.
 
     `acting_role` is the role of whoever sends it: the portal user's, an API key's scope as a role
-    (ApiKey.acting_role), admin for the operator's commands. ImportNotAllowed if it may not."""
-    if kind not in SPECS:
-        raise ValidationError({"kind": f"Unknown kind “{kind}”; use one of: {', '.join(SPECS)}."})
-    _check_may_import(kind, acting_role)
-    _check_document_quota(tenant)
-    path, digest, size = _store(tenant, fileobj, original_name)
+    (ApiKey.acting_role), admin for the operator's commands. `account_from_file`: in account_rollup
+    mode, the account a KPI file is for. A dry run is a preview: checked, reported, not loaded."""
+
+    tenant: Tenant
+    original_name: str
+    kind: str
+    acting_role: str
+    uploaded_by: str = ""
+    via: str = Upload.Via.PORTAL
+    dry_run: bool = False
+    account_from_file: str = ""
+
+
+def upload_receive(*, fileobj, request: UploadRequest) -> Upload:
+    """Store the file and record it, or refuse it whole (FileRefused) leaving nothing behind;
+    ImportNotAllowed if the sender's role may not load this kind of file."""
+    if request.kind not in SPECS:
+        raise ValidationError({"kind": f"Unknown kind “{request.kind}”; use one of: {', '.join(SPECS)}."})
+    _check_may_import(request.kind, request.acting_role)
+    _check_document_quota(request.tenant)
+    path, digest, size = _store(request.tenant, fileobj, request.original_name)
     try:
-        _check_file(path, original_name, kind)
-        upload = _record(path, digest, size, kind=kind, original_name=safe_name(original_name),
-                         acting_role=acting_role, uploaded_by=uploaded_by, via=via, dry_run=dry_run,
-                         account_from_file=account_from_file)  # fmt: skip
+        _check_file(path, request.original_name, request.kind)
+        upload = _record(path, digest, size, request)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    usage_record_upload(tenant=tenant)
+    usage_record_upload(tenant=request.tenant)
     return upload
 
 
@@ -171,8 +185,11 @@ def _check_file(path: Path, original_name: str, kind: str) -> None:
 
 
 @transaction.atomic
-def _record(path: Path, digest: str, size: int, **fields) -> Upload:
-    previous = Upload.objects.filter(original_name=fields["original_name"], kind=fields["kind"]).count()
+def _record(path: Path, digest: str, size: int, request: UploadRequest) -> Upload:
+    fields = {field.name: getattr(request, field.name) for field in dataclasses.fields(request)}
+    del fields["tenant"]  # the schema is the tenant
+    fields["original_name"] = safe_name(request.original_name)
+    previous = Upload.objects.filter(original_name=fields["original_name"], kind=request.kind).count()
     relative = path.relative_to(settings.MEDIA_ROOT)
     return Upload.objects.create(
         stored_path=str(relative), sha256=digest, size=size, version=previous + 1, **fields

@@ -124,8 +124,16 @@ class PlanAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
 
 @admin.register(SchemaHealth)
 class SchemaHealthAdmin(admin.ModelAdmin):
+    """What the hourly schema check recorded (schema_health_record): shown, never edited by hand."""
+
     list_display = ("tenant", "ok", "reachable", "checked_at", "detail")
     list_filter = ("ok",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ApiKey)

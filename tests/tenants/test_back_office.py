@@ -71,3 +71,16 @@ def test_the_back_office_lists_plans_keys_and_usage(alice, staff):
     for url in ("/admin/tenants/plan/", "/admin/tenants/apikey/", "/admin/tenants/usagemonth/"):
         assert staff.get(url).status_code == 200, url
     assert ApiKey.objects.count() == 1
+
+
+def test_schema_health_is_shown_to_staff_and_never_edited_by_hand(alice, staff):
+    from tenants.models import SchemaHealth
+    from tenants.services import schema_health_record
+
+    schema_health_record(schema_name="alice")
+    record = SchemaHealth.objects.get(tenant=alice)
+
+    assert staff.get("/admin/tenants/schemahealth/").status_code == 200
+    assert staff.post("/admin/tenants/schemahealth/add/", {"tenant": alice.pk, "ok": "on"}).status_code == 403
+    staff.post(f"/admin/tenants/schemahealth/{record.pk}/change/", {"ok": "" if record.ok else "on"})
+    assert SchemaHealth.objects.get(pk=record.pk).ok == record.ok

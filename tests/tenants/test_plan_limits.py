@@ -1,6 +1,8 @@
 """A plan's limits on accounts and users hold on every way in: the services refuse, so the
 workspace admin, imports and commands meet the same rule; another tenant's plan never counts."""
 
+import threading
+
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
@@ -10,7 +12,7 @@ from kpis.services import account_upsert
 from tenants.limits import PlanLimitReached
 from tenants.models import Plan
 from tenants.services import tenant_change_plan
-from tests.conftest import PASSWORD, host_client, signed_in_client, tenant_member
+from tests.conftest import PASSWORD, host_client, signed_in_client, tenant_member, twice_at_once
 from users.models import User
 
 
@@ -108,3 +110,22 @@ def test_staff_users_of_the_back_office_have_no_plan_and_save_through_the_staff_
 
     assert connection.schema_name == "public"
     assert User.objects.filter(username="staff-two").exists()
+
+
+def test_two_writers_racing_for_the_last_free_account_get_one_of_them(committed_tenants):
+    tenant = committed_tenants("alice")
+    plan_of_one(tenant)
+    outcomes = []
+
+    def add_an_account():
+        try:
+            account_upsert(external_id=f"A-{threading.get_ident()}", name="Racer")
+            outcomes.append("added")
+        except PlanLimitReached:
+            outcomes.append("refused")
+
+    twice_at_once("alice", add_an_account)
+
+    assert sorted(outcomes) == ["added", "refused"]
+    with schema_context("alice"):
+        assert Account.objects.count() == 1

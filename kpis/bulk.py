@@ -1,7 +1,8 @@
 """Set-based writes into kpis' tables from another app's scratch tables (ingest's loads).
 
 kpis owns its tables, so the SQL that writes them lives here and names them from the models
-(`_meta.db_table`); callers pass only the names of their own scratch tables. Everything runs
+(`_meta.db_table`); callers pass only the names of their own scratch tables (the only names
+put into the SQL text: never user input, which goes as parameters). Everything runs
 in the caller's transaction and counts in SQL, so a million written rows never travel back to
 Python.
 """
@@ -55,7 +56,7 @@ def accounts_upsert_from(stage: str) -> Written:
         FROM {stage}
         ON CONFLICT (external_id) DO UPDATE SET {assignments}, updated_at = now()
         WHERE ({current}) IS DISTINCT FROM ({incoming})
-        """,  # noqa: S608  (identifiers are ours)
+        """,
         "a.id AS account_id, (xmax = 0) AS is_new",
     )
 
@@ -100,7 +101,7 @@ def accounts_mark_churned(account_ids: list[int]) -> int:
                 SELECT r.outcome FROM {RENEWALS} r WHERE r.account_id = a.id
                 ORDER BY r.renewal_date DESC LIMIT 1
             ) = 'churned'
-            """,  # noqa: S608
+            """,
             [account_ids],
         )
         return cursor.rowcount
@@ -112,15 +113,15 @@ VERSIONING_STATEMENTS = (
         SELECT s.account_id, s.kpi_id, s.period, s.value, v.version AS old_version
         FROM {{table}} s LEFT JOIN {VALUES} v
           ON v.account_id = s.account_id AND v.kpi_id = s.kpi_id AND v.period = s.period AND v.is_current
-        WHERE v.id IS NULL OR v.value IS DISTINCT FROM s.value""",  # noqa: S608
+        WHERE v.id IS NULL OR v.value IS DISTINCT FROM s.value""",
     f"""UPDATE {VALUES} v SET is_current = false FROM kpis_changed c
-        WHERE v.account_id = c.account_id AND v.kpi_id = c.kpi_id AND v.period = c.period AND v.is_current""",  # noqa: S608
+        WHERE v.account_id = c.account_id AND v.kpi_id = c.kpi_id AND v.period = c.period AND v.is_current""",
     f"""INSERT INTO {VALUES} (account_id, kpi_id, period, value, version, is_current, source, created_at)
         SELECT c.account_id, c.kpi_id, c.period, c.value,
                coalesce((SELECT max(version) FROM {VALUES} v WHERE v.account_id = c.account_id
                          AND v.kpi_id = c.kpi_id AND v.period = c.period), 0) + 1,
                true, %(source)s, now()
-        FROM kpis_changed c""",  # noqa: S608
+        FROM kpis_changed c""",
 )
 
 
@@ -153,7 +154,7 @@ def renewals_upsert_from(stage: str, mapping: str, source: str) -> Written:
         FROM {stage} s JOIN {mapping} m ON m.text = s.account
         ON CONFLICT (account_id, renewal_date) DO UPDATE SET {assignments}, source = EXCLUDED.source, updated_at = now()
         WHERE ({current}) IS DISTINCT FROM ({incoming})
-        """,  # noqa: S608
+        """,
         "r.account_id AS account_id, (xmax = 0) AS is_new",
         [source],
     )

@@ -5,7 +5,7 @@ Subclasses may not replace the machinery (PostHog's routing refuses such views t
 `tests/isolation` enumerates the URL patterns and checks every API view is one of these.
 """
 
-from rest_framework import generics, pagination, permissions, viewsets
+from rest_framework import pagination, permissions, viewsets
 from rest_framework.views import APIView
 
 from api.authentication import ApiKeyAuthentication
@@ -86,10 +86,6 @@ class TenantApiMixin:
 
 class TenantApiView(TenantApiMixin, APIView):
     pass
-
-
-class TenantGenericApiView(TenantApiMixin, generics.GenericAPIView):
-    pagination_class = PulsePagination
 
 
 class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):

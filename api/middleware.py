@@ -1,7 +1,5 @@
 """The API's answer to everything that fails before, or instead of, a DRF view."""
 
-from django.http import HttpResponse
-
 from api.errors import is_api_request, status_error_response
 
 
@@ -16,10 +14,10 @@ class ApiErrorsAsJsonMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code >= 400 and is_api_request(request) and not _is_json(response):
+        if (
+            response.status_code >= 400
+            and is_api_request(request)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
             return status_error_response(request, response)
         return response
-
-
-def _is_json(response: HttpResponse) -> bool:
-    return response.get("Content-Type", "").startswith("application/json")

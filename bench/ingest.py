@@ -228,12 +228,14 @@ def _pipeline(path: Path) -> tuple[float, float, Upload]:
     with schema_context(SLUG), open(path, "rb") as handle:
         started = time.perf_counter()
         upload = ingest.services.upload_receive(
-            tenant=tenant,
             fileobj=handle,
-            original_name=path.name,
-            kind="sales",
-            acting_role="admin",
-            via=Upload.Via.COMMAND,
+            request=ingest.services.UploadRequest(
+                tenant=tenant,
+                original_name=path.name,
+                kind="sales",
+                acting_role="admin",
+                via=Upload.Via.COMMAND,
+            ),
         )
         received = time.perf_counter()
         upload = ingest.services.upload_process(upload_id=upload.pk)

@@ -14,19 +14,18 @@ from import_export.tmp_storages import CacheStorage
 from tablib.exceptions import InvalidDimensions
 
 from common.admin import ReadOnly
-from ingest.crypto import source_set_api_key
 from ingest.forms import RefusedUploadMixin
 from ingest.models import Alert, SalesRecord, SyncRun, SyncSource, Upload, UploadError
 from ingest.parsers import FileRefused, read_csv_text
 from ingest.resources import AccountResource, KpiValueResource, RenewalOutcomeResource, SalesRecordResource
+from ingest.services import alert_resolve, sync_source_save
 from ingest.upload_limits import upload_refusal
-from kpis.models import Account, KpiValue, RenewalOutcome
+from kpis.models import ACCOUNT_FIELDS, Account, KpiValue, RenewalOutcome
 from kpis.services import account_upsert
-from users.admin_sites import tenant_admin_site
+from users.admin_sites import ServiceRefusalsAsMessages, tenant_admin_site
 
 ADMIN_IMPORT_MAX_BYTES = 10 * 1024 * 1024
 INLINE_ERRORS = 100
-ACCOUNT_FIELDS = ("name", "revenue", "industry", "region", "status", "renewal_date", "owner")
 
 
 class AdminImportForm(RefusedUploadMixin, ImportForm):
@@ -132,7 +131,7 @@ def _report(request, upload: Upload) -> None:
 
 
 @admin.register(Account, site=tenant_admin_site)
-class AccountAdmin(PipelineImportExportAdmin):
+class AccountAdmin(ServiceRefusalsAsMessages, PipelineImportExportAdmin):
     resource_classes = [AccountResource]
     fields = ("external_id", *ACCOUNT_FIELDS)
     list_display = ("name", "external_id", "revenue", "industry", "region", "status", "renewal_date", "owner")
@@ -210,7 +209,7 @@ class SyncSourceForm(forms.ModelForm):
 
 
 @admin.register(SyncSource, site=tenant_admin_site)
-class SyncSourceAdmin(admin.ModelAdmin):
+class SyncSourceAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
     """The API key is write-only: the form never renders it, nor its encrypted form."""
 
     form = SyncSourceForm
@@ -225,9 +224,7 @@ class SyncSourceAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         key, clear = form.cleaned_data["api_key"], form.cleaned_data["clear_api_key"]
-        if key or clear:
-            source_set_api_key(obj, "" if clear else key)
-        super().save_model(request, obj, form, change)
+        sync_source_save(source=obj, api_key="" if clear else (key or None))
 
 
 @admin.register(SyncRun, site=tenant_admin_site)
@@ -237,7 +234,7 @@ class SyncRunAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Alert, site=tenant_admin_site)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
     """Operators mark alerts resolved; what happened stays as it was recorded."""
 
     list_display = ("kind", "message", "created_at", "resolved_at")
@@ -246,6 +243,9 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        alert_resolve(alert=obj, resolved_at=obj.resolved_at)
 
 
 @admin.register(RenewalOutcome, site=tenant_admin_site)

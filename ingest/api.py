@@ -11,7 +11,7 @@ from api.base import TenantViewSet
 from api.parsers import FormParser
 from ingest.exports import errors_csv_response
 from ingest.models import Upload
-from ingest.services import upload_confirm, upload_enqueue, upload_progress, upload_receive
+from ingest.services import UploadRequest, upload_confirm, upload_enqueue, upload_progress, upload_receive
 from ingest.upload_limits import MultiPartParser
 
 
@@ -51,15 +51,17 @@ def receive_and_queue(request, tenant) -> Upload:
     form.is_valid(raise_exception=True)
     data = form.validated_data
     upload = upload_receive(
-        tenant=tenant,
         fileobj=data["file"],
-        original_name=data["file"].name,
-        kind=data["kind"],
-        acting_role=request.auth.acting_role,
-        uploaded_by=f"api:{request.auth.prefix}",
-        via=Upload.Via.API,
-        dry_run=data["dry_run"],
-        account_from_file=data.get("account", ""),
+        request=UploadRequest(
+            tenant=tenant,
+            original_name=data["file"].name,
+            kind=data["kind"],
+            acting_role=request.auth.acting_role,
+            uploaded_by=f"api:{request.auth.prefix}",
+            via=Upload.Via.API,
+            dry_run=data["dry_run"],
+            account_from_file=data.get("account", ""),
+        ),
     )
     upload_enqueue(upload)
     return upload

@@ -47,13 +47,6 @@ def decrypt(token: str) -> str:
         ) from error
 
 
-def source_set_api_key(source, key: str) -> None:
-    """Store `key` encrypted on a SyncSource (an empty key clears it); saves a saved source."""
-    source.api_key_encrypted = encrypt(key) if key else ""
-    if source.pk:
-        source.save(update_fields=["api_key_encrypted"])
-
-
 def source_api_key(source) -> str:
     """The plaintext key, for the Authorization header only; "" when none is stored."""
     return decrypt(source.api_key_encrypted) if source.api_key_encrypted else ""

@@ -14,6 +14,7 @@ from datetime import date
 from django.db import connection
 
 from ingest.validation import ECHO_LIMIT, SPECS, listing
+from kpis import bulk
 
 
 @dataclass
@@ -147,15 +148,10 @@ def reject_duplicates(tables: Tables, kind: str, upload_id: int, room: int) -> i
 # --- merging -------------------------------------------------------------------------------------
 
 
-def _merged(dml: str, returning: str, params=None) -> MergeResult:
-    """Run an INSERT or UPDATE whose RETURNING gives `account_id` and `is_new` per written row,
-    and count in SQL what it wrote, so a million written rows never travel back to Python."""
-    inserted, updated, touched = fetch(f"""
-        WITH written AS ({dml} RETURNING {returning})
-        SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new),
-               coalesce(array_agg(DISTINCT account_id), '{{}}') FROM written
-    """, params)[0]  # fmt: skip
-    return MergeResult(inserted, updated, touched_account_ids=sorted(touched))
+def _merge_result(written: bulk.Written, tables: Tables) -> MergeResult:
+    """What a merge wrote, and the staged rows it left as they were counted unchanged."""
+    unchanged = staged_count(tables) - written.inserted - written.updated
+    return MergeResult(written.inserted, written.updated, unchanged, written.account_ids)
 
 
 def _lock_merges(table: str) -> None:
@@ -164,53 +160,9 @@ def _lock_merges(table: str) -> None:
     execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || %s))", [table])
 
 
-ACCOUNT_FIELDS = ("name", "revenue", "industry", "region", "status", "renewal_date", "owner")
-
-
 def merge_accounts(tables: Tables) -> MergeResult:
     """Upsert by external_id; a row equal to what is stored is counted unchanged."""
-    assignments = ", ".join(f"{f} = EXCLUDED.{f}" for f in ACCOUNT_FIELDS)
-    current = ", ".join(f"a.{f}" for f in ACCOUNT_FIELDS)
-    incoming = ", ".join(f"EXCLUDED.{f}" for f in ACCOUNT_FIELDS)
-    result = _merged(f"""
-        INSERT INTO kpis_account AS a (external_id, {", ".join(ACCOUNT_FIELDS)}, created_at, updated_at)
-        SELECT external_id, name, coalesce(revenue, 0), coalesce(industry, ''), coalesce(region, ''),
-               coalesce(status, 'active'), renewal_date, coalesce(owner, ''), now(), now()
-        FROM {tables.stage}
-        ON CONFLICT (external_id) DO UPDATE SET {assignments}, updated_at = now()
-        WHERE ({current}) IS DISTINCT FROM ({incoming})
-    """, "a.id AS account_id, (xmax = 0) AS is_new")  # fmt: skip
-    result.unchanged = staged_count(tables) - result.inserted - result.updated
-    return result
-
-
-def resolve_accounts(tables: Tables) -> list[str]:
-    """Map every account text of the staged rows to an id: by external id first, then by name;
-    accounts not known yet are created (external id and name = the given text), as the
-    predecessor did. The map is one row per distinct text, so a million rows cost one pass."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            CREATE UNLOGGED TABLE {tables.accounts} AS
-            SELECT DISTINCT s.account AS text, a.id AS account_id
-            FROM {tables.stage} s LEFT JOIN kpis_account a ON a.external_id = s.account
-        """)
-        cursor.execute(f"""
-            UPDATE {tables.accounts} m SET account_id = a.id FROM kpis_account a
-            WHERE m.account_id IS NULL AND a.name = m.text
-        """)
-        cursor.execute(f"""
-            INSERT INTO kpis_account (external_id, name, revenue, industry, region, status, owner, created_at, updated_at)
-            SELECT text, text, 0, '', '', 'active', '', now(), now() FROM {tables.accounts}
-            WHERE account_id IS NULL
-            ON CONFLICT (external_id) DO NOTHING
-            RETURNING name
-        """)
-        created = [row[0] for row in cursor.fetchall()]
-        cursor.execute(f"""
-            UPDATE {tables.accounts} m SET account_id = a.id FROM kpis_account a
-            WHERE m.account_id IS NULL AND a.external_id = m.text
-        """)
-    return created
+    return _merge_result(bulk.accounts_upsert_from(tables.stage), tables)
 
 
 def _created_note(result: MergeResult, created: list[str]) -> None:
@@ -224,47 +176,15 @@ def _created_note(result: MergeResult, created: list[str]) -> None:
 def merge_kpi_values(tables: Tables, source: str) -> MergeResult:
     """A new value for an existing account+KPI+month becomes a new version (the old one
     stays, no longer current); the same value again changes nothing."""
-    created = resolve_accounts(tables)
+    created = bulk.accounts_resolve(tables.stage, tables.accounts)
     execute(f"""
         CREATE UNLOGGED TABLE {tables.kpi_rows} AS
         SELECT m.account_id, k.id AS kpi_id, s.period, s.value
-        FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account JOIN kpis_kpidefinition k ON k.key = s.kpi
+        FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account JOIN {bulk.KPIS} k ON k.key = s.kpi
     """)  # fmt: skip
-    result = merge_values_from(tables.kpi_rows, source)
-    result.unchanged = staged_count(tables) - result.inserted - result.updated
+    result = _merge_result(bulk.kpi_values_merge_from(tables.kpi_rows, source), tables)
     _created_note(result, created)
     return result
-
-
-VERSIONING_STATEMENTS = (
-    """CREATE TEMP TABLE ingest_changed ON COMMIT DROP AS
-        SELECT s.account_id, s.kpi_id, s.period, s.value, v.version AS old_version
-        FROM {table} s LEFT JOIN kpis_kpivalue v
-          ON v.account_id = s.account_id AND v.kpi_id = s.kpi_id AND v.period = s.period AND v.is_current
-        WHERE v.id IS NULL OR v.value IS DISTINCT FROM s.value""",
-    """UPDATE kpis_kpivalue v SET is_current = false FROM ingest_changed c
-        WHERE v.account_id = c.account_id AND v.kpi_id = c.kpi_id AND v.period = c.period AND v.is_current""",
-    """INSERT INTO kpis_kpivalue (account_id, kpi_id, period, value, version, is_current, source, created_at)
-        SELECT c.account_id, c.kpi_id, c.period, c.value,
-               coalesce((SELECT max(version) FROM kpis_kpivalue v WHERE v.account_id = c.account_id
-                         AND v.kpi_id = c.kpi_id AND v.period = c.period), 0) + 1,
-               true, %(source)s, now()
-        FROM ingest_changed c""",
-)
-
-
-def merge_values_from(table: str, source: str) -> MergeResult:
-    """Merge (account_id, kpi_id, period, value) rows of `table` into the versioned series."""
-    with connection.cursor() as cursor:
-        for statement in VERSIONING_STATEMENTS:
-            cursor.execute(statement.format(table=table), {"source": source})
-        cursor.execute("""
-            SELECT count(*) FILTER (WHERE old_version IS NULL), count(*) FILTER (WHERE old_version IS NOT NULL),
-                   coalesce(array_agg(DISTINCT account_id), '{}') FROM ingest_changed
-        """)
-        inserted, updated, touched = cursor.fetchone()
-        cursor.execute("DROP TABLE ingest_changed")
-    return MergeResult(inserted, updated, 0, sorted(touched))
 
 
 # --- sales -------------------------------------------------------------------------------------
@@ -285,34 +205,38 @@ def merge_sales(tables: Tables, upload_id: int) -> MergeResult:
 
     An UPDATE of the changed rows then an INSERT of the missing ones, rather than INSERT … ON
     CONFLICT: its speculative insertion costs about 1 s more per million new rows here."""
-    created = resolve_accounts(tables)
+    created = bulk.accounts_resolve(tables.stage, tables.accounts)
     _lock_merges("ingest_salesrecord")
     staged = f"{tables.stage} s JOIN {tables.accounts} m ON m.text = s.account"
     fields, values = ", ".join(SALE_VALUES), ", ".join(SALE_VALUES.values())
-    changed = _merged(f"""
+    changed = bulk.written(f"""
         UPDATE ingest_salesrecord r SET ({fields}, upload_id, updated_at) = ({values}, %s, now())
         FROM {staged}
         WHERE {SALE_KEY_MATCHES} AND ({", ".join(f"r.{f}" for f in SALE_VALUES)}) IS DISTINCT FROM ({values})
     """, "r.account_id AS account_id, false AS is_new", [upload_id])  # fmt: skip
-    added = _merged(f"""
+    added = bulk.written(f"""
         INSERT INTO ingest_salesrecord (account_id, date, user_id, product_name, {fields}, upload_id, created_at, updated_at)
         SELECT m.account_id, s.date, s.user_id, s.product_name, {values}, %s, now(), now()
         FROM {staged}
         WHERE NOT EXISTS (SELECT 1 FROM ingest_salesrecord r WHERE {SALE_KEY_MATCHES})
     """, "account_id, true AS is_new", [upload_id])  # fmt: skip
-    result = MergeResult(added.inserted, changed.updated,
-                         touched_account_ids=sorted({*added.touched_account_ids, *changed.touched_account_ids}))  # fmt: skip
-    result.unchanged = staged_count(tables) - result.inserted - result.updated
-    result.newest_date = fetch(f"SELECT max(date) FROM {tables.stage}")[0][0]
     feed = _feed_expansion_revenue(tables, upload_id)
-    result.touched_account_ids = sorted(set(result.touched_account_ids) | set(feed.touched_account_ids))
+    result = _merge_result(
+        bulk.Written(
+            added.inserted,
+            changed.updated,
+            sorted({*added.account_ids, *changed.account_ids, *feed.account_ids}),
+        ),
+        tables,
+    )
+    result.newest_date = fetch(f"SELECT max(date) FROM {tables.stage}")[0][0]
     _created_note(result, created)
     if feed.inserted or feed.updated:
         result.notes.append(f"Updated expansion revenue for {feed.inserted + feed.updated} account-month(s).")
     return result
 
 
-def _feed_expansion_revenue(tables: Tables, upload_id: int) -> MergeResult:
+def _feed_expansion_revenue(tables: Tables, upload_id: int) -> bulk.Written:
     """Sales are upsell and cross-sell: a month's expansion revenue KPI is the trailing
     twelve months of sales as a % of the account's ARR (accounts with ARR only). Sales are
     summed per month once, then a window adds up each month's trailing year."""
@@ -332,48 +256,25 @@ def _feed_expansion_revenue(tables: Tables, upload_id: int) -> MergeResult:
         )
         SELECT t.account_id, k.id AS kpi_id, t.period, round(100 * t.total / a.revenue, 1)::float8 AS value
         FROM yearly t JOIN touched USING (account_id, period)
-        JOIN kpis_account a ON a.id = t.account_id AND a.revenue > 0
-        JOIN kpis_kpidefinition k ON k.key = 'expansion_revenue'
+        JOIN {bulk.ACCOUNTS} a ON a.id = t.account_id AND a.revenue > 0
+        JOIN {bulk.KPIS} k ON k.key = 'expansion_revenue'
     """)  # fmt: skip
-    result = merge_values_from("ingest_sales_kpis", f"sales:{upload_id}")
+    result = bulk.kpi_values_merge_from("ingest_sales_kpis", f"sales:{upload_id}")
     execute("DROP TABLE ingest_sales_kpis")
     return result
 
 
 # --- renewal outcomes --------------------------------------------------------------------------
 
-RENEWAL_FIELDS = ("outcome", "arr_before", "arr_after")
-
 
 def merge_renewals(tables: Tables, source: str) -> MergeResult:
     """Upsert by (account, renewal_date); a row equal to what is stored is counted unchanged.
     An account whose latest renewal is a churn gets the status churned; nothing of its history
     goes, since later report cards are measured on exactly that history."""
-    created = resolve_accounts(tables)
-    assignments = ", ".join(f"{f} = EXCLUDED.{f}" for f in RENEWAL_FIELDS)
-    current = ", ".join(f"r.{f}" for f in RENEWAL_FIELDS)
-    incoming = ", ".join(f"EXCLUDED.{f}" for f in RENEWAL_FIELDS)
-    result = _merged(f"""
-        INSERT INTO kpis_renewaloutcome AS r
-            (account_id, renewal_date, {", ".join(RENEWAL_FIELDS)}, source, created_at, updated_at)
-        SELECT m.account_id, s.renewal_date, s.outcome, s.arr_before, s.arr_after, %s, now(), now()
-        FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account
-        ON CONFLICT (account_id, renewal_date) DO UPDATE SET {assignments}, source = EXCLUDED.source, updated_at = now()
-        WHERE ({current}) IS DISTINCT FROM ({incoming})
-    """, "r.account_id AS account_id, (xmax = 0) AS is_new", [source])  # fmt: skip
-    result.unchanged = staged_count(tables) - result.inserted - result.updated
-    churned = _mark_churned(result.touched_account_ids)
+    created = bulk.accounts_resolve(tables.stage, tables.accounts)
+    result = _merge_result(bulk.renewals_upsert_from(tables.stage, tables.accounts, source), tables)
+    churned = bulk.accounts_mark_churned(result.touched_account_ids)
     _created_note(result, created)
     if churned:
         result.notes.append(f"Marked {churned} account(s) churned: their latest renewal is a churn.")
     return result
-
-
-def _mark_churned(account_ids: list[int]) -> int:
-    return execute("""
-        UPDATE kpis_account a SET status = 'churned', updated_at = now()
-        WHERE a.id = ANY(%s) AND a.status <> 'churned' AND (
-            SELECT r.outcome FROM kpis_renewaloutcome r WHERE r.account_id = a.id
-            ORDER BY r.renewal_date DESC LIMIT 1
-        ) = 'churned'
-    """, [account_ids])  # fmt: skip

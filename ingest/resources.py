@@ -27,7 +27,7 @@ from import_export.results import Error, Result, RowResult
 from common.exports import csv_safe
 from ingest.models import SalesRecord, Upload
 from ingest.parsers import FileRefused, _cell_text, normalize_header
-from ingest.services import upload_confirm, upload_process, upload_receive
+from ingest.services import UploadRequest, upload_confirm, upload_process, upload_receive
 from kpis.models import Account, KpiDefinition, KpiValue, RenewalOutcome
 from tenants.models import Tenant
 from users.models import User
@@ -99,10 +99,17 @@ class PipelineResource(resources.ModelResource):
                 return upload_confirm(upload=previewed, acting_role=acting_role, run_now=True), starts
             handle.buffer.seek(0)
             upload = upload_receive(
-                tenant=Tenant.objects.get(schema_name=connection.schema_name), fileobj=handle.buffer,
-                original_name=file_name or f"admin-{self.kind}.csv", kind=self.kind,
-                acting_role=acting_role, uploaded_by=username, via=Upload.Via.ADMIN, dry_run=dry_run,
-            )  # fmt: skip
+                fileobj=handle.buffer,
+                request=UploadRequest(
+                    tenant=Tenant.objects.get(schema_name=connection.schema_name),
+                    original_name=file_name or f"admin-{self.kind}.csv",
+                    kind=self.kind,
+                    acting_role=acting_role,
+                    uploaded_by=username,
+                    via=Upload.Via.ADMIN,
+                    dry_run=dry_run,
+                ),
+            )
         return upload_process(upload_id=upload.pk), starts
 
     def _previewed(self, buffer, username: str) -> Upload | None:

@@ -6,12 +6,15 @@ receive: refuse a kind of file the sender's role may not load (users need an adm
           an Upload with the sender's role.
 process: check the rows (big CSV files in SQL, see fastpath.py; the rest with the row
           validators, streaming in constant memory) into a staging table, reject duplicates
-          and merge set-based in one transaction, record rejected rows with line and reason
+          and merge set-based in one transaction (kpis' tables through kpis.bulk), refusing the
+          whole load past the plan's accounts or users, record rejected rows with line and reason
           and the follow-up the load owes; after commit, do that follow-up (health, insights,
           projections, playbook triggers of the touched accounts) and strike it off.
 """
 
 import contextlib
+import dataclasses
+import datetime as dt
 import hashlib
 import itertools
 import logging
@@ -19,6 +22,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -30,7 +34,8 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from ingest import documents, fastpath, loaders
-from ingest.models import Upload, UploadError, UploadFollowUp
+from ingest.crypto import encrypt
+from ingest.models import Alert, SyncSource, Upload, UploadError, UploadFollowUp
 from ingest.parsers import (
     FileRefused,
     Limits,
@@ -46,6 +51,7 @@ from kpis.knowledge.services import document_outcome, document_upsert
 from kpis.models import Account, KpiDefinition
 from kpis.services import health_refresh, report_card_refresh_later
 from tenants.connection import tenant_connection
+from tenants.limits import PlanLimitReached, plan_limit_check
 from tenants.models import Tenant
 from tenants.selectors import usage_summary
 from tenants.services import usage_record_upload
@@ -88,27 +94,39 @@ def safe_name(name: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", "", base)[:255] or "upload"
 
 
-def upload_receive(*, tenant: Tenant, fileobj, original_name: str, kind: str, acting_role: str,
-                   uploaded_by: str = "", via: str = Upload.Via.PORTAL, dry_run: bool = False,
-                   account_from_file: str = "") -> Upload:  # fmt: skip
-    """Store the file and record it, or refuse it whole (FileRefused) leaving nothing behind.
+@dataclass(frozen=True)
+class UploadRequest:
+    """Who sends which file to the pipeline, and how; upload_receive takes the bytes beside it.
 
     `acting_role` is the role of whoever sends it: the portal user's, an API key's scope as a role
-    (ApiKey.acting_role), admin for the operator's commands. ImportNotAllowed if it may not."""
-    if kind not in SPECS:
-        raise ValidationError({"kind": f"Unknown kind “{kind}”; use one of: {', '.join(SPECS)}."})
-    _check_may_import(kind, acting_role)
-    _check_document_quota(tenant)
-    path, digest, size = _store(tenant, fileobj, original_name)
+    (ApiKey.acting_role), admin for the operator's commands. `account_from_file`: in account_rollup
+    mode, the account a KPI file is for. A dry run is a preview: checked, reported, not loaded."""
+
+    tenant: Tenant
+    original_name: str
+    kind: str
+    acting_role: str
+    uploaded_by: str = ""
+    via: str = Upload.Via.PORTAL
+    dry_run: bool = False
+    account_from_file: str = ""
+
+
+def upload_receive(*, fileobj, request: UploadRequest) -> Upload:
+    """Store the file and record it, or refuse it whole (FileRefused) leaving nothing behind;
+    ImportNotAllowed if the sender's role may not load this kind of file."""
+    if request.kind not in SPECS:
+        raise ValidationError({"kind": f"Unknown kind “{request.kind}”; use one of: {', '.join(SPECS)}."})
+    _check_may_import(request.kind, request.acting_role)
+    _check_document_quota(request.tenant)
+    path, digest, size = _store(request.tenant, fileobj, request.original_name)
     try:
-        _check_file(path, original_name, kind)
-        upload = _record(path, digest, size, kind=kind, original_name=safe_name(original_name),
-                         acting_role=acting_role, uploaded_by=uploaded_by, via=via, dry_run=dry_run,
-                         account_from_file=account_from_file)  # fmt: skip
+        _check_file(path, request.original_name, request.kind)
+        upload = _record(path, digest, size, request)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    usage_record_upload(tenant=tenant)
+    usage_record_upload(tenant=request.tenant)
     return upload
 
 
@@ -168,8 +186,11 @@ def _check_file(path: Path, original_name: str, kind: str) -> None:
 
 
 @transaction.atomic
-def _record(path: Path, digest: str, size: int, **fields) -> Upload:
-    previous = Upload.objects.filter(original_name=fields["original_name"], kind=fields["kind"]).count()
+def _record(path: Path, digest: str, size: int, request: UploadRequest) -> Upload:
+    fields = {field.name: getattr(request, field.name) for field in dataclasses.fields(request)}
+    del fields["tenant"]  # the schema is the tenant
+    fields["original_name"] = safe_name(request.original_name)
+    previous = Upload.objects.filter(original_name=fields["original_name"], kind=request.kind).count()
     relative = path.relative_to(settings.MEDIA_ROOT)
     return Upload.objects.create(
         stored_path=str(relative), sha256=digest, size=size, version=previous + 1, **fields
@@ -412,6 +433,15 @@ def _save_errors(upload: Upload, errors: list) -> None:
 
 
 def _merge(upload: Upload, tables: loaders.Tables, passwords: dict[int, str]) -> loaders.MergeResult:
+    """Merge the staged rows; a load that would take the workspace past its plan is refused whole
+    (rolled back): a clear refusal, never a silent truncation."""
+    try:
+        return _merge_kind(upload, tables, passwords)
+    except PlanLimitReached as refused:
+        raise FileRefused(f"Nothing was loaded. {refused.message}") from refused
+
+
+def _merge_kind(upload: Upload, tables: loaders.Tables, passwords: dict[int, str]) -> loaders.MergeResult:
     if upload.kind == Upload.Kind.ACCOUNTS:
         result = loaders.merge_accounts(tables)
     elif upload.kind == Upload.Kind.KPIS:
@@ -421,24 +451,9 @@ def _merge(upload: Upload, tables: loaders.Tables, passwords: dict[int, str]) ->
     elif upload.kind == Upload.Kind.RENEWALS:
         result = loaders.merge_renewals(tables, f"upload:{upload.pk}")
     else:
-        result = _import_users(tables, passwords, upload.acting_role)
-    _check_plan_limits()
+        return _import_users(tables, passwords, upload.acting_role)
+    plan_limit_check(what="accounts", model=Account, adding=0)  # the rows merged above count
     return result
-
-
-def _check_plan_limits() -> None:
-    """Refuse the whole load (it is rolled back) when it would take the workspace past its
-    plan's accounts or users: a clear refusal, never a silent truncation."""
-    plan = Tenant.objects.select_related("plan").get(schema_name=tenant_connection().schema_name).plan
-    if plan is None:
-        return
-    for label, count, limit in (("accounts", Account.objects.count(), plan.max_accounts),
-                                ("users", User.objects.count(), plan.max_users)):  # fmt: skip
-        if count > limit:
-            raise FileRefused(
-                f"Your {plan.name} plan allows {limit} {label}; this file would bring the workspace to {count}. "
-                "Nothing was loaded: upgrade the plan or load fewer new ones."
-            )
 
 
 def _import_users(tables: loaders.Tables, passwords: dict[int, str], acting_role: str) -> loaders.MergeResult:
@@ -447,6 +462,7 @@ def _import_users(tables: loaders.Tables, passwords: dict[int, str], acting_role
     existing = set(
         User.objects.filter(username__in=[row[1] for row in staged]).values_list("username", flat=True)
     )
+    plan_limit_check(what="users", model=User, adding=len(staged) - len(existing))  # the whole file at once
     result = loaders.MergeResult()
     for line, username, email, role in staged:
         if username in existing:
@@ -517,3 +533,24 @@ def _after_load(upload: Upload, account_ids: list[int]) -> None:
     elif account_ids and upload.kind != Upload.Kind.USERS:
         health_refresh(account_ids=account_ids)
     data_loaded.send_robust(sender=Upload, upload=upload, account_ids=account_ids)
+
+
+# --- sales API sources and alerts ---------------------------------------------------------------
+
+
+@transaction.atomic
+def sync_source_save(*, source: SyncSource, api_key: str | None = None) -> SyncSource:
+    """Store a new or changed sales API source. `api_key`: a new key, stored encrypted and never
+    shown again; "" removes the stored one; None keeps it."""
+    if api_key is not None:
+        source.api_key_encrypted = encrypt(api_key) if api_key else ""
+    source.full_clean()
+    source.save()
+    return source
+
+
+def alert_resolve(*, alert: Alert, resolved_at: dt.datetime | None) -> Alert:
+    """Mark an alert resolved (None opens it again); what happened stays as it was recorded."""
+    alert.resolved_at = resolved_at
+    alert.save(update_fields=["resolved_at"])
+    return alert

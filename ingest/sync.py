@@ -33,7 +33,7 @@ from ingest.alerts import problem_clear, problem_raise
 from ingest.crypto import SecretUnreadable, source_api_key
 from ingest.models import Alert, SyncRun, SyncSource, Upload
 from ingest.parsers import FileRefused
-from ingest.services import upload_process, upload_receive
+from ingest.services import UploadRequest, upload_process, upload_receive
 from tenants.models import Tenant
 from users.models import User
 
@@ -120,7 +120,7 @@ def sync_run(
     source.last_run_at = timezone.now()
     SyncSource.objects.filter(pk=source.pk).update(last_run_at=source.last_run_at)
     try:
-        _execute(run, source, since, today or _local_now(source).date(), api_key)
+        _execute(run, source, since, today or timezone.now().astimezone(_zone(source)).date(), api_key)
     except SyncFailed as failure:
         _fail(run, str(failure))
     except Exception:
@@ -172,9 +172,17 @@ def _receive(source: SyncSource, fileobj, today: dt.date) -> Upload:
     name = f"sync-{slugify(source.name) or source.pk}-{today:%Y-%m-%d}.csv"
     try:
         # A scheduled sync acts for nobody, so it gets the lowest role; sales need no more.
-        return upload_receive(tenant=tenant, fileobj=fileobj, original_name=name, kind=Upload.Kind.SALES,
-                              acting_role=User.Role.VIEWER, uploaded_by=f"sync:{source.name}",
-                              via=Upload.Via.SYNC)  # fmt: skip
+        return upload_receive(
+            fileobj=fileobj,
+            request=UploadRequest(
+                tenant=tenant,
+                original_name=name,
+                kind=Upload.Kind.SALES,
+                acting_role=User.Role.VIEWER,
+                uploaded_by=f"sync:{source.name}",
+                via=Upload.Via.SYNC,
+            ),
+        )
     except FileRefused as refused:
         raise SyncFailed(f"The rows were received but not loaded: {refused}") from refused
 
@@ -401,10 +409,6 @@ def _claim(source: SyncSource) -> bool:
         last_run_at=timezone.now()
     )
     return claimed == 1
-
-
-def _local_now(source: SyncSource) -> dt.datetime:
-    return timezone.now().astimezone(_zone(source))
 
 
 def _zone(source: SyncSource) -> ZoneInfo:

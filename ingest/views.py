@@ -12,7 +12,14 @@ from ingest.exports import errors_csv_response
 from ingest.forms import UploadForm
 from ingest.models import Upload
 from ingest.parsers import FileRefused
-from ingest.services import ImportNotAllowed, upload_confirm, upload_enqueue, upload_progress, upload_receive
+from ingest.services import (
+    ImportNotAllowed,
+    UploadRequest,
+    upload_confirm,
+    upload_enqueue,
+    upload_progress,
+    upload_receive,
+)
 from ingest.upload_limits import upload_refusal
 from ingest.validation import SPECS
 from kpis.selectors import health_model_current
@@ -39,10 +46,18 @@ def data_integration(request):
 
 def _receive(request, data: dict) -> Upload:
     upload = upload_receive(
-        tenant=request.tenant, fileobj=data["file"], original_name=data["file"].name, kind=data["kind"],
-        acting_role=request.user.role, uploaded_by=request.user.username, via=Upload.Via.PORTAL,
-        dry_run=data["preview"], account_from_file=data["account"],
-    )  # fmt: skip
+        fileobj=data["file"],
+        request=UploadRequest(
+            tenant=request.tenant,
+            original_name=data["file"].name,
+            kind=data["kind"],
+            acting_role=request.user.role,
+            uploaded_by=request.user.username,
+            via=Upload.Via.PORTAL,
+            dry_run=data["preview"],
+            account_from_file=data["account"],
+        ),
+    )
     upload_enqueue(upload)
     return upload
 

@@ -76,19 +76,9 @@ class HealthModelForm(forms.Form):
 
 
 class KpiRangeForm(forms.ModelForm):
+    """The range's order is the model's constraint: kpi_definition_update refuses a range out of
+    order with its message, which the view puts on this form."""
+
     class Meta:
         model = KpiDefinition
         fields = ["weight", "impact", "worst", "critical", "healthy", "best", "active"]
-
-    def clean(self):
-        cleaned = super().clean()
-        anchors = [cleaned.get(name) for name in ("worst", "critical", "healthy", "best")]
-        if None in anchors:
-            return cleaned
-        increasing = all(a < b for a, b in zip(anchors, anchors[1:], strict=False))
-        decreasing = all(a > b for a, b in zip(anchors, anchors[1:], strict=False))
-        if self.instance.direction == "higher" and not increasing:
-            raise forms.ValidationError("Higher is better here: worst < critical < healthy < best.")
-        if self.instance.direction == "lower" and not decreasing:
-            raise forms.ValidationError("Lower is better here: worst > critical > healthy > best.")
-        return cleaned

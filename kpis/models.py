@@ -6,7 +6,7 @@ import uuid
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from kpis import scoring
 
@@ -27,6 +27,10 @@ class Band(models.TextChoices):
     HEALTHY = scoring.Band.HEALTHY.value, "Healthy"
     RISK = scoring.Band.RISK.value, "At risk"
     CRITICAL = scoring.Band.CRITICAL.value, "Critical"
+
+
+# What a file or the admin sets of an account; the external id is its key.
+ACCOUNT_FIELDS = ("name", "revenue", "industry", "region", "status", "renewal_date", "owner")
 
 
 class Account(models.Model):
@@ -90,6 +94,21 @@ class KpiDefinition(models.Model):
 
     class Meta:
         ordering = ["category", "key"]
+        # The scores interpolate between the anchors, so they must run the way the KPI improves.
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(direction="higher")
+                | Q(worst__lt=F("critical"), critical__lt=F("healthy"), healthy__lt=F("best")),
+                name="kpidefinition_range_rises",
+                violation_error_message="Higher is better here: worst < critical < healthy < best.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(direction="lower")
+                | Q(worst__gt=F("critical"), critical__gt=F("healthy"), healthy__gt=F("best")),
+                name="kpidefinition_range_falls",
+                violation_error_message="Lower is better here: worst > critical > healthy > best.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

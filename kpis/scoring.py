@@ -12,6 +12,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 IMPACT_MULTIPLIER = {"high": 1.5, "medium": 1.0, "low": 0.5}
 # Score anchors of the reference range: worst, critical, healthy, best.
@@ -43,6 +44,26 @@ class KpiRule:
     @property
     def effective_weight(self) -> float:
         return self.weight * IMPACT_MULTIPLIER.get(self.impact, 1.0)
+
+
+class Anchors(NamedTuple):
+    """A reference range: the values that score 0, 40, 70 and 100."""
+
+    worst: float
+    critical: float
+    healthy: float
+    best: float
+
+
+class CompiledKpi(NamedTuple):
+    """A KPI as the Scorer uses it: its range as increasing values, the sign that makes a value
+    increase with them, and its effective weight in its category."""
+
+    key: str
+    anchors: Anchors
+    sign: float
+    weight: float
+    impact: str
 
 
 @dataclass(frozen=True)
@@ -77,19 +98,25 @@ class Health:
     overrides: list[dict] = field(default_factory=list)
 
 
+class Change(NamedTuple):
+    """How many points a KPI's contribution moved since last month."""
+
+    points: float
+    kpi: KpiResult
+
+
 def kpi_score(rule: KpiRule, value: float) -> float:
     """0–100 along the rule's reference range, respecting its direction, clamped."""
     return _piecewise(_anchors(rule), -value if rule.direction == "lower" else value)
 
 
-def _anchors(rule: KpiRule) -> tuple[float, float, float, float]:
+def _anchors(rule: KpiRule) -> Anchors:
     """The range as increasing values (lower-is-better ranges are negated)."""
-    if rule.direction == "lower":
-        return -rule.worst, -rule.critical, -rule.healthy, -rule.best
-    return rule.worst, rule.critical, rule.healthy, rule.best
+    anchors = Anchors(rule.worst, rule.critical, rule.healthy, rule.best)
+    return Anchors(*(-a for a in anchors)) if rule.direction == "lower" else anchors
 
 
-def _piecewise(anchors: tuple[float, float, float, float], value: float) -> float:
+def _piecewise(anchors: Anchors, value: float) -> float:
     worst, critical, healthy, best = anchors
     if value <= worst:
         return WORST_SCORE
@@ -118,25 +145,25 @@ class Scorer:
 
     def __init__(self, rules: Iterable[KpiRule], model: ModelRules):
         self.model = model
-        self.groups: dict[str, list[tuple]] = {}
+        self.groups: dict[str, list[CompiledKpi]] = {}
         for rule in rules:
             if model.category_weights.get(rule.category, 1.0) > 0:
                 sign = -1.0 if rule.direction == "lower" else 1.0
-                entry = (rule.key, _anchors(rule), sign, rule.effective_weight, rule.impact)
-                self.groups.setdefault(rule.category, []).append(entry)
+                kpi = CompiledKpi(rule.key, _anchors(rule), sign, rule.effective_weight, rule.impact)
+                self.groups.setdefault(rule.category, []).append(kpi)
         self.category_weights = {c: model.category_weights.get(c, 1.0) for c in self.groups}
-        self.group_totals = {c: sum(entry[3] for entry in group) for c, group in self.groups.items()}
+        self.group_totals = {c: sum(kpi.weight for kpi in group) for c, group in self.groups.items()}
 
     def score(self, values: Mapping[str, float]) -> Health:
         """The account's health for one month from its KPI values (missing keys = no data)."""
         scores = self._kpi_scores(values)
         category_scores, shares = {}, {}
         for category, group in self.groups.items():
-            present = [entry for entry in group if scores[entry[0]] is not None]
-            total = sum(entry[3] for entry in present)
+            present = [(kpi, score) for kpi in group if (score := scores[kpi.key]) is not None]
+            total = sum(kpi.weight for kpi, _score in present)
             if total > 0:
-                category_scores[category] = sum(scores[e[0]] * e[3] for e in present) / total
-                shares[category] = [(e, e[3] / total) for e in present]
+                category_scores[category] = sum(score * kpi.weight for kpi, score in present) / total
+                shares[category] = [(kpi, kpi.weight / total) for kpi, _score in present]
         weights = _normalised({c: self.category_weights[c] for c in category_scores})
         score = sum(category_scores[c] * weights[c] for c in category_scores)
         health = Health(
@@ -162,17 +189,30 @@ class Scorer:
     def _results(self, values, scores, shares, weights) -> list[KpiResult]:
         results = []
         for category, entries in shares.items():
-            for (key, _anchors, _sign, _weight, impact), share in entries:
-                weight, score = share * weights[category], scores[key]
-                results.append(KpiResult(key, category, impact, values.get(key), score, band_of(score), weight,
-                                         score * weight))  # fmt: skip
+            for kpi, share in entries:
+                weight, score = share * weights[category], scores[kpi.key]
+                band = band_of(score)
+                results.append(
+                    KpiResult(
+                        kpi.key,
+                        category,
+                        kpi.impact,
+                        values.get(kpi.key),
+                        score,
+                        band,
+                        weight,
+                        score * weight,
+                    )
+                )
         return results
 
     def _coverage(self, scores) -> float:
         """% of the model's total weight (category weight split by KPI weight) that has data."""
         weights = _normalised(self.category_weights)
         covered = sum(
-            weights[c] * sum(e[3] for e in group if scores[e[0]] is not None) / self.group_totals[c]
+            weights[c]
+            * sum(kpi.weight for kpi in group if scores[kpi.key] is not None)
+            / self.group_totals[c]
             for c, group in self.groups.items()
             if self.group_totals[c]
         )
@@ -183,13 +223,13 @@ class Scorer:
         weights = _normalised(self.category_weights)
         return [
             {
-                "kpi": e[0],
+                "kpi": kpi.key,
                 "category": c,
-                "weight_pct": round(100 * weights[c] * e[3] / self.group_totals[c], 2),
+                "weight_pct": round(100 * weights[c] * kpi.weight / self.group_totals[c], 2),
             }
             for c, group in self.groups.items()
-            for e in group
-            if scores[e[0]] is None
+            for kpi in group
+            if scores[kpi.key] is None
         ]
 
 
@@ -238,16 +278,21 @@ def drivers(current: Health, previous: Health | None, limit: int = 3) -> list[di
     if previous is None:
         return []
     before = {kpi.key: kpi for kpi in previous.kpis}
-    deltas = [
-        (kpi.points - (before[kpi.key].points if kpi.key in before else 0.0), kpi) for kpi in current.kpis
+    changes = [
+        Change(kpi.points - (before[kpi.key].points if kpi.key in before else 0.0), kpi)
+        for kpi in current.kpis
     ]
-    top = heapq.nlargest(limit, deltas, key=lambda pair: abs(pair[0]))
+    top = heapq.nlargest(limit, changes, key=lambda change: abs(change.points))
     return [
-        {"kpi": kpi.key, "from": before[kpi.key].value if kpi.key in before else None, "to": kpi.value,
-         "points": round(delta, 2)}
-        for delta, kpi in top
-        if round(delta, 2) != 0
-    ]  # fmt: skip
+        {
+            "kpi": kpi.key,
+            "from": before[kpi.key].value if kpi.key in before else None,
+            "to": kpi.value,
+            "points": round(points, 2),
+        }
+        for points, kpi in top
+        if round(points, 2) != 0
+    ]
 
 
 def slope(scores: list[float]) -> float:

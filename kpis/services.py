@@ -1,4 +1,5 @@
-"""Writes about accounts and health. Views, API, admin, imports and tasks all come here."""
+"""Writes about accounts and health. Views, API, admin, imports and tasks all come here; the
+set-based loads of whole files write kpis' tables through kpis/bulk.py."""
 
 import logging
 from decimal import Decimal
@@ -25,6 +26,7 @@ from kpis.models import (
 from kpis.projections import projections_compute
 from kpis.recompute import health_recompute
 from kpis.selectors import health_model_current, model_thresholds, renewal_dataset
+from tenants.limits import plan_limit_check
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +63,10 @@ class ActivationRefused(ValidationError):
 
 @transaction.atomic
 def account_upsert(*, external_id: str, name: str, revenue: Decimal | None = None, **fields) -> Account:
-    """Create or update an account by its external id."""
+    """Create or update an account by its external id; a new one must fit the plan's account limit."""
     account = Account.objects.filter(external_id=external_id).first() or Account(external_id=external_id)
+    if account._state.adding:
+        plan_limit_check(what="accounts", model=Account)
     account.name = name
     if revenue is not None:
         account.revenue = revenue

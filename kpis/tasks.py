@@ -24,9 +24,3 @@ def report_card_refresh(model_version: int) -> None:
 @shared_task(time_limit=30 * 60, soft_time_limit=28 * 60)
 def learned_model_train_task(learned_model_id: str) -> None:
     learned_model_train(learned_model_id=learned_model_id)
-
-
-@shared_task(time_limit=15 * 60, soft_time_limit=14 * 60)
-def health_refresh_accounts(account_ids: list[int]) -> int:
-    """After new data lands for these accounts."""
-    return health_refresh(account_ids=account_ids)

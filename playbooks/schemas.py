@@ -24,7 +24,6 @@ Problems = dict[str, str]
 BANDS = tuple(Band)
 # The insight engine's rules a trigger can wait for; its own "playbook_suggested" would loop.
 INSIGHT_RULES = tuple(rule for rule in Insight.Rule if rule != Insight.Rule.PLAYBOOK_SUGGESTED)
-TRIGGER_ACTIONS = tuple(Trigger.Action)
 # account_facts compares the latest health score with this many months back, no further.
 SCORE_DROP_MAX_MONTHS = 3
 MAX_RENEWAL_DAYS = 730
@@ -143,7 +142,7 @@ CHECKS = {
     "no_kpi_critical": Schema(),
 }
 TRIGGER_FIELDS = {
-    "action": Field(f"Give one of {', '.join(TRIGGER_ACTIONS)}.", _one_of(TRIGGER_ACTIONS)),
+    "action": Field(f"Give one of {', '.join(Trigger.Action)}.", _one_of(tuple(Trigger.Action))),
     "cooldown_days": Field(
         f"Give the cooldown in days, a whole number from 0 to {MAX_COOLDOWN_DAYS}.",
         _whole(0, MAX_COOLDOWN_DAYS),

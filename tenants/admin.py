@@ -4,8 +4,16 @@ from django.contrib import admin, messages
 from django_tenants.admin import TenantAdminMixin
 
 from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant, UsageMonth
-from tenants.services import api_key_revoke, tenant_change_plan, tenant_reactivate, tenant_suspend
+from tenants.services import (
+    api_key_revoke,
+    plan_save,
+    tenant_change_plan,
+    tenant_reactivate,
+    tenant_save,
+    tenant_suspend,
+)
 from tenants.usage import month_start
+from users.admin_sites import ServiceRefusalsAsMessages
 
 admin.site.site_header = "Pulse back office"
 # What staff may see of a key: its prefix and dates, never its hash or salt.
@@ -40,7 +48,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
+class TenantAdmin(ServiceRefusalsAsMessages, TenantAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "schema_name",
@@ -82,6 +90,9 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
 
         return change_plan
 
+    def save_model(self, request, obj, form, change):
+        tenant_save(tenant=obj)
+
     def has_add_permission(self, request):
         # Tenants are provisioned by registration (schema cloned, admin created), not here.
         return False
@@ -104,14 +115,25 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
     list_display = ("name", "max_accounts", "max_documents", "max_api_requests_per_month", "max_users")
+
+    def save_model(self, request, obj, form, change):
+        plan_save(plan=obj)
 
 
 @admin.register(SchemaHealth)
 class SchemaHealthAdmin(admin.ModelAdmin):
+    """What the hourly schema check recorded (schema_health_record): shown, never edited by hand."""
+
     list_display = ("tenant", "ok", "reachable", "checked_at", "detail")
     list_filter = ("ok",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ApiKey)

@@ -1,4 +1,5 @@
-"""Every write about tenants goes through here: provisioning, suspension, bootstrap steps."""
+"""Every write about tenants goes through here: provisioning, details, plans, suspension, API
+keys, usage, bootstrap steps. The plan's limits on what a workspace holds are tenants/limits.py."""
 
 import datetime as dt
 import logging
@@ -181,6 +182,22 @@ def tenant_change_plan(*, tenant: Tenant, plan: Plan) -> Tenant:
     tenant.plan = plan
     tenant.save(update_fields=["plan"])
     return tenant
+
+
+def tenant_save(*, tenant: Tenant) -> Tenant:
+    """Store staff's changes to a tenant's details (name, contacts, plan, status, time zone). Its
+    schema is named once at provisioning and never renamed here (the back office shows it read-only)."""
+    tenant.full_clean()
+    tenant.save()
+    return tenant
+
+
+def plan_save(*, plan: Plan) -> Plan:
+    """Store a new or changed plan. Tenants on it meet the new limits from their next request or
+    write; what they hold already stays, and usage so far this month is kept."""
+    plan.full_clean()
+    plan.save()
+    return plan
 
 
 def tenant_touch(*, tenant: Tenant, every_seconds: int = 300) -> None:

@@ -6,14 +6,16 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import connection
 from django.utils import timezone
 
-from users.admin_sites import tenant_admin_site
+from users.admin_sites import ServiceRefusalsAsMessages, tenant_admin_site
 from users.models import User
 from users.roles import roles_up_to
-from users.services import lockout_clear, user_save
+from users.services import lockout_clear, staff_user_save, user_save
 from users.throttling import lockout_key, lockout_key_split
 
 
-class PulseUserAdmin(UserAdmin):
+class PulseUserAdmin(ServiceRefusalsAsMessages, UserAdmin):
+    """Pulse staff in the public back office; saving goes through the staff user service."""
+
     list_display = (
         "username",
         "email",
@@ -26,11 +28,15 @@ class PulseUserAdmin(UserAdmin):
     list_filter = ("role", "is_active", "must_change_password")
     fieldsets = UserAdmin.fieldsets + (("Pulse", {"fields": ("full_name", "role", "must_change_password")}),)
 
+    def save_model(self, request, obj, form, change):
+        staff_user_save(user=obj)
+
 
 class WorkspaceUserAdmin(PulseUserAdmin):
     """A workspace's team on its host's /admin/. The role says what someone may do, so Django's
     superuser, staff, group and permission fields are not offered; saving goes through the user
-    service, which refuses a role above the admin's own and never makes a superuser."""
+    service, which refuses a role above the admin's own or a user past the plan's limit, and never
+    makes a superuser."""
 
     fieldsets = (
         (None, {"fields": ("username", "password")}),

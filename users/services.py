@@ -1,20 +1,28 @@
 """Writes about users, in whatever schema is current (a tenant's, or public for staff).
 
 Every way a workspace user is made or changed (registration, imports, the workspace admin) comes
-here, so two rules hold for all of them: nobody gives a role above their own (users.roles), and
+here, so its rules hold for all of them: nobody gives a role above their own (users.roles), and
 no workspace user is a Django superuser. What a user may do follows from the role; the workspace
 admin site grants admins their permissions by role (users.backends.WorkspaceAdminBackend).
-Superusers are Pulse staff, in the public schema only.
+Superusers are Pulse staff, in the public schema only. A new workspace user must also fit the
+workspace's plan: `user_adding` asks tenants, which plugs the plan's user limit in (users sits
+below tenants, so it cannot read the plan itself).
 """
 
 from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.dispatch import Signal
+from django_tenants.utils import get_public_schema_name
 
 from users.models import User
 from users.roles import role_grant_refusal
 from users.throttling import lockout_key
+
+# Sent inside the transaction, before a new user is saved; a receiver refuses by raising
+# ValidationError (tenants.limits' plan limit, connected in TenantsConfig.ready).
+user_adding = Signal()  # no kwargs
 
 
 @transaction.atomic
@@ -41,8 +49,10 @@ def user_create(
     return user_save(user=user, acting_role=acting_role)
 
 
+@transaction.atomic
 def user_save(*, user: User, acting_role: str) -> User:
-    """Store a new or changed workspace user, refusing a role above `acting_role`.
+    """Store a new or changed workspace user, refusing a role above `acting_role` and a new user
+    past the plan's limit.
 
     The staff flag follows the role because the workspace /admin/ sign-in form asks for it; the
     superuser flag is always off, whatever a form or caller set."""
@@ -50,8 +60,21 @@ def user_save(*, user: User, acting_role: str) -> User:
     refusal = role_grant_refusal(role=user.role, acting_role=acting_role)
     if refusal:
         raise ValidationError({"role": refusal})
+    if user._state.adding:
+        user_adding.send(sender=User)
     user.is_staff = user.is_tenant_admin
     user.is_superuser = False
+    user.save()
+    return user
+
+
+def staff_user_save(*, user: User) -> User:
+    """Store a new or changed Pulse staff user (the back office): only on the public schema, the
+    one place where the superuser and staff flags are the admin's to set."""
+    # django-tenants' connection carries the schema; Django's type for it does not.
+    if getattr(connection, "schema_name", None) != get_public_schema_name():
+        raise PermissionDenied("Pulse staff users live in the public back office, never in a workspace.")
+    user.full_clean(exclude=["password"])
     user.save()
     return user
 

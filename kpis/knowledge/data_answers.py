@@ -70,10 +70,6 @@ def _source(ref: int, account: Account, detail: str) -> dict:
     }
 
 
-def _band(band: str) -> str:
-    return BAND_LABELS[band].lower()
-
-
 def _count(number: int) -> str:
     return "No account" if number == 0 else f"{number} account{'s' if number != 1 else ''}"
 
@@ -104,7 +100,8 @@ def _health_sentence(account: Account, version: int) -> str:
     weakest = sorted(snapshot.explanation.get("kpis", []), key=lambda kpi: kpi["score"])[:3]
     names = dict(KpiDefinition.objects.filter(key__in=[k["kpi"] for k in weakest]).values_list("key", "name"))
     why = ", ".join(
-        f"{names.get(k['kpi'], k['kpi'])} {k['score']:.0f}/100 ({_band(k['band'])})" for k in weakest
+        f"{names.get(k['kpi'], k['kpi'])} {k['score']:.0f}/100 ({BAND_LABELS[k['band']].lower()})"
+        for k in weakest
     )
     period = f"{snapshot.period:%B %Y}"
     return (

@@ -14,8 +14,7 @@ from django.db import connection, transaction
 from kpis.knowledge import embedding, generative, ranking, selectors, text
 from kpis.knowledge.data_answers import data_answer
 from kpis.models import KbChunk, KbDocument, KbQuery
-from tenants.connection import tenant_connection
-from tenants.models import Tenant
+from tenants.limits import plan_current
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +113,7 @@ def _save(doc_id, title, content, digest, source_name, created_by) -> tuple[KbDo
 
 
 def _check_limit() -> None:
-    plan = Tenant.objects.select_related("plan").get(schema_name=tenant_connection().schema_name).plan
+    plan = plan_current()
     limit = plan.max_documents if plan else 0
     if KbDocument.objects.count() >= limit:
         raise DocumentLimitReached(

@@ -71,14 +71,12 @@ def passages(text: str) -> list[Passage]:
     groups: list[list[str]] = [[]]
     for sentence in sentences(text):
         current = groups[-1]
-        if current and (len(current) >= CHUNK_SENTENCES or _words(current) >= CHUNK_WORDS):
+        if current and (
+            len(current) >= CHUNK_SENTENCES or sum(len(s.split()) for s in current) >= CHUNK_WORDS
+        ):
             groups.append(current := [])
         current.append(sentence)
     return [Passage(position, " ".join(group)) for position, group in enumerate(g for g in groups if g)]
-
-
-def _words(group: list[str]) -> int:
-    return sum(len(sentence.split()) for sentence in group)
 
 
 # --- formats -----------------------------------------------------------------------------------

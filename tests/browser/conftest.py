@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
-from ingest.services import upload_dir, upload_receive
+from ingest.services import UploadRequest, upload_dir, upload_receive
 from kpis.demo import demo_data_load, renewal_book_load
 from kpis.knowledge.demo import demo_documents_load
 from kpis.models import Account, KbDocument
@@ -93,11 +93,8 @@ def site_data_make() -> dict:
         demo_playbooks_load()
         demo_documents_load()
         upload = upload_receive(
-            tenant=tenant,
             fileobj=ContentFile(UPLOAD),
-            original_name="kpis.csv",
-            kind="kpis",
-            acting_role="admin",
+            request=UploadRequest(tenant=tenant, original_name="kpis.csv", kind="kpis", acting_role="admin"),
         )
         return {
             "account_id": Account.objects.order_by("pk").first().pk,

@@ -11,7 +11,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from ingest.crypto import source_api_key
-from ingest.models import SalesRecord, SyncSource, Upload
+from ingest.models import Alert, SalesRecord, SyncSource, Upload
 from kpis.models import Account, KpiDefinition, KpiValue
 from tenants.models import Plan
 from tenants.selectors import usage_summary
@@ -149,6 +149,46 @@ def test_the_sync_source_page_never_shows_the_key_or_its_encrypted_form(alice):
         assert "sk-live-SECRET-123" not in page and token not in page and "api_key_encrypted" not in page
     with schema_context("alice"):
         assert source_api_key(SyncSource.objects.get()) == "sk-live-SECRET-123"  # an empty field keeps it
+
+
+def test_clearing_the_sync_source_key_removes_it_and_a_bad_address_is_refused_on_the_form(alice):
+    client = signed_in_client("alice")
+    form = {"name": "Shop", "url": "https://shop.example.com/api/sales", "api_key": "sk-live-SECRET-123"}
+    form.update(hour="2", timezone="UTC", enabled="on")
+    client.post("/admin/ingest/syncsource/add/", form)
+    with schema_context("alice"):
+        source = SyncSource.objects.get()
+
+    page = client.post(f"/admin/ingest/syncsource/{source.pk}/change/", {**form, "url": "not a url"})
+    assert page.status_code == 200 and "Enter a valid URL." in page.content.decode()
+    client.post(
+        f"/admin/ingest/syncsource/{source.pk}/change/", {**form, "api_key": "", "clear_api_key": "on"}
+    )
+
+    with schema_context("alice"):
+        assert SyncSource.objects.get().api_key_encrypted == ""
+
+
+def test_resolving_an_alert_in_the_admin_keeps_what_happened(alice):
+    with schema_context("alice"):
+        alert = Alert.objects.create(kind=Alert.Kind.SYNC_FAILED, message="The shop API answered 500.")
+    client = signed_in_client("alice")
+
+    response = client.post(
+        f"/admin/ingest/alert/{alert.pk}/change/",
+        {
+            "resolved_at_0": "2026-11-02",
+            "resolved_at_1": "09:30:00",
+            "message": "rewritten",
+            "kind": "sync_empty",
+        },
+    )
+
+    assert response.status_code == 302
+    with schema_context("alice"):
+        alert.refresh_from_db()
+        assert alert.resolved_at is not None
+        assert (alert.kind, alert.message) == (Alert.Kind.SYNC_FAILED, "The shop API answered 500.")
 
 
 def test_bobs_admin_lists_none_of_alices_rows_and_cannot_open_them(alice, bob):

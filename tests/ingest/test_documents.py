@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context
 
 from ingest.models import Upload
 from ingest.parsers import FileRefused
-from ingest.services import upload_process, upload_receive
+from ingest.services import UploadRequest, upload_process, upload_receive
 from kpis.models import KbChunk, KbDocument
 from tests.api.helpers import api, new_key
 from tests.conftest import signed_in_client, tenant_member
@@ -23,8 +23,17 @@ pytestmark = pytest.mark.usefixtures("answer_cache_clear")
 
 def load(tenant, content: bytes, name: str, **options) -> Upload:
     with schema_context(tenant.schema_name):
-        upload = upload_receive(tenant=tenant, fileobj=named(content, name), original_name=name, kind="documents",
-                                acting_role="manager", uploaded_by="test", **options)  # fmt: skip
+        upload = upload_receive(
+            fileobj=named(content, name),
+            request=UploadRequest(
+                tenant=tenant,
+                original_name=name,
+                kind="documents",
+                acting_role="manager",
+                uploaded_by="test",
+                **options,
+            ),
+        )
         return upload_process(upload_id=upload.pk)
 
 
@@ -184,8 +193,10 @@ def test_documents_past_the_plans_limit_are_rejected_with_the_reason(alice):
 )
 def test_hostile_or_unreadable_document_files_are_refused_whole(alice, name, content, message):
     with schema_context("alice"), pytest.raises(FileRefused, match=message):
-        upload_receive(tenant=alice, fileobj=named(content, name), original_name=name, kind="documents",
-                       acting_role="admin")  # fmt: skip
+        upload_receive(
+            fileobj=named(content, name),
+            request=UploadRequest(tenant=alice, original_name=name, kind="documents", acting_role="admin"),
+        )
     with schema_context("alice"):
         assert not Upload.objects.exists()
 

@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 import ingest.services
 from ingest import tasks
 from ingest.models import Upload, UploadFollowUp
-from ingest.services import upload_confirm, upload_process, upload_receive
+from ingest.services import UploadRequest, upload_confirm, upload_process, upload_receive
 from kpis.models import Account, HealthSnapshot, Insight
 from tests.ingest.conftest import KPI_HEADER, named
 
@@ -28,8 +28,10 @@ def die(**_kwargs):
 
 
 def receive(tenant, content=KPIS, name="k.csv", **options) -> Upload:
-    return upload_receive(tenant=tenant, fileobj=named(content, name), original_name=name, kind="kpis",
-                          acting_role="admin", **options)  # fmt: skip
+    return upload_receive(
+        fileobj=named(content, name),
+        request=UploadRequest(tenant=tenant, original_name=name, kind="kpis", acting_role="admin", **options),
+    )
 
 
 def suggested_accounts() -> set[str]:

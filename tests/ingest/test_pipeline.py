@@ -7,7 +7,7 @@ from django_tenants.utils import schema_context
 
 from ingest.models import SalesRecord, Upload
 from ingest.parsers import FileRefused
-from ingest.services import upload_confirm, upload_process, upload_receive
+from ingest.services import UploadRequest, upload_confirm, upload_process, upload_receive
 from ingest.tasks import process_upload
 from kpis.models import Account, KpiValue
 from tests.ingest.conftest import KPI_HEADER, SALES_HEADER, named
@@ -19,8 +19,17 @@ KPIS = KPI_HEADER + "ACC-1,nps,2026-09,35\nACC-1,nps,2026-10,30\nACC-2,csat,2026
 def load(tenant, content, kind, name="data.csv", **options):
     """Receive then process, as the worker would, inside the tenant's schema."""
     with schema_context(tenant.schema_name):
-        upload = upload_receive(tenant=tenant, fileobj=named(content, name), original_name=name, kind=kind,
-                                acting_role="admin", uploaded_by="test", **options)  # fmt: skip
+        upload = upload_receive(
+            fileobj=named(content, name),
+            request=UploadRequest(
+                tenant=tenant,
+                original_name=name,
+                kind=kind,
+                acting_role="admin",
+                uploaded_by="test",
+                **options,
+            ),
+        )
         return upload_process(upload_id=upload.pk)
 
 
@@ -147,7 +156,8 @@ def test_hostile_or_broken_files_are_refused_whole_and_nothing_is_kept(
     settings.INGEST_MAX_UPLOAD_BYTES = 512
     with schema_context("alice"), pytest.raises(FileRefused, match=message):
         upload_receive(
-            tenant=alice, fileobj=named(content, name), original_name=name, kind="kpis", acting_role="admin"
+            fileobj=named(content, name),
+            request=UploadRequest(tenant=alice, original_name=name, kind="kpis", acting_role="admin"),
         )
     with schema_context("alice"):
         assert not Upload.objects.exists()
@@ -156,8 +166,12 @@ def test_hostile_or_broken_files_are_refused_whole_and_nothing_is_kept(
 
 def test_a_path_traversal_file_name_never_leaves_the_tenants_folder(alice, media_root):
     with schema_context("alice"):
-        upload = upload_receive(tenant=alice, fileobj=named(KPIS, "../../etc/passwd.csv"),
-                                original_name="../../etc/passwd.csv", kind="kpis", acting_role="admin")  # fmt: skip
+        upload = upload_receive(
+            fileobj=named(KPIS, "../../etc/passwd.csv"),
+            request=UploadRequest(
+                tenant=alice, original_name="../../etc/passwd.csv", kind="kpis", acting_role="admin"
+            ),
+        )
     assert upload.original_name == "passwd.csv"
     stored = (Path(media_root) / upload.stored_path).resolve()
     assert stored.is_relative_to(Path(media_root).resolve() / "uploads" / "alice")
@@ -174,11 +188,8 @@ def test_two_deliveries_at_once_load_once(committed_tenants):
     tenant = committed_tenants("alice")
     with schema_context("alice"):
         upload = upload_receive(
-            tenant=tenant,
             fileobj=named(KPIS, "k.csv"),
-            original_name="k.csv",
-            kind="kpis",
-            acting_role="admin",
+            request=UploadRequest(tenant=tenant, original_name="k.csv", kind="kpis", acting_role="admin"),
         )
     start, outcomes = threading.Barrier(2), []
 
@@ -208,8 +219,7 @@ def test_two_uploads_of_the_same_sales_at_once_both_load_without_a_key_clash(com
     content = SALES_HEADER + "".join(rows)  # big enough for the two merges to overlap
     with schema_context("alice"):
         Account.objects.create(external_id="A1", name="Acme")  # a new one would make the loads take turns
-        uploads = [upload_receive(tenant=tenant, fileobj=named(content, f"s{n}.csv"), original_name=f"s{n}.csv",
-                                  kind="sales", acting_role="admin") for n in range(2)]  # fmt: skip
+        uploads = [upload_receive(fileobj=named(content, f"s{n}.csv"), request=UploadRequest(tenant=tenant, original_name=f"s{n}.csv", kind="sales", acting_role="admin")) for n in range(2)]  # fmt: skip
     start = threading.Barrier(2)
 
     def process(upload):
@@ -259,3 +269,22 @@ def test_thousands_of_rejected_rows_are_all_reported_and_good_rows_still_load(al
 def test_a_queued_message_for_an_upload_deleted_meanwhile_finishes_quietly(alice):
     with schema_context("alice"):
         assert process_upload(upload_id=987654) == "missing"
+
+
+def test_a_users_file_that_would_pass_the_plans_user_limit_is_refused_whole(alice):
+    from tenants.models import Plan
+    from tenants.services import tenant_change_plan
+
+    tenant_change_plan(
+        tenant=alice,
+        plan=Plan.objects.create(
+            name="two-users", max_accounts=5, max_documents=10, max_api_requests_per_month=10, max_users=2
+        ),
+    )
+    rows = "".join(f"u{n},u{n}@a.example.com,viewer,TempPass12{n}!\n" for n in range(1, 3))
+    upload = load(alice, "username,email,role,initial_password\n" + rows, "users")
+
+    assert upload.status == Upload.Status.FAILED
+    assert "allows 2 users" in upload.message and "would bring the workspace to 3" in upload.message
+    with schema_context("alice"):
+        assert list(User.objects.values_list("username", flat=True)) == ["admin"]

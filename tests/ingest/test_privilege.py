@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django_tenants.utils import schema_context
 
 from ingest.models import Upload
-from ingest.services import upload_process, upload_receive
+from ingest.services import UploadRequest, upload_process, upload_receive
 from tenants.models import ApiKey
 from tests.api.helpers import api, error_of, new_key
 from tests.conftest import signed_in_client, tenant_member
@@ -103,11 +103,10 @@ def test_the_worker_refuses_a_users_upload_recorded_for_someone_below_admin(alic
     """An upload queued before this rule existed carries the lowest role (see the migration)."""
     with schema_context("alice"):
         upload = upload_receive(
-            tenant=alice,
             fileobj=named(USERS, "u.csv"),
-            original_name="u.csv",
-            kind="users",
-            acting_role=User.Role.ADMIN,
+            request=UploadRequest(
+                tenant=alice, original_name="u.csv", kind="users", acting_role=User.Role.ADMIN
+            ),
         )
         Upload.objects.filter(pk=upload.pk).update(acting_role=User.Role.VIEWER)
 

@@ -21,8 +21,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from ingest import sync
-from ingest.crypto import decrypt, encrypt, source_set_api_key
+from ingest.crypto import decrypt, encrypt
 from ingest.models import Alert, SalesRecord, SyncRun, SyncSource, Upload
+from ingest.services import sync_source_save
 from ingest.tasks import run_due_syncs
 from tests.ingest.conftest import SALES_HEADER
 
@@ -245,7 +246,7 @@ def test_rejected_rows_are_reported_and_the_cursor_stops_before_them(in_alice, a
 def test_the_api_key_is_sent_as_bearer_stored_encrypted_and_never_shown(in_alice, api):
     secret = "sk-live-0123456789"
     source = make_source(api)
-    source_set_api_key(source, secret)
+    sync_source_save(source=source, api_key=secret)
 
     sync_run(source)
 
@@ -355,7 +356,7 @@ def test_a_source_on_a_private_address_is_refused_before_anything_is_sent(in_ali
     settings.SYNC_ALLOW_PRIVATE_ADDRESSES = False
     api.sales = [sale(1, "u1")]
     source = SyncSource.objects.create(name="Shop", url=api.base.replace("127.0.0.1", host) + "/sales")
-    source_set_api_key(source, "secret-key")
+    sync_source_save(source=source, api_key="secret-key")
 
     run = sync_run(source)
 

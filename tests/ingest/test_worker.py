@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from ingest.models import SalesRecord, Upload, UploadFollowUp
-from ingest.services import upload_receive
+from ingest.services import UploadRequest, upload_receive
 from ingest.tasks import STALLED_AFTER, process_upload, resume_stalled_uploads
 from kpis.models import Account, HealthSnapshot, Insight
 from playbooks.models import TriggerFiring
@@ -99,7 +99,10 @@ def test_a_worker_killed_mid_load_leaves_nothing_half_applied_and_the_load_compl
     sales_file(tmp_path / "sales.csv", ROWS)
     with schema_context("alice"), open(tmp_path / "sales.csv", "rb") as handle:
         upload = upload_receive(
-            tenant=tenant, fileobj=handle, original_name="sales.csv", kind="sales", acting_role="admin"
+            fileobj=handle,
+            request=UploadRequest(
+                tenant=tenant, original_name="sales.csv", kind="sales", acting_role="admin"
+            ),
         )
 
     with celery_worker(pool="prefork") as worker:
@@ -175,7 +178,8 @@ def test_a_worker_killed_after_the_load_commits_leaves_its_follow_up_to_the_rede
     tenant = committed_tenants("alice")
     with schema_context("alice"), open(kpi_file(tenant, tmp_path / "kpis.csv"), "rb") as handle:
         upload = upload_receive(
-            tenant=tenant, fileobj=handle, original_name="kpis.csv", kind="kpis", acting_role="admin"
+            fileobj=handle,
+            request=UploadRequest(tenant=tenant, original_name="kpis.csv", kind="kpis", acting_role="admin"),
         )
 
     with celery_worker(pool="prefork") as worker:
@@ -236,7 +240,8 @@ def received_sales(tenant, path, rows: int = 1_000) -> Upload:
     sales_file(path, rows)
     with schema_context(tenant.schema_name), open(path, "rb") as handle:
         return upload_receive(
-            tenant=tenant, fileobj=handle, original_name=path.name, kind="sales", acting_role="admin"
+            fileobj=handle,
+            request=UploadRequest(tenant=tenant, original_name=path.name, kind="sales", acting_role="admin"),
         )
 
 
@@ -244,7 +249,8 @@ def received_kpis(tenant) -> Upload:
     content = named(KPI_HEADER + "B1,nps,2026-10,30\n", "k.csv")
     with schema_context(tenant.schema_name):
         return upload_receive(
-            tenant=tenant, fileobj=content, original_name="k.csv", kind="kpis", acting_role="admin"
+            fileobj=content,
+            request=UploadRequest(tenant=tenant, original_name="k.csv", kind="kpis", acting_role="admin"),
         )
 
 

@@ -23,12 +23,16 @@ def bob_account_id(bob) -> dict:
 
 
 def bob_upload_id(bob) -> dict:
-    from ingest.services import upload_receive
+    from ingest.services import UploadRequest, upload_receive
     from tests.ingest.conftest import KPI_HEADER, named
 
     with schema_context("bob"):
-        upload = upload_receive(tenant=bob, fileobj=named(KPI_HEADER, "b.csv"), original_name="b.csv", kind="kpis",
-                                acting_role="admin", dry_run=True)  # fmt: skip
+        upload = upload_receive(
+            fileobj=named(KPI_HEADER, "b.csv"),
+            request=UploadRequest(
+                tenant=bob, original_name="b.csv", kind="kpis", acting_role="admin", dry_run=True
+            ),
+        )
         return {"pk": upload.public_id}
 
 

@@ -71,3 +71,41 @@ def test_the_back_office_lists_plans_keys_and_usage(alice, staff):
     for url in ("/admin/tenants/plan/", "/admin/tenants/apikey/", "/admin/tenants/usagemonth/"):
         assert staff.get(url).status_code == 200, url
     assert ApiKey.objects.count() == 1
+
+
+def test_schema_health_is_shown_to_staff_and_never_edited_by_hand(alice, staff):
+    from tenants.models import SchemaHealth
+    from tenants.services import schema_health_record
+
+    schema_health_record(schema_name="alice")
+    record = SchemaHealth.objects.get(tenant=alice)
+
+    assert staff.get("/admin/tenants/schemahealth/").status_code == 200
+    assert staff.post("/admin/tenants/schemahealth/add/", {"tenant": alice.pk, "ok": "on"}).status_code == 403
+    staff.post(f"/admin/tenants/schemahealth/{record.pk}/change/", {"ok": "" if record.ok else "on"})
+    assert SchemaHealth.objects.get(pk=record.pk).ok == record.ok
+
+
+def test_staff_edit_a_tenants_details_through_the_tenant_service(alice, staff):
+    form = {"name": "Alice Renamed", "contact_name": "Ann", "contact_email": "ann@alice.example.com"}
+    form.update(
+        contact_phone="", plan=alice.plan_id, status="active", suspended_reason="", timezone=alice.timezone
+    )
+    form.update(
+        {
+            f"{inline}-{count}": 0
+            for inline in ("domains", "api_keys")
+            for count in ("TOTAL_FORMS", "INITIAL_FORMS")
+        }
+    )
+
+    response = staff.post(f"/admin/tenants/tenant/{alice.pk}/change/", form)
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert (alice.name, alice.contact_email, alice.schema_name) == (
+        "Alice Renamed",
+        "ann@alice.example.com",
+        "alice",
+    )
+    assert alice.domains.count() == 1

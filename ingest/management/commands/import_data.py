@@ -8,7 +8,7 @@ from django_tenants.utils import tenant_context
 
 from ingest.models import Upload
 from ingest.parsers import FileRefused
-from ingest.services import upload_process, upload_receive
+from ingest.services import UploadRequest, upload_process, upload_receive
 from tenants.commands import redis_required, tenant_named
 from tenants.models import Tenant
 from users.models import User
@@ -28,9 +28,19 @@ def run_import(
     redis_required()
     with tenant_context(tenant), open(file_path, "rb") as handle:
         try:
-            upload = upload_receive(tenant=tenant, fileobj=handle, original_name=file_path.name, kind=kind,
-                                    acting_role=OPERATOR_ROLE, uploaded_by="command", via=Upload.Via.COMMAND,
-                                    dry_run=dry_run, account_from_file=account)  # fmt: skip
+            upload = upload_receive(
+                fileobj=handle,
+                request=UploadRequest(
+                    tenant=tenant,
+                    original_name=file_path.name,
+                    kind=kind,
+                    acting_role=OPERATOR_ROLE,
+                    uploaded_by="command",
+                    via=Upload.Via.COMMAND,
+                    dry_run=dry_run,
+                    account_from_file=account,
+                ),
+            )
         except (FileRefused, ValidationError) as refused:
             raise CommandError(f"Refused: {refused}") from refused
         upload = upload_process(upload_id=upload.pk)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/", kpi_views.accounts, name="accounts"),
     path("accounts/<int:pk>/", kpi_views.account_detail, name="account_detail"),
     path("insights/", kpi_views.insights, name="insights"),
+    path("insights/<int:pk>/triage/", kpi_views.insight_triage, name="insight_triage"),
     path("knowledge/", kb_views.knowledge, name="knowledge"),
     path("knowledge/add/", kb_views.kb_document_add, name="kb_document_add"),
     path("knowledge/documents/<slug:doc_id>/", kb_views.kb_document, name="kb_document"),

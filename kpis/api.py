@@ -15,6 +15,7 @@ from rest_framework.reverse import reverse
 from api.base import TenantApiView, TenantViewSet
 from kpis.models import Account, Band, HealthSnapshot, Insight, KpiDefinition, LearnedModel
 from kpis.selectors import (
+    INSIGHT_STATUSES,
     SORTS,
     AccountFilters,
     account_filters,
@@ -22,11 +23,18 @@ from kpis.selectors import (
     account_kpi_series,
     accounts_filtered,
     health_model_current,
+    insight_filters,
+    insights_filtered,
     learned_model_latest,
     portfolio,
     report_cards,
 )
-from kpis.services import ActivationRefused, learned_model_activate, learned_model_request
+from kpis.services import (
+    ActivationRefused,
+    insight_triage_apply,
+    learned_model_activate,
+    learned_model_request,
+)
 from tenants.models import ApiKey
 
 
@@ -109,7 +117,38 @@ class InsightSerializer(serializers.ModelSerializer):
             "detail",
             "data",
             "created_at",
+            "kind",
+            "status",
+            "acknowledged_at",
+            "acknowledged_by",
+            "snoozed_until",
+            "assigned_to",
         ]
+
+    kind = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+
+    def get_kind(self, insight: Insight) -> str:
+        return "suggestion" if insight.is_suggestion else "problem"
+
+    def get_status(self, insight: Insight) -> str:
+        return insight.status_on(dt.date.today())
+
+
+class InsightTriageSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["open", "acknowledged"],
+        required=False,
+        help_text="acknowledged: handled, out of the open lists; open: back in them (clears a snooze too).",
+    )
+    snoozed_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Out of the open lists until this date; null ends a snooze.",
+    )
+    assigned_to = serializers.CharField(
+        required=False, allow_null=True, help_text="A teammate's username; null: nobody."
+    )
 
 
 ACCOUNT_FILTERS = [
@@ -179,26 +218,37 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 @extend_schema(tags=["insights"])
 @extend_schema_view(
     list=extend_schema(
-        summary="Insights generated from the data, newest first",
+        summary="Insights generated from the data: critical first, then warnings, then information",
         parameters=[
+            OpenApiParameter("status", str, enum=list(INSIGHT_STATUSES), description="Default: all."),
+            OpenApiParameter("kind", str, enum=["problems", "suggestions"]),
             OpenApiParameter("rule", str, enum=Insight.Rule.values),
             OpenApiParameter("severity", str, enum=Insight.Severity.values),
             OpenApiParameter("account", int),
+            OpenApiParameter("assigned_to", str, description="A teammate's username."),
         ],
-    )
+    ),
+    partial_update=extend_schema(
+        summary="Triage an insight: acknowledge, reopen, snooze until a date, assign to a teammate",
+        request=InsightTriageSerializer,
+        responses=InsightSerializer,
+    ),
 )
 class InsightViewSet(mixins.ListModelMixin, TenantViewSet):
     serializer_class = InsightSerializer
+    http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self):
-        account = self.request.query_params.get("account", "")
-        if account and not account.isdigit():
-            raise ValidationError({"account": ["Give an account id (a whole number)."]})
-        insights = Insight.objects.select_related("account").order_by("-period", "-created_at", "-pk")
-        for name in ("rule", "severity", "account"):
-            if self.request.query_params.get(name):
-                insights = insights.filter(**{name: self.request.query_params[name]})
-        return insights
+        if self.action == "partial_update":
+            return Insight.objects.all()
+        return insights_filtered(insight_filters(self.request.query_params))
+
+    def partial_update(self, request, pk=None):
+        insight = self.get_object()
+        triage = InsightTriageSerializer(data=request.data)
+        triage.is_valid(raise_exception=True)
+        insight_triage_apply(insight=insight, changes=triage.validated_data, by=f"api:{request.auth.prefix}")
+        return Response(InsightSerializer(insight).data)
 
 
 class PortfolioApi(TenantApiView):

@@ -231,6 +231,14 @@ class Insight(models.Model):
     detail = models.TextField()
     data = models.JSONField(default=dict, help_text="The numbers behind the insight.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Triage, kept across regenerations (insights are inserted once per month and rule). The
+    # generator writes rows with raw SQL, hence database defaults.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=160, blank=True, db_default="")
+    snoozed_until = models.DateField(null=True, blank=True)
+    # A username, not a foreign key: users live in the public schema too, and a foreign key from
+    # this tenant-only table would make deleting any public user look for it there.
+    assigned_to = models.CharField(max_length=150, blank=True, db_default="")
 
     class Meta:
         ordering = ["-period", "-created_at"]
@@ -242,6 +250,22 @@ class Insight(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_suggestion(self) -> bool:
+        return self.rule in SUGGESTION_RULES
+
+    def status_on(self, today) -> str:
+        if self.acknowledged_at:
+            return "acknowledged"
+        if self.snoozed_until and self.snoozed_until > today:
+            return "snoozed"
+        return "open"
+
+
+# Insights that propose something (run a playbook, talk expansion) rather than report a problem:
+# listed apart, so problems are not buried under suggestions.
+SUGGESTION_RULES = (Insight.Rule.PLAYBOOK_SUGGESTED, Insight.Rule.EXPANSION)
 
 
 class FinancialProjection(models.Model):

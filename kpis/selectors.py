@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Avg, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
 from kpis.backtest import Dataset, Renewal, Thresholds, dataset_build
 from kpis.churn import FeatureSpace, History
 from kpis.models import (
+    SUGGESTION_RULES,
     Account,
     Band,
     BestPractice,
@@ -127,6 +128,95 @@ def account_filters(params) -> AccountFilters:
     )  # fmt: skip
 
 
+# --- Insights ------------------------------------------------------------------------------------
+
+INSIGHT_STATUSES = ("open", "acknowledged", "snoozed", "all")
+INSIGHT_KINDS = {"problems": False, "suggestions": True}
+
+
+@dataclass(frozen=True)
+class InsightFilters:
+    status: str = "all"
+    kind: str = ""
+    severity: str = ""
+    rule: str = ""
+    account: int | None = None
+    assigned_to: str = ""
+
+
+def insight_filters(params, *, default_status: str = "all") -> InsightFilters:
+    """The filters of the insights page and GET /api/v1/insights/; ValidationError naming the
+    parameter when one cannot be used."""
+    checks = {
+        "status": (INSIGHT_STATUSES, "Give one of: open, acknowledged, snoozed, all."),
+        "kind": (tuple(INSIGHT_KINDS), "Give problems or suggestions."),
+        "severity": (tuple(Insight.Severity.values), "Give one of: critical, warning, info."),
+        "rule": (tuple(Insight.Rule.values), f"Give one of: {', '.join(Insight.Rule.values)}."),
+    }
+    for name, (allowed, message) in checks.items():
+        if params.get(name) and params[name] not in allowed:
+            raise ValidationError({name: [message]})
+    account = params.get("account", "")
+    if account and not str(account).isdigit():
+        raise ValidationError({"account": ["Give an account id (a whole number)."]})
+    return InsightFilters(
+        status=params.get("status") or default_status,
+        kind=params.get("kind", ""),
+        severity=params.get("severity", ""),
+        rule=params.get("rule", ""),
+        account=int(account) if account else None,
+        assigned_to=params.get("assigned_to", ""),
+    )
+
+
+def insights_triaged(insights: QuerySet[Insight] | None = None) -> QuerySet[Insight]:
+    """Critical first, then warnings, then information; the newest first within each."""
+    severity_rank = Case(
+        When(severity=Insight.Severity.CRITICAL, then=Value(0)),
+        When(severity=Insight.Severity.WARNING, then=Value(1)),
+        default=Value(2),
+    )
+    insights = Insight.objects.all() if insights is None else insights
+    return (
+        insights.select_related("account")
+        .annotate(severity_rank=severity_rank)
+        .order_by("severity_rank", "-period", "-created_at", "-pk")
+    )
+
+
+def insights_open(insights: QuerySet[Insight], today: dt.date | None = None) -> QuerySet[Insight]:
+    """Neither acknowledged nor snoozed past `today`."""
+    today = today or timezone.localdate()
+    return insights.filter(acknowledged_at__isnull=True).filter(
+        Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
+    )
+
+
+def insights_filtered(filters: InsightFilters, today: dt.date | None = None) -> QuerySet[Insight]:
+    today = today or timezone.localdate()
+    insights = insights_triaged()
+    if filters.status == "open":
+        insights = insights_open(insights, today)
+    elif filters.status == "acknowledged":
+        insights = insights.filter(acknowledged_at__isnull=False)
+    elif filters.status == "snoozed":
+        insights = insights.filter(acknowledged_at__isnull=True, snoozed_until__gt=today)
+    if filters.kind:
+        suggestions = Q(rule__in=SUGGESTION_RULES)
+        insights = insights.filter(suggestions if INSIGHT_KINDS[filters.kind] else ~suggestions)
+    for name in ("severity", "rule", "account"):
+        if getattr(filters, name):
+            insights = insights.filter(**{name: getattr(filters, name)})
+    if filters.assigned_to:
+        insights = insights.filter(assigned_to=filters.assigned_to)
+    return insights
+
+
+def insight_counts(insights: QuerySet[Insight]) -> dict[str, int]:
+    """How many of these insights per severity."""
+    return dict(insights.order_by().values_list("severity").annotate(n=Count("pk")))
+
+
 def accounts_filtered(
     version: int, filters: AccountFilters, today: dt.date | None = None
 ) -> QuerySet[AccountWithHealth]:
@@ -167,7 +257,8 @@ def portfolio(version: int, months: int = 12) -> dict:
         "money": portfolio_money(version),
         "worst": list(latest.order_by("score", "pk")[:5]),
         "falling": list(latest.filter(change__lt=0).order_by("change", "pk")[:5]),
-        "insights": list(Insight.objects.select_related("account").order_by("-period", "-created_at")[:8]),
+        "insights": list(insights_open(insights_triaged().exclude(rule__in=SUGGESTION_RULES))[:8]),
+        "suggestions": list(insights_open(insights_triaged().filter(rule__in=SUGGESTION_RULES))[:5]),
     }
 
 

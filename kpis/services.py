@@ -1,6 +1,7 @@
 """Writes about accounts and health. Views, API, admin, imports and tasks all come here; the
 set-based loads of whole files write kpis' tables through kpis/bulk.py."""
 
+import datetime as dt
 import logging
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from kpis.models import (
     HealthModel,
     HealthSnapshot,
     IndustryBenchmark,
+    Insight,
     KpiDefinition,
     LearnedModel,
     ReportCard,
@@ -27,6 +29,7 @@ from kpis.projections import projections_compute
 from kpis.recompute import health_recompute
 from kpis.selectors import health_model_current, model_thresholds, renewal_dataset
 from tenants.limits import plan_limit_check
+from users.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -308,3 +311,69 @@ def _activation_refusal(learned: LearnedModel, current: HealthModel) -> str | No
 def health_rules_restore(*, created_by: str) -> HealthModel:
     """Go back to the rules as the live score (a new version, like any change)."""
     return health_model_update(created_by=f"{created_by} (back to the rules)", learned_model=None)
+
+
+# --- Insight triage ------------------------------------------------------------------------------
+
+
+def insight_acknowledge(*, insight: Insight, by: str) -> Insight:
+    """Seen and handled: it leaves the open lists; it stays in the history."""
+    insight.acknowledged_at = timezone.now()
+    insight.acknowledged_by = by
+    insight.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return insight
+
+
+def insight_snooze(*, insight: Insight, until: dt.date | None, today: dt.date | None = None) -> Insight:
+    """Out of the open lists until `until`, when it comes back by itself; None ends a snooze."""
+    today = today or timezone.localdate()
+    if until is not None and until <= today:
+        example = today + dt.timedelta(days=7)
+        message = f"Snooze until a date after today ({today.isoformat()}), e.g. {example.isoformat()}."
+        raise ValidationError({"snoozed_until": message})
+    insight.snoozed_until = until
+    insight.save(update_fields=["snoozed_until"])
+    return insight
+
+
+def insight_reopen(*, insight: Insight) -> Insight:
+    """Back in the open lists: neither acknowledged nor snoozed."""
+    insight.acknowledged_at, insight.acknowledged_by, insight.snoozed_until = None, "", None
+    insight.save(update_fields=["acknowledged_at", "acknowledged_by", "snoozed_until"])
+    return insight
+
+
+def insight_assign(*, insight: Insight, assignee) -> Insight:
+    """A teammate owns it (None: nobody). Only an active user of this workspace can."""
+    if assignee is not None and not assignee.is_active:
+        raise ValidationError(
+            {"assigned_to": f"{assignee.username} is deactivated; assign an active teammate."}
+        )
+    insight.assigned_to = assignee.username if assignee else ""
+    insight.save(update_fields=["assigned_to"])
+    return insight
+
+
+@transaction.atomic
+def insight_triage_apply(*, insight: Insight, changes: dict, by: str) -> Insight:
+    """The triage changes one request asks for (status, snoozed_until, assigned_to), all or none."""
+    if changes.get("status") == "acknowledged":
+        insight_acknowledge(insight=insight, by=by)
+    elif changes.get("status") == "open":
+        insight_reopen(insight=insight)
+    if "snoozed_until" in changes:
+        insight_snooze(insight=insight, until=changes["snoozed_until"])
+    if "assigned_to" in changes:
+        insight_assign(insight=insight, assignee=_teammate(changes["assigned_to"]))
+    return insight
+
+
+def _teammate(username: str | None):
+    if not username:
+        return None
+    teammate = User.objects.filter(username=username).first()
+    if teammate is None:
+        raise ValidationError(
+            {"assigned_to": f"No teammate named “{username}” in this workspace; give a username."}
+        )
+    return teammate

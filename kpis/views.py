@@ -1,14 +1,17 @@
 """Portal pages: dashboard, accounts, account detail, health settings."""
 
 import csv
+import datetime as dt
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.exports import csv_safe
@@ -24,6 +27,9 @@ from kpis.selectors import (
     best_practices_for,
     filter_choices,
     health_model_current,
+    insight_counts,
+    insight_filters,
+    insights_filtered,
     learned_model_latest,
     model_rules,
     portfolio,
@@ -33,12 +39,14 @@ from kpis.services import (
     ActivationRefused,
     health_model_update,
     health_rules_restore,
+    insight_triage_apply,
     kpi_definition_update,
     learned_model_activate,
     learned_model_request,
     report_card_refresh_later,
 )
-from users.decorators import admin_required
+from users.decorators import admin_required, editor_required
+from users.models import User
 
 EXPORT_COLUMNS = ["external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
                   "score", "band", "change"]  # fmt: skip
@@ -163,13 +171,68 @@ def _account_chart(history, explanation, series, names) -> dict:
 
 @login_required
 def insights(request):
-    rows = Insight.objects.select_related("account").order_by("-period", "-created_at", "-pk")
-    severity = request.GET.get("severity", "")
-    if severity in Insight.Severity.values:
-        rows = rows.filter(severity=severity)
+    """Open problems first by default, critical before warnings; triage in place."""
+    try:
+        filters = insight_filters(request.GET, default_status="open")
+    except ValidationError:
+        filters = insight_filters({}, default_status="open")
+    rows = insights_filtered(replace(filters, kind=filters.kind or "problems"))
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    counts = dict(Insight.objects.values_list("severity").annotate(n=Count("pk")).order_by())
-    return render(request, "kpis/insights.html", {"page": page, "severity": severity, "counts": counts})
+    today = timezone.localdate()
+    for insight in page.object_list:
+        insight.status = insight.status_on(today)
+    query = request.GET.copy()
+    query.pop("page", None)
+    counts = insight_counts(insights_filtered(replace(filters, severity="", kind=filters.kind or "problems")))
+    context = {
+        "page": page,
+        "filters": filters,
+        "kind": filters.kind or "problems",
+        "counts": counts,
+        "total": sum(counts.values()),
+        "teammates": User.objects.filter(is_active=True).order_by("username"),
+        "query": query.urlencode(),
+        "snooze_default": today + dt.timedelta(days=7),
+    }
+    return render(request, "kpis/insights.html", context)
+
+
+@editor_required
+@require_POST
+def insight_triage(request, pk: int):
+    """Acknowledge, reopen, snooze or assign one insight, then back to the list it was on."""
+    insight = get_object_or_404(Insight, pk=pk)
+    action = request.POST.get("action", "")
+    changes = {
+        "acknowledge": {"status": "acknowledged"},
+        "reopen": {"status": "open"},
+        "snooze": {"snoozed_until": _date_or_none(request.POST.get("until", ""))},
+        "assign": {"assigned_to": request.POST.get("assignee") or None},
+    }.get(action)
+    if changes is None or ("snoozed_until" in changes and changes["snoozed_until"] is None):
+        messages.error(request, "Choose acknowledge, reopen, assign, or snooze with a date (YYYY-MM-DD).")
+    else:
+        try:
+            insight_triage_apply(insight=insight, changes=changes, by=f"user:{request.user.username}")
+            messages.success(request, f"“{insight.title}”: {TRIAGE_DONE[action]}.")
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+    return redirect(_back_to_list(request.POST.get("next", "")))
+
+
+TRIAGE_DONE = {"acknowledge": "acknowledged", "reopen": "reopened", "snooze": "snoozed", "assign": "assigned"}
+
+
+def _date_or_none(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _back_to_list(target: str) -> str:
+    # Only a path of this site: the form's `next` must never send the user elsewhere.
+    return target if target.startswith("/") and not target.startswith("//") else reverse("insights")
 
 
 @admin_required

@@ -6,11 +6,12 @@ api.middleware.ApiErrorsAsJsonMiddleware answers it in the API's JSON error shap
 foundation layer does not know.
 """
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from tenants.services import tenant_touch
+from tenants.services import host_url, tenant_touch
 
 
 def labelled(response: HttpResponse, code: str, message: str) -> HttpResponse:
@@ -29,7 +30,8 @@ class PulseTenantMiddleware(TenantMainMiddleware):
     """django-tenants' router, answering an unknown host with a page instead of a trace."""
 
     def no_tenant_found(self, request, hostname):
-        page = render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
+        context = {"hostname": hostname, "home_url": host_url(request, settings.PULSE_BASE_DOMAIN)}
+        page = render(request, "tenants/unknown_host.html", context, status=404)
         message = (
             f"There is no Pulse workspace at {hostname}. Call your workspace's host or the base host; "
             "your API key selects the workspace."

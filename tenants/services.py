@@ -57,6 +57,13 @@ def tenant_host(slug: str) -> str:
     return f"{slug}.{settings.PULSE_BASE_DOMAIN}"
 
 
+def host_url(request, host: str) -> str:
+    """The root of `host` on the same scheme and port as this request."""
+    port = request.get_port()
+    default_port = "443" if request.is_secure() else "80"
+    return f"{request.scheme}://{host}{'' if port == default_port else f':{port}'}/"
+
+
 def slug_ensure_available(slug: str) -> None:
     """Raise a form-ready ValidationError when the slug is malformed, reserved or taken."""
     validate_slug(slug)

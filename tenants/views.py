@@ -20,6 +20,7 @@ from tenants.services import (
     SlugTaken,
     api_key_create,
     api_key_revoke,
+    host_url,
     registration_attempt_record,
     tenant_host,
     tenant_provision,
@@ -62,10 +63,7 @@ def _welcome_url(request, slug: str) -> str:
     """The new tenant's one-time sign-in link, on the same scheme and port as this request."""
     with schema_context(slug):
         token = handoff_token_make(schema_name=slug, user=User.objects.get(role=User.Role.ADMIN))
-    port = request.get_port()
-    default_port = "443" if request.is_secure() else "80"
-    host = tenant_host(slug) + ("" if port == default_port else f":{port}")
-    return f"{request.scheme}://{host}/welcome/{token}/"
+    return f"{host_url(request, tenant_host(slug))}welcome/{token}/"
 
 
 # --- Workspace settings (tenant hosts) ------------------------------------------------------

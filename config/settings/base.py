@@ -83,12 +83,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
     "api.middleware.ApiErrorsAsJsonMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Static files before the host lookup: the page of an unknown host needs its stylesheet.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.PulseTenantMiddleware",
     "tenants.middleware.RejectNulBytesMiddleware",
     "tenants.middleware.RequireContentLengthMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -32,6 +32,8 @@ from tests.live_server import gunicorn
 from users.models import User
 
 CHROMIUM = Path("/usr/bin/chromium")
+# A failing browser test leaves a screenshot of its page here (var/ is not committed).
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "test-screenshots"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -117,6 +119,20 @@ def site_data_remove(slugs: list[str], public_too: bool) -> None:
     Tenant.objects.filter(schema_name__in=slugs).delete()
     if public_too:
         Tenant.objects.filter(schema_name=settings.PUBLIC_SCHEMA_NAME).delete()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed browser test, save what each of its pages showed, named after the test."""
+    report = yield
+    if report.when == "call" and report.failed:
+        pages = [value for value in item.funcargs.values() if isinstance(value, Watched)]
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for number, watched in enumerate(pages):
+            path = SCREENSHOTS / f"{item.name}-{number}.png"
+            watched.page.screenshot(path=str(path), full_page=True)
+            report.sections.append(("screenshot", str(path)))
+    return report
 
 
 @pytest.fixture(scope="module")

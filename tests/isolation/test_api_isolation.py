@@ -87,6 +87,22 @@ def bob_document_id(bob) -> dict:
     return {"pk": "bob-secret-doc"}
 
 
+def bob_insight_id(bob) -> dict:
+    from kpis.models import Insight
+
+    account = bob_account_id(bob)["pk"]
+    with schema_context("bob"):
+        insight = Insight.objects.create(
+            account_id=account,
+            rule="score_drop",
+            period="2026-10-01",
+            severity="critical",
+            title="Bob's",
+            detail=".",
+        )
+        return {"pk": insight.pk}
+
+
 # route → (methods to try, what B object ids the route takes)
 ROUTES = {
     "api/v1/me/": (["get"], None),
@@ -103,6 +119,7 @@ ROUTES = {
     "api/v1/accounts/<pk>/kpis/": (["get"], bob_account_id),
     "api/v1/accounts/<pk>/health/": (["get"], bob_account_id),
     "api/v1/insights/": (["get"], None),
+    "api/v1/insights/<pk>/": (["patch"], bob_insight_id),
     "api/accounts": (["get"], None),
     "api/v1/uploads/": (["get", "post"], None),
     "api/v1/uploads/<pk>/": (["get"], bob_upload_id),

@@ -34,3 +34,13 @@ def test_a_suspended_tenant_shows_the_suspended_page_and_keeps_its_data(alice):
     assert client.get("/").status_code == 200
     with schema_context("alice"):
         assert User.objects.filter(username="admin").exists()
+
+
+def test_the_unknown_host_page_is_styled_and_links_to_the_home_page(public):
+    client = host_client("nobody-here")
+    page = client.get("/").content.decode()
+
+    assert 'href="http://localhost/"' in page
+    stylesheet = client.get("/static/css/pulse.css")
+    assert stylesheet.status_code == 200
+    assert b"{" in b"".join(stylesheet.streaming_content)

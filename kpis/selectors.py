@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from kpis import catalog
 from kpis.backtest import Dataset, Renewal, Thresholds, dataset_build
 from kpis.churn import FeatureSpace, History
 from kpis.models import (
@@ -30,6 +31,8 @@ from kpis.models import (
 )
 from kpis.projections import portfolio_forecast
 from kpis.scoring import KpiRule, ModelRules, Scorer, slope
+from peers.models import ALL_INDUSTRIES
+from peers.publication import QUANTILE_LEVELS, TenantAggregate
 
 
 def health_model_current() -> HealthModel:
@@ -345,4 +348,46 @@ def _version_card(model: HealthModel, cards: dict) -> dict:
         "created_at": model.created_at,
         "card": card.card if card else None,
         "computed_at": card.computed_at if card else None,
+    }
+
+
+# --- Peer benchmarks -------------------------------------------------------------------------
+# The per-tenant aggregates of a month, computed by PostgreSQL inside the current tenant's
+# schema: for each industry (and all industries together) × catalog KPI, the number of
+# non-churned accounts with a value and the 21 quantiles of those values. Raw values stay here.
+PEER_AGGREGATES_SQL = """
+    SELECT GROUPING(a.industry_key) = 1 AS every_industry, a.industry_key, k.key, count(*),
+           percentile_cont(%(levels)s::float8[]) WITHIN GROUP (ORDER BY v.value)
+    FROM kpis_kpivalue v
+    JOIN (SELECT id, status, NULLIF(lower(regexp_replace(btrim(industry), '[[:space:]]+', ' ', 'g')), '') AS industry_key
+          FROM kpis_account) a ON a.id = v.account_id
+    JOIN kpis_kpidefinition k ON k.id = v.kpi_id
+    WHERE v.is_current AND v.period = %(month)s AND a.status <> 'churned' AND k.key = ANY(%(kpis)s)
+    GROUP BY GROUPING SETS ((a.industry_key, k.key), (k.key))
+"""
+
+
+def peer_industry_key(industry: str) -> str:
+    """Industries are free text per tenant; cells match them case- and space-insensitively."""
+    return " ".join(industry.split()).lower()
+
+
+def peer_industry_label(industry_key: str) -> str:
+    """The shipped catalog's spelling of an industry, or the key in title case."""
+    if industry_key == ALL_INDUSTRIES:
+        return "All industries"
+    shipped = {peer_industry_key(name): name for name in catalog.SHIPPED.industries}
+    return shipped.get(industry_key, industry_key.title())
+
+
+def tenant_peer_aggregates(month: dt.date) -> dict[tuple[str, str], TenantAggregate]:
+    """{(industry key, KPI key): aggregate} of the current schema for one month."""
+    params = {"levels": list(QUANTILE_LEVELS), "month": month, "kpis": [k.key for k in catalog.DEFAULT_KPIS]}
+    with connection.cursor() as cursor:
+        cursor.execute(PEER_AGGREGATES_SQL, params)
+        rows = cursor.fetchall()
+    return {
+        (ALL_INDUSTRIES if every else industry, kpi): TenantAggregate(count, tuple(quantiles))
+        for every, industry, kpi, count, quantiles in rows
+        if every or industry
     }

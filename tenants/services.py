@@ -183,6 +183,20 @@ def tenant_change_plan(*, tenant: Tenant, plan: Plan) -> Tenant:
     return tenant
 
 
+@transaction.atomic
+def tenant_peer_benchmarks_set(*, tenant: Tenant, enabled: bool, changed_by: str) -> Tenant:
+    """Opt in to (or out of) peer benchmarks. The next nightly publication includes or leaves
+    out this tenant's aggregates; seeing peer cells follows the flag at once."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if tenant.peer_benchmarks == enabled:
+        return tenant
+    tenant.peer_benchmarks = enabled
+    tenant.peer_benchmarks_changed_at = timezone.now()
+    tenant.peer_benchmarks_changed_by = changed_by
+    tenant.save(update_fields=["peer_benchmarks", "peer_benchmarks_changed_at", "peer_benchmarks_changed_by"])
+    return tenant
+
+
 def tenant_touch(*, tenant: Tenant, every_seconds: int = 300) -> None:
     """Record activity without a write per request: at most one UPDATE per interval."""
     now = timezone.now()

@@ -31,6 +31,8 @@ SHARED_APPS = [
     "django_tenants",
     "tenants",
     "users",
+    # Published peer benchmarks: one store for every tenant (kpis computes and reads them).
+    "peers",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -188,6 +190,7 @@ INGEST_QUEUE = "ingest"
 CELERY_TASK_ROUTES = {
     "ingest.tasks.process_upload": {"queue": INGEST_QUEUE},
     "ingest.tasks.run_due_syncs": {"queue": INGEST_QUEUE},
+    "kpis.tasks.peer_benchmarks_publish": {"queue": INGEST_QUEUE},  # minutes of work, like an import
 }
 # How many ingest processes one tenant may hold at once (ingest/slots.py), so one tenant's big
 # files cannot take them all while another tenant's file waits.
@@ -218,6 +221,11 @@ CELERY_BEAT_SCHEDULE = {
     "playbook-triggers": {
         "task": "playbooks.tasks.dispatch_trigger_evaluation",
         "schedule": crontab(minute="*/15"),
+    },
+    # Not a dispatcher: it visits the opted-in schemas itself (kpis.tasks explains why).
+    "peer-benchmarks": {
+        "task": "kpis.tasks.peer_benchmarks_publish",
+        "schedule": crontab(minute=30, hour=3),
     },
     "resume-stalled-uploads": {
         "task": "ingest.tasks.dispatch_resume_stalled_uploads",

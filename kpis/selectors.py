@@ -32,7 +32,9 @@ from kpis.models import (
 from kpis.projections import portfolio_forecast
 from kpis.scoring import KpiRule, ModelRules, Scorer, slope
 from peers.models import ALL_INDUSTRIES
-from peers.publication import QUANTILE_LEVELS, TenantAggregate
+from peers.publication import MIN_ACCOUNTS, QUANTILE_LEVELS, TenantAggregate
+from peers.selectors import peer_cells_latest
+from tenants.models import Tenant
 
 
 def health_model_current() -> HealthModel:
@@ -208,19 +210,19 @@ def account_kpi_series(
 
 
 def account_benchmarks(account: Account, latest_values: dict[str, float]) -> list[dict]:
-    """Where the account's latest values sit against its industry: shipped quartiles and
-    the tenant's own accounts in that industry."""
+    """The shipped industry table (a labelled published reference, never peer data) and the
+    tenant's own accounts in that industry, each only when it rests on enough accounts."""
     reference = {
         b.kpi.key: b
         for b in IndustryBenchmark.objects.filter(industry=account.industry).select_related("kpi")
     }
-    own = _tenant_quartiles(account.industry)
+    own = {key: q for key, q in _tenant_quartiles(account.industry).items() if q[3] >= MIN_ACCOUNTS}
     rows = []
     for key, value in latest_values.items():
         if key in reference or key in own:
             ref = reference.get(key)
             quartiles = (ref.p25, ref.median, ref.p75) if ref else None
-            rows.append({"kpi": key, "value": value, "reference": quartiles, "peers": own.get(key)})
+            rows.append({"kpi": key, "value": value, "reference": quartiles, "own": own.get(key)})
     return rows
 
 
@@ -390,4 +392,73 @@ def tenant_peer_aggregates(month: dt.date) -> dict[tuple[str, str], TenantAggreg
         (ALL_INDUSTRIES if every else industry, kpi): TenantAggregate(count, tuple(quantiles))
         for every, industry, kpi, count, quantiles in rows
         if every or industry
+    }
+
+
+def peer_position(value: float, cell) -> str:
+    """Where a value sits among the peers' quartiles, in words."""
+    if value < cell.p25:
+        return "below p25"
+    if value <= cell.median:
+        return "p25 to median"
+    return "median to p75" if value <= cell.p75 else "above p75"
+
+
+def account_peer_benchmarks(tenant: Tenant, account: Account, latest_values: dict[str, float]) -> dict:
+    """Each of the account's latest KPI values against the published peer cell of its
+    industry, or None where there are not enough peers yet. Only for opted-in tenants."""
+    if not tenant.peer_benchmarks:
+        return {"visible": False}
+    industry_key = peer_industry_key(account.industry)
+    cells = peer_cells_latest(industry_key=industry_key, kpi_keys=list(latest_values)) if industry_key else {}
+    rows = [
+        {"kpi": key, "value": value, "cell": cells.get(key),
+         "position": peer_position(value, cells[key]) if key in cells else ""}
+        for key, value in latest_values.items()
+    ]  # fmt: skip
+    return {
+        "visible": True,
+        "industry": peer_industry_label(industry_key) if industry_key else "",
+        "rows": rows,
+    }
+
+
+def dashboard_peer_medians(tenant: Tenant) -> dict:
+    """The tenant's median per catalog KPI against the all-industries peer cell of the same
+    month; KPIs without a published cell say so. Only for opted-in tenants."""
+    if not tenant.peer_benchmarks:
+        return {"visible": False}
+    cells = peer_cells_latest(industry_key=ALL_INDUSTRIES)
+    medians = _tenant_medians({cell.month for cell in cells.values()})
+    rows = []
+    for kpi in KpiDefinition.objects.filter(key__in=[k.key for k in catalog.DEFAULT_KPIS], active=True):
+        cell = cells.get(kpi.key)
+        own = medians.get((kpi.key, cell.month)) if cell else None
+        position = peer_position(own, cell) if own is not None else ""
+        rows.append({"kpi": kpi, "cell": cell, "median": own, "position": position})
+    return {"visible": True, "rows": rows}
+
+
+def _tenant_medians(months: set[dt.date]) -> dict[tuple[str, dt.date], float]:
+    """{(KPI key, month): the median over this tenant's non-churned accounts}."""
+    sql = """
+        SELECT k.key, v.period, percentile_cont(0.5) WITHIN GROUP (ORDER BY v.value)
+        FROM kpis_kpivalue v JOIN kpis_kpidefinition k ON k.id = v.kpi_id
+        JOIN kpis_account a ON a.id = v.account_id
+        WHERE v.is_current AND v.period = ANY(%s) AND a.status <> 'churned'
+        GROUP BY k.key, v.period
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sorted(months)])
+        return {(key, period): median for key, period, median in cursor.fetchall()}
+
+
+def peer_benchmark_rows(*, industry: str, kpi_keys: list[str]) -> dict:
+    """The latest published cell of each KPI in one industry ("" for all industries), with
+    "not enough peers yet" where there is none. Callers check the tenant opted in."""
+    industry_key = peer_industry_key(industry) or ALL_INDUSTRIES
+    cells = peer_cells_latest(industry_key=industry_key, kpi_keys=kpi_keys)
+    return {
+        "industry": peer_industry_label(industry_key),
+        "rows": [{"kpi": key, "cell": cells.get(key)} for key in kpi_keys],
     }

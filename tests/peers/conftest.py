@@ -31,21 +31,25 @@ def accounts_load(
         )
 
 
+def peer_tenant_make(slug: str, values: list[float], industry: str = "Software", opted_in: bool = True):
+    """A tenant with `len(values)` accounts in `industry`, opted in unless told otherwise."""
+    tenant = make_tenant(slug)
+    accounts_load(slug, industry, values)
+    if opted_in:
+        tenant = tenant_peer_benchmarks_set(tenant=tenant, enabled=True, changed_by="admin")
+    return tenant
+
+
+def five_peers_make() -> list:
+    """Five opted-in Software tenants of 12 accounts each, values spread from 20 to 80."""
+    return [peer_tenant_make(f"peer{i}", [20.0 + 5 * i + 3 * j for j in range(12)]) for i in range(5)]
+
+
 @pytest.fixture
 def peer_tenant(public):
-    """A tenant with `len(values)` accounts in `industry`, opted in unless told otherwise."""
-
-    def make(slug: str, values: list[float], industry: str = "Software", opted_in: bool = True):
-        tenant = make_tenant(slug)
-        accounts_load(slug, industry, values)
-        if opted_in:
-            tenant = tenant_peer_benchmarks_set(tenant=tenant, enabled=True, changed_by="admin")
-        return tenant
-
-    return make
+    return peer_tenant_make
 
 
 @pytest.fixture
-def five_peers(peer_tenant):
-    """Five opted-in Software tenants of 12 accounts each, values spread from 20 to 80."""
-    return [peer_tenant(f"peer{i}", [20.0 + 5 * i + 3 * j for j in range(12)]) for i in range(5)]
+def five_peers(public):
+    return five_peers_make()

@@ -98,6 +98,7 @@ def tenant_provision(
     contact_phone: str = "",
     plan: Plan | None = None,
     strategy: str = "clone",
+    demo_peer: bool = False,
 ) -> Tenant:
     """Create a tenant with its schema, host and first admin user, all or nothing.
 
@@ -115,6 +116,7 @@ def tenant_provision(
                 contact_email=admin.email,
                 contact_phone=contact_phone,
                 plan=plan or Plan.objects.filter(name=DEFAULT_PLAN_NAME).first(),
+                demo_peer=demo_peer,
             )
             Domain.objects.create(tenant=tenant, domain=tenant_host(slug), is_primary=True)
             schema_create(schema_name=slug, strategy=strategy)

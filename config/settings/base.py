@@ -17,6 +17,9 @@ if not SECRET_KEY:
 PULSE_BASE_DOMAIN = env.PULSE_BASE_DOMAIN
 PULSE_PORT = env.PULSE_PORT
 SEED_DEMO_DATA = env.SEED_DEMO_DATA
+# With the demo tenant, seed small opted-in demo peer companies (ops/demo.py). Production
+# settings turn it off for good: made-up companies must never enter real peer cells.
+DEMO_PEER_TENANTS = True
 DEMO_ADMIN_PASSWORD = env.DEMO_ADMIN_PASSWORD
 SUPPORT_EMAIL = env.SUPPORT_EMAIL
 ALLOWED_HOSTS = [PULSE_BASE_DOMAIN, f".{PULSE_BASE_DOMAIN}", "127.0.0.1"]

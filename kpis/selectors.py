@@ -32,7 +32,7 @@ from kpis.models import (
 from kpis.projections import portfolio_forecast
 from kpis.scoring import KpiRule, ModelRules, Scorer, slope
 from peers.models import ALL_INDUSTRIES
-from peers.publication import MIN_ACCOUNTS, QUANTILE_LEVELS, TenantAggregate
+from peers.publication import MIN_ACCOUNTS, MIN_TENANT_ACCOUNTS, QUANTILE_LEVELS, TenantAggregate
 from peers.selectors import peer_cells_latest
 from tenants.models import Tenant
 
@@ -355,8 +355,9 @@ def _version_card(model: HealthModel, cards: dict) -> dict:
 
 # --- Peer benchmarks -------------------------------------------------------------------------
 # The per-tenant aggregates of a month, computed by PostgreSQL inside the current tenant's
-# schema: for each industry (and all industries together) × catalog KPI, the number of
-# non-churned accounts with a value and the 21 quantiles of those values. Raw values stay here.
+# schema: for each industry (and all industries together) × catalog KPI with at least
+# MIN_TENANT_ACCOUNTS accounts, the number of non-churned accounts with a value and the 19
+# quantiles (5 % to 95 %) of those values. Raw values stay here.
 PEER_AGGREGATES_SQL = """
     SELECT GROUPING(a.industry_key) = 1 AS every_industry, a.industry_key, k.key, count(*),
            percentile_cont(%(levels)s::float8[]) WITHIN GROUP (ORDER BY v.value)
@@ -366,6 +367,7 @@ PEER_AGGREGATES_SQL = """
     JOIN kpis_kpidefinition k ON k.id = v.kpi_id
     WHERE v.is_current AND v.period = %(month)s AND a.status <> 'churned' AND k.key = ANY(%(kpis)s)
     GROUP BY GROUPING SETS ((a.industry_key, k.key), (k.key))
+    HAVING count(*) >= %(min_accounts)s
 """
 
 
@@ -384,7 +386,12 @@ def peer_industry_label(industry_key: str) -> str:
 
 def tenant_peer_aggregates(month: dt.date) -> dict[tuple[str, str], TenantAggregate]:
     """{(industry key, KPI key): aggregate} of the current schema for one month."""
-    params = {"levels": list(QUANTILE_LEVELS), "month": month, "kpis": [k.key for k in catalog.DEFAULT_KPIS]}
+    params = {
+        "levels": list(QUANTILE_LEVELS),
+        "month": month,
+        "kpis": [k.key for k in catalog.DEFAULT_KPIS],
+        "min_accounts": MIN_TENANT_ACCOUNTS,
+    }
     with connection.cursor() as cursor:
         cursor.execute(PEER_AGGREGATES_SQL, params)
         rows = cursor.fetchall()
@@ -412,10 +419,14 @@ def account_peer_benchmarks(tenant: Tenant, account: Account, latest_values: dic
     industry_key = peer_industry_key(account.industry)
     cells = peer_cells_latest(industry_key=industry_key, kpi_keys=list(latest_values)) if industry_key else {}
     rows = [
-        {"kpi": key, "value": value, "cell": cells.get(key),
-         "position": peer_position(value, cells[key]) if key in cells else ""}
+        {
+            "kpi": key,
+            "value": value,
+            "cell": cells.get(key),
+            "position": peer_position(value, cells[key]) if key in cells else "",
+        }
         for key, value in latest_values.items()
-    ]  # fmt: skip
+    ]
     return {
         "visible": True,
         "industry": peer_industry_label(industry_key) if industry_key else "",

@@ -328,9 +328,11 @@ def peer_benchmarks_refresh(*, today: dt.date | None = None) -> PublicationResul
     cells that pass the thresholds. Month by month, so memory holds one month of aggregates."""
     months = month_starts_back(today or timezone.localdate(), PEER_MONTHS)
     tenants = list(tenants_sharing_peer_benchmarks().values_list("pk", "schema_name"))
+    bounds = {kpi.key: (kpi.min_value, kpi.max_value) for kpi in catalog.DEFAULT_KPIS}
     published = withheld = 0
     for month in months:
-        result = peer_cells_publish(contributions=_month_contributions(tenants, month), months=[month])
+        contributions = _month_contributions(tenants, month)
+        result = peer_cells_publish(contributions=contributions, months=[month], bounds=bounds)
         published, withheld = published + result.published, withheld + result.withheld
     return PublicationResult(published=published, withheld=withheld)
 

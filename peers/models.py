@@ -5,6 +5,8 @@ names or counts a single tenant."""
 
 from django.db import models
 
+from peers.publication import step_decimals
+
 ALL_INDUSTRIES = "*"  # the industry key of the cells that pool every industry
 
 
@@ -33,3 +35,8 @@ class PeerCell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.industry} / {self.kpi_key} / {self.month:%Y-%m}"
+
+    @property
+    def decimals(self) -> int:
+        """How many decimals to show the quartiles with: those of the rounding step."""
+        return step_decimals(self.step)

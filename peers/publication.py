@@ -3,9 +3,10 @@
 Pure Python + numpy, no Django, so the privacy rules can be tested on their own.
 
 What crosses from a tenant's schema is a `TenantAggregate`: how many accounts it has in the
-cell and the 21 quantiles (every 5 %) of their values, computed by PostgreSQL inside the
-tenant's schema. Raw values never leave it, and the aggregates live only in the memory of the
-nightly task (no table, cache key or file keeps them).
+cell and the 19 quantiles (5 % to 95 %) of their values, computed by PostgreSQL inside the
+tenant's schema, and only when at least MIN_TENANT_ACCOUNTS accounts are behind them. Raw
+values never leave it: no minimum or maximum (one account's value), no one-account cell. The
+aggregates live only in the memory of the nightly task (no table, cache key or file keeps them).
 
 A cell (industry × KPI × month) is published only when
   * at least MIN_COMPANIES distinct tenants contribute,
@@ -36,12 +37,13 @@ MIN_ACCOUNTS = 50
 MAX_SHARE = 0.40
 EPSILON = 1.0
 ACCOUNT_ROUNDING = 10
-QUANTILE_LEVELS = tuple(i / 20 for i in range(21))  # what each tenant contributes
+MIN_TENANT_ACCOUNTS = 5  # fewer accounts in a cell and a tenant's quantiles would be its values
+QUANTILE_LEVELS = tuple(i / 20 for i in range(1, 20))  # what each tenant contributes
 
 
 @dataclass(frozen=True)
 class TenantAggregate:
-    """One tenant's contribution to a cell: its account count and its values' 21 quantiles."""
+    """One tenant's contribution to a cell: its account count and its values' 19 quantiles."""
 
     accounts: int
     quantiles: tuple[float, ...]
@@ -65,9 +67,14 @@ class Refusal:
 
 
 def cell_publish(
-    aggregates: list[TenantAggregate], seed: int, *, protect: bool = True
+    aggregates: list[TenantAggregate],
+    seed: int,
+    *,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+    protect: bool = True,
 ) -> PublishedCell | Refusal:
-    """The published quartiles of a cell, or why it may not be published.
+    """The published quartiles of a cell, or why it may not be published. Noised quartiles are
+    kept within the KPI's physical `bounds` (no negative response time).
 
     `protect=False` skips noise and rounding: only for the tests that show what they prevent."""
     refusal = cell_refusal(aggregates)
@@ -78,9 +85,9 @@ def cell_publish(
     if not protect:
         return PublishedCell(len(aggregates), total, *quartiles, step=0.0)
     largest_share = max(a.accounts for a in aggregates) / total
-    noisy = _noised(quartiles, largest_share, np.random.default_rng(seed))
+    noisy = np.clip(_noised(quartiles, largest_share, np.random.default_rng(seed)), *bounds)
     step = rounding_step(noisy[2] - noisy[0])
-    p25, median, p75 = (_round_to(q, step) for q in noisy)
+    p25, median, p75 = (_round_to(float(q), step) for q in noisy)
     accounts = int(_round_to(total, ACCOUNT_ROUNDING))
     return PublishedCell(len(aggregates), accounts, p25, median, p75, step)
 
@@ -98,13 +105,22 @@ def cell_refusal(aggregates: list[TenantAggregate]) -> Refusal | None:
 
 def pooled_quantiles(aggregates: list[TenantAggregate], levels: tuple[float, ...]) -> tuple[float, ...]:
     """Quantiles of the account-weighted mixture of the tenants' distributions, each taken as
-    piecewise linear between its 21 quantiles."""
-    knots = np.unique(np.concatenate([a.quantiles for a in aggregates]))
+    piecewise linear between its quantiles, its 5 % tails stretched as far as the next 5 %."""
+    tailed = [_with_tails(a.quantiles) for a in aggregates]
+    knots = np.unique(np.concatenate(tailed))
     weights = np.array([a.accounts for a in aggregates], dtype=float)
-    cdfs = np.array([np.interp(knots, a.quantiles, QUANTILE_LEVELS) for a in aggregates])
+    cdfs = np.array([np.interp(knots, quantiles, TAILED_LEVELS) for quantiles in tailed])
     pooled = weights @ cdfs / weights.sum()
     # Where the pooled CDF is flat (a gap between tenants), take the middle of the gap.
     return tuple(float(_inverse(pooled, knots, level)) for level in levels)
+
+
+TAILED_LEVELS = (0.0, *QUANTILE_LEVELS, 1.0)
+
+
+def _with_tails(quantiles: tuple[float, ...]) -> tuple[float, ...]:
+    low, high = quantiles[0] - (quantiles[1] - quantiles[0]), quantiles[-1] + (quantiles[-1] - quantiles[-2])
+    return (low, *quantiles, high)
 
 
 def _inverse(cdf: np.ndarray, knots: np.ndarray, level: float) -> float:
@@ -129,5 +145,9 @@ def rounding_step(spread: float) -> float:
 
 
 def _round_to(value: float, step: float) -> float:
-    rounded = round(value / step) * step
-    return round(rounded, max(0, -math.floor(math.log10(step))) + 1)
+    return round(round(value / step) * step, step_decimals(step))
+
+
+def step_decimals(step: float) -> int:
+    """The decimals a value rounded to `step` needs: 0 for 1, 2 or 5, one for 0.5, two for 0.02."""
+    return max(0, -math.floor(math.log10(step)))

@@ -39,15 +39,20 @@ def publication_seed(*, cell: CellKey, tenant_ids: Iterable[int]) -> int:
 
 @transaction.atomic
 def peer_cells_publish(
-    *, contributions: Mapping[CellKey, Mapping[int, TenantAggregate]], months: Iterable[dt.date]
+    *,
+    contributions: Mapping[CellKey, Mapping[int, TenantAggregate]],
+    months: Iterable[dt.date],
+    bounds: Mapping[str, tuple[float, float]],
 ) -> PublicationResult:
     """Publish every cell of `months` that passes the thresholds, and withdraw the cells of
     those months that no longer do (a tenant opted out, data went away). `contributions` maps
-    a cell to {tenant id: that tenant's aggregate}; only the published result is stored."""
+    a cell to {tenant id: that tenant's aggregate}; `bounds` each KPI's physical bounds. Only
+    the published result is stored."""
     now = timezone.now()
     published = {}
     for cell, by_tenant in contributions.items():
-        result = cell_publish(list(by_tenant.values()), publication_seed(cell=cell, tenant_ids=by_tenant))
+        seed = publication_seed(cell=cell, tenant_ids=by_tenant)
+        result = cell_publish(list(by_tenant.values()), seed, bounds=bounds[cell.kpi_key])
         if isinstance(result, PublishedCell):
             published[cell] = result
     PeerCell.objects.filter(month__in=list(months)).delete()

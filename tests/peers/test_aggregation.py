@@ -35,8 +35,11 @@ def test_a_tenant_that_has_not_opted_in_does_not_contribute(five_peers, peer_ten
     peer_benchmarks_refresh(today=TODAY)
     after = software_cell()
     assert (after.companies, after.accounts, after.median, after.p75) == (
-        before.companies, before.accounts, before.median, before.p75
-    )  # fmt: skip
+        before.companies,
+        before.accounts,
+        before.median,
+        before.p75,
+    )
 
 
 def test_a_cell_is_withdrawn_when_a_tenant_opts_out_and_the_cell_falls_below_five(five_peers):

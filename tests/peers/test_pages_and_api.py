@@ -20,9 +20,18 @@ pytestmark = pytest.mark.django_db
 
 def published(industry_key: str, industry: str, kpi: str = KPI, median: float = 55.0) -> PeerCell:
     return PeerCell.objects.create(
-        industry_key=industry_key, industry=industry, kpi_key=kpi, month=MONTH, companies=7, accounts=120,
-        p25=median - 10, median=median, p75=median + 10, step=1.0, published_at=timezone.now(),
-    )  # fmt: skip
+        industry_key=industry_key,
+        industry=industry,
+        kpi_key=kpi,
+        month=MONTH,
+        companies=7,
+        accounts=120,
+        p25=median - 10,
+        median=median,
+        p75=median + 10,
+        step=1.0,
+        published_at=timezone.now(),
+    )
 
 
 def opt_in(tenant: Tenant) -> Tenant:
@@ -105,9 +114,18 @@ def test_the_api_returns_published_cells_and_not_enough_peers(alice):
     body = client.get("/api/v1/benchmarks/", {"industry": " SOFTWARE ", "kpi": KPI}).json()
     assert body["industry"] == "Software"
     assert body["results"] == [
-        {"kpi": KPI, "status": "published", "month": MONTH.isoformat(), "companies": 7, "accounts": 120,
-         "p25": 45.0, "median": 55.0, "p75": 65.0, "step": 1.0}
-    ]  # fmt: skip
+        {
+            "kpi": KPI,
+            "status": "published",
+            "month": MONTH.isoformat(),
+            "companies": 7,
+            "accounts": 120,
+            "p25": 45.0,
+            "median": 55.0,
+            "p75": 65.0,
+            "step": 1.0,
+        }
+    ]
     every = client.get("/api/v1/benchmarks/", {"industry": "Software"}).json()["results"]
     assert len(every) == 25 and {row["status"] for row in every} == {"published", "not_enough_peers"}
     other = client.get("/api/v1/benchmarks/", {"kpi": KPI}).json()

@@ -102,3 +102,12 @@ def test_without_noise_and_rounding_the_same_attack_comes_close():
     protected = [error / step for error, step in (differencing_attack(t, protect=True) for t in range(200))]
     assert np.median(errors) < 3
     assert np.median(protected) > 5 * np.median(errors)
+
+
+def test_noised_quartiles_stay_within_the_kpis_physical_bounds():
+    rng = np.random.default_rng(5)
+    near_zero = [aggregate(np.abs(rng.normal(0.5, 1, 12))) for _ in range(5)]  # e.g. escalations
+    cells = [cell_publish(near_zero, seed=seed, bounds=(0.0, 100.0)) for seed in range(50)]
+    assert min(cell.p25 for cell in cells) >= 0
+    unbounded = [cell_publish(near_zero, seed=seed) for seed in range(50)]
+    assert min(cell.p25 for cell in unbounded) < 0  # without the bounds, noise would go below

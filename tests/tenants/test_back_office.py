@@ -71,3 +71,9 @@ def test_the_back_office_lists_plans_keys_and_usage(alice, staff):
     for url in ("/admin/tenants/plan/", "/admin/tenants/apikey/", "/admin/tenants/usagemonth/"):
         assert staff.get(url).status_code == 200, url
     assert ApiKey.objects.count() == 1
+
+
+def test_staff_see_but_cannot_switch_a_tenants_peer_benchmark_sharing(alice, staff):
+    page = staff.get(f"/admin/tenants/tenant/{alice.pk}/change/").content.decode()
+    assert "Share aggregates for peer benchmarks" in page
+    assert 'name="peer_benchmarks"' not in page  # read-only: the tenant admin decides

@@ -39,6 +39,7 @@ EPSILON = 1.0
 ACCOUNT_ROUNDING = 10
 MIN_TENANT_ACCOUNTS = 5  # fewer accounts in a cell and a tenant's quantiles would be its values
 QUANTILE_LEVELS = tuple(i / 20 for i in range(1, 20))  # what each tenant contributes
+TAILED_LEVELS = (0.0, *QUANTILE_LEVELS, 1.0)  # with the tails pooling stretches them to
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,6 @@ def pooled_quantiles(aggregates: list[TenantAggregate], levels: tuple[float, ...
     pooled = weights @ cdfs / weights.sum()
     # Where the pooled CDF is flat (a gap between tenants), take the middle of the gap.
     return tuple(float(_inverse(pooled, knots, level)) for level in levels)
-
-
-TAILED_LEVELS = (0.0, *QUANTILE_LEVELS, 1.0)
 
 
 def _with_tails(quantiles: tuple[float, ...]) -> tuple[float, ...]:

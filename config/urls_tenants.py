@@ -67,5 +67,6 @@ urlpatterns = [
     path("settings/api-keys/", tenant_views.api_keys, name="api_keys"),
     path("settings/api-keys/<int:key_id>/revoke/", tenant_views.api_key_revoke_view, name="api_key_revoke"),
     path("settings/usage/", tenant_views.usage, name="usage"),
+    path("settings/peer-benchmarks/", tenant_views.peer_benchmarks_settings, name="peer_benchmarks_settings"),
     path("admin/", tenant_admin_site.urls),
 ]

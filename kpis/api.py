@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from api.base import TenantApiView, TenantViewSet
+from kpis.catalog import DEFAULT_KPIS
 from kpis.models import Account, Band, HealthSnapshot, Insight, KpiDefinition, LearnedModel
 from kpis.selectors import (
     INSIGHT_STATUSES,
@@ -26,6 +27,7 @@ from kpis.selectors import (
     insight_filters,
     insights_filtered,
     learned_model_latest,
+    peer_benchmark_rows,
     portfolio,
     report_cards,
 )
@@ -269,6 +271,63 @@ class PortfolioApi(TenantApiView):
                 "falling": account(data["falling"], many=True).data,
             }
         )
+
+
+# --- peer benchmarks ------------------------------------------------------------------------------
+
+
+class PeerBenchmarksQuery(serializers.Serializer):
+    industry = serializers.CharField(
+        required=False, allow_blank=True, max_length=80, help_text="An industry; empty for all industries."
+    )
+    kpi = serializers.ChoiceField(
+        choices=[k.key for k in DEFAULT_KPIS],
+        required=False,
+        help_text="A KPI key of the catalog; empty for all.",
+    )
+
+
+class PeerCellSerializer(serializers.Serializer):
+    kpi = serializers.CharField()
+    status = serializers.ChoiceField(choices=["published", "not_enough_peers"])
+    month = serializers.DateField(source="cell.month", allow_null=True, default=None)
+    companies = serializers.IntegerField(source="cell.companies", allow_null=True, default=None)
+    accounts = serializers.IntegerField(
+        source="cell.accounts", allow_null=True, default=None, help_text="Rounded to the nearest 10."
+    )
+    p25 = serializers.FloatField(source="cell.p25", allow_null=True, default=None)
+    median = serializers.FloatField(source="cell.median", allow_null=True, default=None)
+    p75 = serializers.FloatField(source="cell.p75", allow_null=True, default=None)
+    step = serializers.FloatField(
+        source="cell.step", allow_null=True, default=None, help_text="The quartiles are rounded to this step."
+    )
+
+
+PEERS_OFF = (
+    "Peer benchmarks are shown only to workspaces that share their own aggregates. "
+    "A workspace admin can opt in under Settings → Peer benchmarks."
+)
+
+
+class PeerBenchmarksApi(TenantApiView):
+    @extend_schema(
+        summary="Peer quartiles per KPI in an industry, across the companies that opted in",
+        parameters=[PeerBenchmarksQuery],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        if not request.tenant.peer_benchmarks:
+            raise exceptions.PermissionDenied(PEERS_OFF, code="peer_benchmarks_off")
+        query = PeerBenchmarksQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        kpis = (
+            [query.validated_data["kpi"]] if "kpi" in query.validated_data else [k.key for k in DEFAULT_KPIS]
+        )
+        found = peer_benchmark_rows(industry=query.validated_data.get("industry", ""), kpi_keys=kpis)
+        rows = [
+            {**row, "status": "published" if row["cell"] else "not_enough_peers"} for row in found["rows"]
+        ]
+        return Response({"industry": found["industry"], "results": PeerCellSerializer(rows, many=True).data})
 
 
 # --- report cards and the learned churn model ---------------------------------------------------

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -16,6 +16,7 @@ from django.db.models import Avg, Case, Count, F, OuterRef, Q, QuerySet, Subquer
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
+from kpis import catalog
 from kpis.backtest import Dataset, Renewal, Thresholds, dataset_build
 from kpis.churn import FeatureSpace, History
 from kpis.models import (
@@ -36,6 +37,10 @@ from kpis.models import (
 )
 from kpis.projections import portfolio_forecast
 from kpis.scoring import KpiRule, ModelRules, Scorer, slope
+from peers.models import ALL_INDUSTRIES
+from peers.publication import MIN_ACCOUNTS, MIN_TENANT_ACCOUNTS, QUANTILE_LEVELS, TenantAggregate
+from peers.selectors import peer_cells_latest
+from tenants.models import Tenant
 
 if TYPE_CHECKING:  # django-stubs-ext is a development tool, not installed in production
     from django_stubs_ext import WithAnnotations
@@ -316,19 +321,19 @@ def account_kpi_series(
 
 
 def account_benchmarks(account: Account, latest_values: dict[str, float]) -> list[dict]:
-    """Where the account's latest values sit against its industry: shipped quartiles and
-    the tenant's own accounts in that industry."""
+    """The shipped industry table (a labelled published reference, never peer data) and the
+    tenant's own accounts in that industry, each only when it rests on enough accounts."""
     reference = {
         b.kpi.key: b
         for b in IndustryBenchmark.objects.filter(industry=account.industry).select_related("kpi")
     }
-    own = _tenant_quartiles(account.industry)
+    own = {key: q for key, q in _tenant_quartiles(account.industry).items() if q[3] >= MIN_ACCOUNTS}
     rows = []
     for key, value in latest_values.items():
         if key in reference or key in own:
             ref = reference.get(key)
             quartiles = (ref.p25, ref.median, ref.p75) if ref else None
-            rows.append({"kpi": key, "value": value, "reference": quartiles, "peers": own.get(key)})
+            rows.append({"kpi": key, "value": value, "reference": quartiles, "own": own.get(key)})
     return rows
 
 
@@ -456,4 +461,126 @@ def _version_card(model: HealthModel, cards: dict) -> dict:
         "created_at": model.created_at,
         "card": card.card if card else None,
         "computed_at": card.computed_at if card else None,
+    }
+
+
+# --- Peer benchmarks -------------------------------------------------------------------------
+# The per-tenant aggregates of a month, computed by PostgreSQL inside the current tenant's
+# schema: for each industry (and all industries together) × catalog KPI with at least
+# MIN_TENANT_ACCOUNTS accounts, the number of non-churned accounts with a value and the 19
+# quantiles (5 % to 95 %) of those values. Raw values stay here.
+PEER_AGGREGATES_SQL = """
+    SELECT GROUPING(a.industry_key) = 1 AS every_industry, a.industry_key, k.key, count(*),
+           percentile_cont(%(levels)s::float8[]) WITHIN GROUP (ORDER BY v.value)
+    FROM kpis_kpivalue v
+    JOIN (SELECT id, status, NULLIF(lower(regexp_replace(btrim(industry), '[[:space:]]+', ' ', 'g')), '') AS industry_key
+          FROM kpis_account) a ON a.id = v.account_id
+    JOIN kpis_kpidefinition k ON k.id = v.kpi_id
+    WHERE v.is_current AND v.period = %(month)s AND a.status <> 'churned' AND k.key = ANY(%(kpis)s)
+    GROUP BY GROUPING SETS ((a.industry_key, k.key), (k.key))
+    HAVING count(*) >= %(min_accounts)s
+"""
+
+
+def peer_industry_key(industry: str) -> str:
+    """Industries are free text per tenant; cells match them case- and space-insensitively."""
+    return " ".join(industry.split()).lower()
+
+
+def peer_industry_label(industry_key: str) -> str:
+    """The shipped catalog's spelling of an industry, or the key in title case."""
+    if industry_key == ALL_INDUSTRIES:
+        return "All industries"
+    shipped = {peer_industry_key(name): name for name in catalog.SHIPPED.industries}
+    return shipped.get(industry_key, industry_key.title())
+
+
+def tenant_peer_aggregates(month: dt.date) -> dict[tuple[str, str], TenantAggregate]:
+    """{(industry key, KPI key): aggregate} of the current schema for one month."""
+    params: dict[str, Any] = {
+        "levels": list(QUANTILE_LEVELS),
+        "month": month,
+        "kpis": [k.key for k in catalog.DEFAULT_KPIS],
+        "min_accounts": MIN_TENANT_ACCOUNTS,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(PEER_AGGREGATES_SQL, params)
+        rows = cursor.fetchall()
+    return {
+        (ALL_INDUSTRIES if every else industry, kpi): TenantAggregate(count, tuple(quantiles))
+        for every, industry, kpi, count, quantiles in rows
+        if every or industry
+    }
+
+
+def peer_position(value: float, cell) -> str:
+    """Where a value sits among the peers' quartiles, in words."""
+    if value < cell.p25:
+        return "below p25"
+    if value <= cell.median:
+        return "p25 to median"
+    return "median to p75" if value <= cell.p75 else "above p75"
+
+
+def account_peer_benchmarks(tenant: Tenant, account: Account, latest_values: dict[str, float]) -> dict:
+    """Each of the account's latest KPI values against the published peer cell of its
+    industry, or None where there are not enough peers yet. Only for opted-in tenants."""
+    if not tenant.peer_benchmarks:
+        return {"visible": False}
+    industry_key = peer_industry_key(account.industry)
+    cells = peer_cells_latest(industry_key=industry_key, kpi_keys=list(latest_values)) if industry_key else {}
+    rows = [
+        {
+            "kpi": key,
+            "value": value,
+            "cell": cells.get(key),
+            "position": peer_position(value, cells[key]) if key in cells else "",
+        }
+        for key, value in latest_values.items()
+    ]
+    return {
+        "visible": True,
+        "industry": peer_industry_label(industry_key) if industry_key else "",
+        "rows": rows,
+    }
+
+
+def dashboard_peer_medians(tenant: Tenant) -> dict:
+    """The tenant's median per catalog KPI against the all-industries peer cell of the same
+    month; KPIs without a published cell say so. Only for opted-in tenants."""
+    if not tenant.peer_benchmarks:
+        return {"visible": False}
+    cells = peer_cells_latest(industry_key=ALL_INDUSTRIES)
+    medians = _tenant_medians({cell.month for cell in cells.values()})
+    rows = []
+    for kpi in KpiDefinition.objects.filter(key__in=[k.key for k in catalog.DEFAULT_KPIS], active=True):
+        cell = cells.get(kpi.key)
+        own = medians.get((kpi.key, cell.month)) if cell else None
+        position = peer_position(own, cell) if own is not None else ""
+        rows.append({"kpi": kpi, "cell": cell, "median": own, "position": position})
+    return {"visible": True, "rows": rows}
+
+
+def _tenant_medians(months: set[dt.date]) -> dict[tuple[str, dt.date], float]:
+    """{(KPI key, month): the median over this tenant's non-churned accounts}."""
+    sql = """
+        SELECT k.key, v.period, percentile_cont(0.5) WITHIN GROUP (ORDER BY v.value)
+        FROM kpis_kpivalue v JOIN kpis_kpidefinition k ON k.id = v.kpi_id
+        JOIN kpis_account a ON a.id = v.account_id
+        WHERE v.is_current AND v.period = ANY(%s) AND a.status <> 'churned'
+        GROUP BY k.key, v.period
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sorted(months)])
+        return {(key, period): median for key, period, median in cursor.fetchall()}
+
+
+def peer_benchmark_rows(*, industry: str, kpi_keys: list[str]) -> dict:
+    """The latest published cell of each KPI in one industry ("" for all industries), with
+    "not enough peers yet" where there is none. Callers check the tenant opted in."""
+    industry_key = peer_industry_key(industry) or ALL_INDUSTRIES
+    cells = peer_cells_latest(industry_key=industry_key, kpi_keys=kpi_keys)
+    return {
+        "industry": peer_industry_label(industry_key),
+        "rows": [{"kpi": key, "cell": cells.get(key)} for key in kpi_keys],
     }

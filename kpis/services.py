@@ -3,11 +3,13 @@ set-based loads of whole files write kpis' tables through kpis/bulk.py."""
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from kpis import catalog
 from kpis.backtest import activation_refusal, prove, report_card, rolling_origin_folds, rules_scored
@@ -27,8 +29,17 @@ from kpis.models import (
 )
 from kpis.projections import projections_compute
 from kpis.recompute import health_recompute
-from kpis.selectors import health_model_current, model_thresholds, renewal_dataset
+from kpis.selectors import (
+    health_model_current,
+    model_thresholds,
+    peer_industry_label,
+    renewal_dataset,
+    tenant_peer_aggregates,
+)
+from peers.publication import TenantAggregate
+from peers.services import CellKey, PublicationResult, peer_cells_publish
 from tenants.limits import plan_limit_check
+from tenants.selectors import tenants_sharing_peer_benchmarks
 from users.models import User
 
 logger = logging.getLogger(__name__)
@@ -377,3 +388,39 @@ def _teammate(username: str | None):
             {"assigned_to": f"No teammate named “{username}” in this workspace; give a username."}
         )
     return teammate
+
+
+# --- Peer benchmarks -------------------------------------------------------------------------
+PEER_MONTHS = 4  # the current month and the three before it are re-published every night
+
+
+def peer_benchmarks_refresh(*, today: dt.date | None = None) -> PublicationResult:
+    """The nightly publication: visit each opted-in tenant's schema in turn, take its
+    aggregates per cell (computed there by PostgreSQL), pool them in memory and publish the
+    cells that pass the thresholds. Month by month, so memory holds one month of aggregates."""
+    months = month_starts_back(today or timezone.localdate(), PEER_MONTHS)
+    tenants = list(tenants_sharing_peer_benchmarks().values_list("pk", "schema_name"))
+    bounds = {kpi.key: (kpi.min_value, kpi.max_value) for kpi in catalog.DEFAULT_KPIS}
+    published = withheld = 0
+    for month in months:
+        contributions = _month_contributions(tenants, month)
+        result = peer_cells_publish(contributions=contributions, months=[month], bounds=bounds)
+        published, withheld = published + result.published, withheld + result.withheld
+    return PublicationResult(published=published, withheld=withheld)
+
+
+def _month_contributions(tenants: list[tuple[int, str]], month: dt.date) -> dict:
+    contributions: dict[CellKey, dict[int, TenantAggregate]] = defaultdict(dict)
+    for tenant_id, schema_name in tenants:
+        with schema_context(schema_name):
+            aggregates = tenant_peer_aggregates(month)
+        for (industry_key, kpi_key), aggregate in aggregates.items():
+            cell = CellKey(industry_key, peer_industry_label(industry_key), kpi_key, month)
+            contributions[cell][tenant_id] = aggregate
+    return contributions
+
+
+def month_starts_back(today: dt.date, months: int) -> list[dt.date]:
+    """The first days of `today`'s month and the `months - 1` before it, oldest first."""
+    current = today.year * 12 + today.month - 1
+    return [dt.date(m // 12, m % 12 + 1, 1) for m in range(current - months + 1, current + 1)]

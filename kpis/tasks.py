@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from kpis.models import HealthModel
-from kpis.services import health_refresh, learned_model_train, report_card_compute
+from kpis.services import health_refresh, learned_model_train, peer_benchmarks_refresh, report_card_compute
 
 
 @shared_task(time_limit=60 * 60, soft_time_limit=55 * 60)
@@ -24,3 +24,12 @@ def report_card_refresh(model_version: int) -> None:
 @shared_task(time_limit=30 * 60, soft_time_limit=28 * 60)
 def learned_model_train_task(learned_model_id: str) -> None:
     learned_model_train(learned_model_id=learned_model_id)
+
+
+@shared_task(time_limit=30 * 60, soft_time_limit=28 * 60, acks_late=True, task_reject_on_worker_lost=True)
+def peer_benchmarks_publish() -> dict:
+    """Nightly, from beat, in the public schema. One task rather than a fan-out: a cell can
+    only be published with every contributor's aggregate at hand, and keeping those aggregates
+    in this task's memory means no table, cache key or file ever holds one tenant's."""
+    result = peer_benchmarks_refresh()
+    return {"published": result.published, "withheld": result.withheld}

@@ -22,9 +22,11 @@ from kpis.selectors import (
     account_filters,
     account_health_history,
     account_kpi_series,
+    account_peer_benchmarks,
     accounts_filtered,
     band_change_preview,
     best_practices_for,
+    dashboard_peer_medians,
     filter_choices,
     health_model_current,
     insight_counts,
@@ -45,6 +47,7 @@ from kpis.services import (
     learned_model_request,
     report_card_refresh_later,
 )
+from peers.publication import MIN_ACCOUNTS
 from users.decorators import admin_required, editor_required
 from users.models import User
 
@@ -58,7 +61,8 @@ def home(request):
     if not Account.objects.exists():
         return render(request, "kpis/home_empty.html")
     data = portfolio(health_model_current().version)
-    return render(request, "kpis/home.html", {"data": data, "chart": _dashboard_chart(data)})
+    context = {"data": data, "chart": _dashboard_chart(data), "peers": dashboard_peer_medians(request.tenant)}
+    return render(request, "kpis/home.html", context)
 
 
 def _dashboard_chart(data: dict) -> dict:
@@ -116,9 +120,11 @@ def account_detail(request, pk: int):
         "insights": account.insights.order_by("-period")[:10],
         "projection": account.projections.filter(model_version=version).first(),
         "benchmarks": account_benchmarks(account, latest_values),
+        "peers": account_peer_benchmarks(request.tenant, account, latest_values),
         "practices": best_practices_for(explanation),
         "chart": _account_chart(history, explanation, series, kpi_names),
         "kpi_names": kpi_names,
+        "min_accounts": MIN_ACCOUNTS,
         "churn_drivers": _labelled(explanation.get("churn_drivers", []), kpi_names),
         "executions": account.executions.select_related("playbook").order_by("-started_at")[:10],
     }

@@ -55,6 +55,14 @@ SCHEDULES = [
         description="Restore the newest backup into a scratch database and compare.",
     ),
     Schedule("playbook-triggers", "playbooks.tasks.dispatch_trigger_evaluation", minute="*/15"),
+    # Not a dispatcher: it visits the opted-in schemas itself (kpis.tasks explains why).
+    Schedule(
+        "peer-benchmarks",
+        "kpis.tasks.peer_benchmarks_publish",
+        minute="30",
+        hour="3",
+        description="Publish peer benchmark cells from the opted-in tenants' aggregates.",
+    ),
     Schedule("resume-stalled-uploads", "ingest.tasks.dispatch_resume_stalled_uploads", minute="*/10"),
     Schedule(
         "alert-reminders",

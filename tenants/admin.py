@@ -59,9 +59,17 @@ class TenantAdmin(ServiceRefusalsAsMessages, TenantAdminMixin, admin.ModelAdmin)
         "created_at",
         "last_active",
     )
-    list_filter = ("status", "plan")
+    list_filter = ("status", "plan", "peer_benchmarks", "demo_peer")
     search_fields = ("name", "schema_name", "contact_email")
-    readonly_fields = ("schema_name", "created_at", "last_active")
+    # Sharing for peer benchmarks is the tenant admin's decision (Settings → Peer benchmarks).
+    readonly_fields = (
+        "schema_name",
+        "created_at",
+        "last_active",
+        "peer_benchmarks",
+        "peer_benchmarks_changed_at",
+        "peer_benchmarks_changed_by",
+    )
     inlines = [DomainInline, ApiKeyInline]
     actions = ["suspend", "reactivate"]
 

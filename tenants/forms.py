@@ -45,3 +45,10 @@ class ApiKeyForm(forms.Form):
     expires_in_days = forms.IntegerField(
         required=False, min_value=1, max_value=3650, help_text="Leave empty for a key that does not expire."
     )
+
+
+class PeerBenchmarksForm(forms.Form):
+    share = forms.BooleanField(
+        required=False,
+        label="Share this workspace's aggregates and see peer benchmarks",
+    )

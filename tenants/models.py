@@ -45,6 +45,16 @@ class Tenant(TenantMixin):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_active = models.DateTimeField(null=True, blank=True)
+    peer_benchmarks = models.BooleanField(
+        "share aggregates for peer benchmarks",
+        default=False,
+        help_text="Opted in: the nightly task pools this tenant's per-cell aggregates, and it sees peer benchmarks.",
+    )
+    peer_benchmarks_changed_at = models.DateTimeField(null=True, blank=True)
+    peer_benchmarks_changed_by = models.CharField(max_length=150, blank=True)
+    demo_peer = models.BooleanField(
+        default=False, editable=False, help_text="A demo peer seeded by bootstrap with SEED_DEMO_DATA."
+    )
 
     # Schemas are made by tenants.services.tenant_provision (cloned from the base schema),
     # never as a side effect of save().

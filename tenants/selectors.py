@@ -20,6 +20,11 @@ def tenants_active() -> QuerySet[Tenant]:
     return Tenant.objects.exclude(schema_name="public").filter(status=Tenant.Status.ACTIVE)
 
 
+def tenants_sharing_peer_benchmarks() -> QuerySet[Tenant]:
+    """Active tenants that opted in to peer benchmarks: the nightly task reads their schemas."""
+    return tenants_active().filter(peer_benchmarks=True)
+
+
 def tenant_app_schemas() -> list[str]:
     """The schemas that hold the tenant apps' tables: the template (once made), then every
     tenant's, suspended ones too. For work that must reach all of them, like catalog_sync."""

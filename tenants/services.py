@@ -106,6 +106,7 @@ def tenant_provision(
     contact_phone: str = "",
     plan: Plan | None = None,
     strategy: str = "clone",
+    demo_peer: bool = False,
 ) -> Tenant:
     """Create a tenant with its schema, host and first admin user, all or nothing.
 
@@ -123,6 +124,7 @@ def tenant_provision(
                 contact_email=admin.email,
                 contact_phone=contact_phone,
                 plan=plan or Plan.objects.filter(name=DEFAULT_PLAN_NAME).first(),
+                demo_peer=demo_peer,
             )
             Domain.objects.create(tenant=tenant, domain=tenant_host(slug), is_primary=True)
             schema_create(schema_name=slug, strategy=strategy)
@@ -205,6 +207,20 @@ def plan_save(*, plan: Plan) -> Plan:
     plan.full_clean()
     plan.save()
     return plan
+
+
+@transaction.atomic
+def tenant_peer_benchmarks_set(*, tenant: Tenant, enabled: bool, changed_by: str) -> Tenant:
+    """Opt in to (or out of) peer benchmarks. The next nightly publication includes or leaves
+    out this tenant's aggregates; seeing peer cells follows the flag at once."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if tenant.peer_benchmarks == enabled:
+        return tenant
+    tenant.peer_benchmarks = enabled
+    tenant.peer_benchmarks_changed_at = timezone.now()
+    tenant.peer_benchmarks_changed_by = changed_by
+    tenant.save(update_fields=["peer_benchmarks", "peer_benchmarks_changed_at", "peer_benchmarks_changed_by"])
+    return tenant
 
 
 def tenant_touch(*, tenant: Tenant, every_seconds: int = 300) -> None:

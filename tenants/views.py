@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_tenants.utils import schema_context
 
-from tenants.forms import ApiKeyForm, RegistrationForm
+from tenants.forms import ApiKeyForm, PeerBenchmarksForm, RegistrationForm
 from tenants.models import ApiKey
 from tenants.selectors import usage_summary
 from tenants.services import (
@@ -23,6 +23,7 @@ from tenants.services import (
     host_url,
     registration_attempt_record,
     tenant_host,
+    tenant_peer_benchmarks_set,
     tenant_provision,
 )
 from users.decorators import admin_required
@@ -96,6 +97,21 @@ def api_key_revoke_view(request, key_id: int):
     api_key_revoke(key=key)
     messages.success(request, f"Key {key.prefix} revoked. Requests with it are refused from now on.")
     return redirect("api_keys")
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def peer_benchmarks_settings(request):
+    """Opt in to peer benchmarks (off by default), with what is shared said plainly."""
+    # An unticked box posts nothing: bind on POST even when it is empty.
+    data = request.POST if request.method == "POST" else None
+    form = PeerBenchmarksForm(data, initial={"share": request.tenant.peer_benchmarks})
+    if request.method == "POST" and form.is_valid():
+        enabled = form.cleaned_data["share"]
+        tenant_peer_benchmarks_set(tenant=request.tenant, enabled=enabled, changed_by=request.user.username)
+        messages.success(request, "Peer benchmarks are on." if enabled else "Peer benchmarks are off.")
+        return redirect("peer_benchmarks_settings")
+    return render(request, "tenants/peer_benchmarks.html", {"form": form, "tenant": request.tenant})
 
 
 @login_required

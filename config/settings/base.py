@@ -16,6 +16,9 @@ if not SECRET_KEY:
 PULSE_BASE_DOMAIN = env.PULSE_BASE_DOMAIN
 PULSE_PORT = env.PULSE_PORT
 SEED_DEMO_DATA = env.SEED_DEMO_DATA
+# With the demo tenant, seed small opted-in demo peer companies (ops/demo.py). Production
+# settings turn it off for good: made-up companies must never enter real peer cells.
+DEMO_PEER_TENANTS = True
 DEMO_ADMIN_PASSWORD = env.DEMO_ADMIN_PASSWORD
 SUPPORT_EMAIL = env.SUPPORT_EMAIL
 ALLOWED_HOSTS = [PULSE_BASE_DOMAIN, f".{PULSE_BASE_DOMAIN}", "127.0.0.1"]
@@ -30,6 +33,8 @@ SHARED_APPS = [
     "django_tenants",
     "tenants",
     "users",
+    # Published peer benchmarks: one store for every tenant (kpis computes and reads them).
+    "peers",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -188,6 +193,7 @@ INGEST_QUEUE = "ingest"
 CELERY_TASK_ROUTES = {
     "ingest.tasks.process_upload": {"queue": INGEST_QUEUE},
     "ingest.tasks.run_due_syncs": {"queue": INGEST_QUEUE},
+    "kpis.tasks.peer_benchmarks_publish": {"queue": INGEST_QUEUE},  # minutes of work, like an import
 }
 # How many ingest processes one tenant may hold at once (ingest/slots.py), so one tenant's big
 # files cannot take them all while another tenant's file waits.

@@ -15,6 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 from config import env
 from config.settings.base import *  # noqa: F403
 
+DEMO_PEER_TENANTS = False  # even when SEED_DEMO_DATA asks for the demo tenant
+
 # The proxy talks plain HTTP to gunicorn and says in this header what the client used. It must
 # set the header itself and drop any the client sent, or a client could claim HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

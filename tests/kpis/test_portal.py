@@ -67,7 +67,7 @@ def test_the_account_page_explains_the_score(alice_data):
     with schema_context("alice"):
         techcorp = Account.objects.get(name="TechCorp Solutions")
     page = signed_in_client("alice").get(f"/accounts/{techcorp.pk}/").content.decode()
-    for text in ("Why this score", "What moved it this month", "Best practices", "Benchmarks", "Projection",
+    for text in ("Why this score", "What moved it this month", "Best practices", "Peer benchmarks", "Projection",
                  'id="contributions"', "KPIs over time"):  # fmt: skip
         assert text in page, text
 

@@ -8,6 +8,8 @@ from django_tenants.utils import schema_context
 
 from kpis import catalog as kpi_catalog
 from kpis.models import KpiDefinition
+from ops.demo import DEMO_PEERS
+from peers.models import ALL_INDUSTRIES, PeerCell
 from tenants.models import Tenant
 from tests.conftest import schemas_drop
 from tests.playbooks.test_catalog_sync import NEW_KPI, kpis_shipped
@@ -34,7 +36,7 @@ def row_counts() -> dict[str, int]:
 @pytest.fixture
 def drop_demo():
     yield
-    schemas_drop(["demo"])
+    schemas_drop(["demo", *(f"demo-peer-{index}" for index in range(1, len(DEMO_PEERS) + 1))])
 
 
 def bootstrap() -> None:
@@ -53,6 +55,27 @@ def test_bootstrap_three_times_changes_nothing_after_the_first(transactional_db,
     assert row_counts() == first
     assert Tenant.objects.filter(schema_name="demo").exists()
     assert first["demo.users_user"] == 1
+
+
+@override_settings(SEED_DEMO_DATA=True)
+def test_the_demo_tenant_comes_with_opted_in_demo_peers_and_real_peer_cells(transactional_db, drop_demo):
+    bootstrap()
+    peers = Tenant.objects.filter(demo_peer=True)
+    assert sorted(peers.values_list("name", flat=True)) == [f"Demo peer: {name}" for name in DEMO_PEERS]
+    assert (
+        all(peer.peer_benchmarks for peer in peers) and Tenant.objects.get(schema_name="demo").peer_benchmarks
+    )
+    every = PeerCell.objects.filter(industry_key=ALL_INDUSTRIES)
+    every = every.filter(month=every.latest("month").month)
+    assert every.count() == len(kpi_catalog.DEFAULT_KPIS) and {cell.companies for cell in every} == {6}
+    assert PeerCell.objects.filter(industry_key="software").exists()
+
+
+@override_settings(SEED_DEMO_DATA=True, DEMO_PEER_TENANTS=False)
+def test_without_demo_peer_tenants_as_in_production_no_demo_peer_is_made(transactional_db, drop_demo):
+    bootstrap()
+    assert Tenant.objects.filter(schema_name="demo").exists()
+    assert not Tenant.objects.filter(demo_peer=True).exists() and not PeerCell.objects.exists()
 
 
 @override_settings(SEED_DEMO_DATA=False)

@@ -109,3 +109,9 @@ def test_staff_edit_a_tenants_details_through_the_tenant_service(alice, staff):
         "alice",
     )
     assert alice.domains.count() == 1
+
+
+def test_staff_see_but_cannot_switch_a_tenants_peer_benchmark_sharing(alice, staff):
+    page = staff.get(f"/admin/tenants/tenant/{alice.pk}/change/").content.decode()
+    assert "Share aggregates for peer benchmarks" in page
+    assert 'name="peer_benchmarks"' not in page  # read-only: the tenant admin decides

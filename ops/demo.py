@@ -5,7 +5,7 @@ from django_tenants.utils import schema_context
 
 from kpis.demo import demo_data_load, demo_renewal_history_load
 from kpis.knowledge.demo import demo_documents_load
-from playbooks.demo import demo_playbooks_load
+from playbooks.demo import demo_playbook_history_load, demo_playbooks_load
 from tenants.models import Plan, Tenant
 from tenants.services import AdminSpec, tenant_provision
 from users.models import User
@@ -35,6 +35,7 @@ def demo_seed() -> Tenant:
     with schema_context(DEMO_SLUG):
         demo_data_load()
         demo_renewal_history_load()
+        demo_playbook_history_load()
         demo_playbooks_load()
         demo_documents_load()
     return tenant

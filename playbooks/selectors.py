@@ -209,7 +209,7 @@ def playbook_effectiveness(playbook: Playbook, evidence: Evidence | None = None)
         "verdict": headline.verdict,
         "headline_effect": headline.effect,
         "sentence": effect.sentence(playbook.name, headline, window=HEADLINE_WINDOW),
-        "renewal_sentence": effect.sentence("Renewal rate", renewal, unit="points"),
+        "renewal_sentence": effect.sentence("Renewal rate", renewal, unit="percentage points"),
         "chart": _chart(health),
     }
 

@@ -17,22 +17,27 @@ DRAWN = timezone.make_aware(dt.datetime.combine(DEMO_TODAY - dt.timedelta(days=2
 
 
 def drawn(held_out: int, delay_days: int = 0, slug: str = "alice") -> Playbook:
-    """Every account drawn 200 days ago by one trigger of Adoption Rescue; the first
-    `held_out` of them held out."""
+    """Every account drawn 200 days ago by each of two triggers of Adoption Rescue; the first
+    `held_out` of them held out by each."""
     with schema_context(slug):
         playbook = Playbook.objects.get(key="adoption_rescue")
-        trigger = Trigger.objects.create(
-            playbook=playbook,
-            condition={"type": "band_in", "bands": ["risk"]},
-            holdout_share=0.2,
-            holdout_reason="x",
-        )
-        HoldoutDraw.objects.bulk_create(
-            HoldoutDraw(
-                trigger=trigger, account=account, held_out=i < held_out, drawn_at=DRAWN, delay_days=delay_days
+        for band in ("risk", "critical"):
+            trigger = Trigger.objects.create(
+                playbook=playbook,
+                condition={"type": "band_in", "bands": [band]},
+                holdout_share=0.2,
+                holdout_reason="x",
             )
-            for i, account in enumerate(Account.objects.order_by("pk"))
-        )
+            HoldoutDraw.objects.bulk_create(
+                HoldoutDraw(
+                    trigger=trigger,
+                    account=account,
+                    held_out=i < held_out,
+                    drawn_at=DRAWN,
+                    delay_days=delay_days,
+                )
+                for i, account in enumerate(Account.objects.order_by("pk"))
+            )
         return playbook
 
 
@@ -43,10 +48,10 @@ def test_the_api_gives_each_window_ran_vs_held_out_with_interval_and_counts(alic
     assert body["playbook"] == "adoption_rescue" and body["comparison"] == "held_out"
     assert set(body["health_change"]) == {"30", "60", "90"}
     for window in body["health_change"].values():
-        assert (window["ran"], window["comparison"]) == (20, 5)
+        assert (window["ran"], window["comparison"]) == (40, 10)
         assert window["low"] <= window["effect"] <= window["high"]
         assert window["effect"] == round(window["ran_mean"] - window["comparison_mean"], 1)
-    assert body["sentence"].startswith("Adoption Rescue: ") and "20 vs 5 accounts" in body["sentence"]
+    assert body["sentence"].startswith("Adoption Rescue: ") and "40 vs 10 accounts" in body["sentence"]
     assert body["verdict"] in {"helps", "hurts", "no_effect", "uncertain"}
 
 
@@ -60,7 +65,7 @@ def test_a_held_out_account_with_a_delayed_run_counts_only_until_that_run(alice_
     playbook = drawn(held_out=5, delay_days=45)
     with schema_context("alice"):
         health = playbook_effectiveness(playbook)["health_change"]
-    assert [health[window]["comparison"] for window in (30, 60, 90)] == [5, 0, 0]
+    assert [health[window]["comparison"] for window in (30, 60, 90)] == [10, 0, 0]
     assert health[60]["verdict"] == "not_enough"
 
 

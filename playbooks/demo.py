@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from kpis.models import Account, HealthSnapshot
@@ -95,6 +95,7 @@ def demo_playbook_history_load(today: dt.date | None = None, seed: int = 19) -> 
         for trigger in triggers:
             trigger_update(trigger=trigger, holdout_share=plan[2], holdout_reason=HISTORY_REASON)
         drawn += _history_of(playbook, triggers, plan, rng, history, today, boosts)
+    _trigger_counts_update()
     _kpis_boost(boosts)
     health_refresh(account_ids=sorted({account_id for account_id, _month in boosts}))
     return drawn
@@ -188,6 +189,16 @@ def _rows_create(playbook: Playbook, made: list, history: dict) -> None:
         )
         for trigger, account_id, _start, _held_out in made
     )
+
+
+def _trigger_counts_update() -> None:
+    """What evaluation would have recorded on each trigger for the firings made here."""
+    for trigger in Trigger.objects.annotate(fired=Count("firings"), last=Max("firings__fired_at")).filter(
+        fired__gt=0
+    ):
+        Trigger.objects.filter(pk=trigger.pk).update(
+            times_triggered=trigger.fired, last_triggered_at=trigger.last
+        )
 
 
 def _completed_run(playbook, plan, trigger: Trigger, account_id: int, started_at, series: dict) -> Execution:

@@ -3,15 +3,16 @@ accounts where nothing is held out, with intervals, counts and a plain sentence.
 
 import datetime as dt
 
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from kpis.models import Account
 from playbooks.models import HoldoutDraw, Playbook, Trigger
-from playbooks.selectors import playbook_effectiveness
+from playbooks.selectors import execution_comparison, playbook_effectiveness
 from playbooks.services import execution_start
 from tests.api.helpers import api, new_key
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, signed_in_client
 
 DRAWN = timezone.make_aware(dt.datetime.combine(DEMO_TODAY - dt.timedelta(days=200), dt.time(9)))
 
@@ -92,3 +93,20 @@ def test_another_tenants_holdouts_and_runs_change_nothing_here(alice_data, bob):
     assert found["comparison"] == "same_band" and found["health_change"][60]["ran"] == 0
     page = api(new_key(alice_data)).get("/api/v1/playbooks/adoption_rescue/effectiveness/").json()
     assert page["health_change"]["60"]["comparison"] == 0
+
+
+def test_the_report_shows_how_this_account_moved_against_its_comparison_group(alice_data):
+    playbook = drawn(held_out=5)
+    with schema_context("alice"):
+        account = Account.objects.order_by("pk").last()  # drawn to run
+        execution = execution_start(playbook=playbook, account=account, started_by="trigger:1")
+        type(execution).objects.filter(pk=execution.pk).update(started_at=DRAWN)
+        rows = execution_comparison(type(execution).objects.get(pk=execution.pk))
+    assert [row["comparison_accounts"] for row in rows] == [10, 10, 10]
+    assert all(row["account"] is not None for row in rows)
+
+    page = signed_in_client("alice").get(f"/executions/{execution.pk}/report/").content.decode()
+    assert "This account against its comparison group" in page
+    for row in rows:
+        assert f"<td>{row['window']} days</td><td>{floatformat(row['account'], 1)}</td>" in page
+        assert f"{row['comparison']} ({row['comparison_accounts']})" in page

@@ -15,7 +15,7 @@ from playbooks.models import Execution, HoldoutDraw, Playbook, Trigger
 from playbooks.selectors import account_facts
 from playbooks.services import trigger_create, trigger_holdout_stop, triggers_evaluate
 from tests.api.helpers import api, error_of, new_key
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, signed_in_client
 
 ANY_BAND = {"type": "band_in", "bands": ["healthy", "risk", "critical"]}
 NOW = timezone.make_aware(dt.datetime.combine(DEMO_TODAY, dt.time(9)))
@@ -156,3 +156,14 @@ def test_the_holdout_is_set_and_stopped_over_the_api(alice):
         f"/api/v1/triggers/{created['id']}/", {"holdout_share": 0}, content_type="application/json"
     )
     assert stopped.status_code == 200 and stopped.json()["holdout_share"] == 0
+
+
+def test_an_admin_stops_holding_out_from_the_workspace_admin(alice):
+    with schema_context("alice"):
+        trigger = holding_out()
+    response = signed_in_client("alice").post(
+        "/admin/playbooks/trigger/", {"action": "stop_holding_out", "_selected_action": [trigger.pk]}
+    )
+    assert response.status_code == 302
+    with schema_context("alice"):
+        assert Trigger.objects.get(pk=trigger.pk).holdout_share == 0

@@ -120,6 +120,11 @@ def sentence(name: str, found: Estimate, *, window: int | None = None, unit: str
         return f"{name}: not enough accounts to compare with yet: {found.comparison} of the {MIN_COMPARISON} needed."
     when = f" at {window} days" if window else ""
     return (
-        f"{name}: {found.effect:+.0f} {unit}{when} (95% CI {found.low:+.0f} to {found.high:+.0f}, "
+        f"{name}: {_signed(found.effect)} {unit}{when} (95% CI {_signed(found.low)} to {_signed(found.high)}, "
         f"{found.ran} vs {found.comparison} accounts): {VERDICTS[found.verdict]}."
     )
+
+
+def _signed(value: float | None) -> str:
+    """Whole points with their sign; -0.3 reads +0, not -0."""
+    return f"{round(value or 0):+d}"

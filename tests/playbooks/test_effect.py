@@ -49,3 +49,10 @@ def test_the_sentence_gives_effect_interval_and_counts():
     text = sentence("Renewal Safeguard", found, window=60)
     assert text.startswith("Renewal Safeguard: +11 points at 60 days (95% CI +")
     assert text.endswith(", 42 vs 10 accounts): it helps.")
+
+
+def test_a_figure_that_rounds_to_zero_reads_plus_zero():
+    found = estimate([-0.3] * 25, [0.0] * 12, seed=1)
+    assert sentence("VoC Sprint", found, window=60).startswith(
+        "VoC Sprint: +0 points at 60 days (95% CI +0 to +0"
+    )

@@ -8,7 +8,7 @@ from kpis.demo import demo_data_load, demo_renewal_history_load, renewal_book_lo
 from kpis.knowledge.demo import demo_documents_load
 from kpis.renewal_history import book_generate
 from kpis.services import peer_benchmarks_refresh
-from playbooks.demo import demo_playbooks_load
+from playbooks.demo import demo_playbook_history_load, demo_playbooks_load
 from tenants.models import Plan, Tenant
 from tenants.services import AdminSpec, tenant_peer_benchmarks_set, tenant_provision
 from users.models import User
@@ -43,6 +43,7 @@ def demo_seed() -> Tenant:
     with schema_context(DEMO_SLUG):
         demo_data_load()
         demo_renewal_history_load()
+        demo_playbook_history_load()
         demo_playbooks_load()
         demo_documents_load()
     if settings.DEMO_PEER_TENANTS:

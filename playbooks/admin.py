@@ -10,6 +10,7 @@ from playbooks.services import (
     TRIGGER_EDITABLE,
     playbook_update,
     trigger_create,
+    trigger_holdout_stop,
     trigger_update,
 )
 from users.admin_sites import tenant_admin_site
@@ -44,9 +45,24 @@ class TriggerAdmin(admin.ModelAdmin):
     form = TriggerAdminForm
     fields = (*TRIGGER_EDITABLE, "last_error", "last_evaluated_at", "last_triggered_at", "times_triggered")
     readonly_fields = ("last_error", "last_evaluated_at", "last_triggered_at", "times_triggered")
-    list_display = ("__str__", "action", "cooldown_days", "enabled", "last_evaluated_at", "last_error")
+    list_display = (
+        "__str__",
+        "action",
+        "cooldown_days",
+        "enabled",
+        "holdout_share",
+        "last_evaluated_at",
+        "last_error",
+    )
     list_filter = ("enabled", "action", "playbook")
     list_select_related = ("playbook",)
+    actions = ["stop_holding_out"]
+
+    @admin.action(description="Stop holding out accounts (every account it fires for runs)")
+    def stop_holding_out(self, request, queryset):
+        for trigger in queryset.exclude(holdout_share=0):
+            trigger_holdout_stop(trigger=trigger)
+        self.message_user(request, "Holding out stopped; the accounts drawn so far stay as recorded.")
 
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in TRIGGER_EDITABLE}

@@ -89,6 +89,10 @@ class TriggerSerializer(serializers.ModelSerializer):
             "action",
             "cooldown_days",
             "enabled",
+            "holdout_share",
+            "holdout_delay_days",
+            "holdout_reason",
+            "holdout_critical_renewals",
             "last_evaluated_at",
             "last_triggered_at",
             "times_triggered",
@@ -113,6 +117,16 @@ class PlaybookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
         return Response(
             {**PlaybookSerializer(playbook).data, "effectiveness": playbook_effectiveness(playbook)}
         )
+
+    @extend_schema(
+        summary="Does it work? Health change at 30/60/90 days and renewal rate, ran vs held out "
+        "(or matched same-band accounts), each with its 95% bootstrap interval and account counts",
+        responses=OpenApiTypes.OBJECT,
+    )
+    @action(detail=True, methods=["get"])
+    def effectiveness(self, request, pk=None):
+        playbook = self.get_object()
+        return Response({"playbook": playbook.key, **playbook_effectiveness(playbook)})
 
 
 @extend_schema(tags=["playbooks"])
@@ -219,7 +233,7 @@ class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         trigger = trigger_create(**form.validated_data)
         return Response(TriggerSerializer(trigger).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Change a trigger (condition, action, cooldown, enabled)")
+    @extend_schema(summary="Change a trigger (condition, action, cooldown, enabled, holdout)")
     def partial_update(self, request, pk=None):
         trigger = self.get_object()
         form = TriggerSerializer(trigger, data=request.data, partial=True)

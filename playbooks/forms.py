@@ -10,7 +10,13 @@ from django.core.exceptions import ValidationError
 from kpis.models import KpiDefinition
 from playbooks.models import Playbook, Trigger
 from playbooks.schemas import BANDS, CONDITIONS, INSIGHT_RULES, tidy
-from playbooks.services import PLAYBOOK_EDITABLE, TRIGGER_EDITABLE, exit_criteria_validate, trigger_validate
+from playbooks.services import (
+    HOLDOUT_FIELDS,
+    PLAYBOOK_EDITABLE,
+    TRIGGER_EDITABLE,
+    exit_criteria_validate,
+    trigger_validate,
+)
 
 CONDITION_LABELS = {
     "band_in": "Health band is one of",
@@ -20,7 +26,8 @@ CONDITION_LABELS = {
     "renewal_within": "Renewal is within",
     "insight": "An insight was raised",
 }
-SETTINGS = ("action", "cooldown_days", "enabled")  # what a trigger does, beside its condition
+# What a trigger does, beside its condition.
+SETTINGS = ("action", "cooldown_days", "enabled", *HOLDOUT_FIELDS)
 
 
 def add_problems(form: forms.BaseForm, error: ValidationError, field_of: Callable[[str], str | None]) -> None:
@@ -74,6 +81,25 @@ class TriggerForm(forms.Form):
         help_text="How long after firing for an account it waits before firing again.",
     )
     enabled = forms.BooleanField(required=False, initial=True)
+    holdout_share = forms.FloatField(
+        required=False,
+        label="Hold out (share)",
+        initial=0,
+        help_text="0 to 0.5: that share of the accounts it fires for gets no run, drawn once per account, "
+        "so the playbook's effect can be measured against them. 0 holds none out.",
+    )
+    holdout_delay_days = forms.IntegerField(
+        required=False,
+        label="Held-out accounts run after (days)",
+        initial=0,
+        help_text="0 or empty: held-out accounts never get a run.",
+    )
+    holdout_reason = forms.CharField(required=False, max_length=300, label="Why hold out")
+    holdout_critical_renewals = forms.BooleanField(
+        required=False,
+        label="Also hold out critical accounts renewing within 30 days",
+        help_text="Off: those always get the run.",
+    )
 
     @staticmethod
     def initial_from(trigger: Trigger) -> dict:
@@ -91,7 +117,7 @@ class TriggerForm(forms.Form):
             "type": data["type"],
             **{k: tidy(v) for k, v in used.items() if v not in (None, "", [])},
         }
-        return {"condition": condition, **{name: data[name] for name in SETTINGS}}
+        return {"condition": condition, **holdout_defaults({name: data[name] for name in SETTINGS})}
 
     def field_of(self, path: str) -> str | None:
         """condition.bands → bands; a problem with the condition as a whole → its type."""
@@ -99,6 +125,11 @@ class TriggerForm(forms.Form):
             return "type"
         name = path.removeprefix("condition.")
         return name if name in self.fields else None
+
+
+def holdout_defaults(values: dict) -> dict:
+    """An empty share or delay holds none out / never runs them: the fields' zero."""
+    return {**values, **{name: values.get(name) or 0 for name in ("holdout_share", "holdout_delay_days")}}
 
 
 class PlaybookAdminForm(forms.ModelForm):
@@ -117,12 +148,19 @@ class PlaybookAdminForm(forms.ModelForm):
 
 
 class TriggerAdminForm(forms.ModelForm):
+    holdout_share = forms.FloatField(
+        required=False, initial=0, help_text=Trigger.holdout_share.field.help_text
+    )
+    holdout_delay_days = forms.IntegerField(
+        required=False, initial=0, help_text=Trigger.holdout_delay_days.field.help_text
+    )
+
     class Meta:
         model = Trigger
         fields = TRIGGER_EDITABLE
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = holdout_defaults(super().clean())
         if self.errors:  # e.g. a condition that is not JSON: say that first
             return cleaned
         trigger = self.instance if self.instance.pk else None  # as saved, before this form's changes

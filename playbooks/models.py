@@ -145,6 +145,20 @@ class Trigger(models.Model):
         help_text="The catalog's name for a default trigger within its playbook; empty for the tenant's own.",
     )
     catalog_fingerprint = catalog_fingerprint_field()
+    # The experiment: a share of the accounts it fires for is held out (drawn once per account,
+    # never re-drawn), so the playbook's effect can be measured against them.
+    holdout_share = models.FloatField(
+        default=0,
+        help_text="Share of the accounts it fires for that get no run (0 to 0.5); 0 holds none out.",
+    )
+    holdout_delay_days = models.PositiveIntegerField(
+        default=0, help_text="Held-out accounts get their run this many days later; 0: never."
+    )
+    holdout_reason = models.CharField(max_length=300, blank=True, help_text="Why accounts are held out.")
+    holdout_critical_renewals = models.BooleanField(
+        default=False,
+        help_text="Also hold out accounts in the critical band whose renewal is under 30 days away.",
+    )
 
     class Meta:
         ordering = ["playbook", "pk"]
@@ -177,3 +191,31 @@ class TriggerFiring(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger_id} → {self.account_id} at {self.fired_at:%Y-%m-%d}"
+
+
+class HoldoutDraw(models.Model):
+    """The draw for one account the first time a trigger fired for it: held out or not. It is
+    recorded then and never re-drawn, so the comparison group cannot drift."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="draws")
+    account = models.ForeignKey("kpis.Account", on_delete=models.CASCADE, related_name="holdout_draws")
+    held_out = models.BooleanField()
+    drawn_at = models.DateTimeField()
+    delay_days = models.PositiveIntegerField(
+        default=0, help_text="The trigger's delay when drawn: the held-out run starts then (0: never)."
+    )
+    kept_because = models.CharField(
+        max_length=200, blank=True, help_text="Why an account was not put in the draw, e.g. a near renewal."
+    )
+    delayed_run_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the delayed run was started."
+    )
+
+    class Meta:
+        ordering = ["trigger", "drawn_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["trigger", "account"], name="holdoutdraw_one_per_trigger_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_id} → {self.account_id}: {'held out' if self.held_out else 'runs'}"

@@ -4,14 +4,16 @@ reports and effectiveness."""
 import datetime as dt
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import F, Q
 from django.utils import timezone
 
-from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition
+from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition, RenewalOutcome
 from kpis.selectors import health_model_current
+from playbooks import effect
 from playbooks.criteria import criterion_met
-from playbooks.models import Execution, Playbook, StepProgress
+from playbooks.models import Execution, HoldoutDraw, Playbook, StepProgress
 from playbooks.schemas import SCORE_DROP_MAX_MONTHS
 
 
@@ -136,42 +138,183 @@ def open_steps(owner: str | None = None, today: dt.date | None = None) -> list[S
     return steps
 
 
-def playbook_effectiveness(playbook: Playbook, today: dt.date | None = None) -> dict:
-    """Started/completed, median days to complete, share meeting exit criteria, and health
-    change 30/60/90 days after start against accounts of the same starting band that did
-    not run the playbook in that window."""
+# --- effectiveness -------------------------------------------------------------------------------
+
+WINDOWS = (30, 60, 90)
+HEADLINE_WINDOW = 60
+MATCHES_PER_RUN = 3  # same-band accounts compared with each run where nothing is held out
+RENEWAL_HORIZON_DAYS = 365  # a renewal counts for a run when it comes within a year of the start
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What every playbook's effect is measured on, loaded once for a page."""
+
+    scores: dict[int, dict[dt.date, tuple[float, str]]]  # account → month → (score, band)
+    renewals: dict[int, list[tuple[dt.date, bool]]]  # account → [(renewal date, retained)], oldest first
+
+
+@dataclass(frozen=True)
+class Member:
+    """An account in a group from `start`; `horizon` days on it stops counting (a held-out
+    account's delayed run starts then), None: it always counts."""
+
+    account_id: int
+    start: dt.date
+    horizon: int | None = None
+
+    def counts_until(self, days: int) -> bool:
+        return self.horizon is None or days <= self.horizon
+
+
+def effectiveness_evidence() -> Evidence:
+    renewals = defaultdict(list)
+    rows = RenewalOutcome.objects.order_by("renewal_date").values_list(
+        "account_id", "renewal_date", "outcome"
+    )
+    for account_id, renewal_date, outcome in rows:
+        renewals[account_id].append((renewal_date, outcome != RenewalOutcome.Outcome.CHURNED))
+    return Evidence(_scores_by_account_period(health_model_current().version), dict(renewals))
+
+
+def playbooks_effectiveness() -> dict[str, dict]:
+    """Every playbook's effectiveness by key, on evidence loaded once."""
+    evidence = effectiveness_evidence()
+    playbooks = Playbook.objects.prefetch_related("executions")
+    return {playbook.key: playbook_effectiveness(playbook, evidence) for playbook in playbooks}
+
+
+def playbook_effectiveness(playbook: Playbook, evidence: Evidence | None = None) -> dict:
+    """Started/completed, median days to complete, share meeting exit criteria, and the effect:
+    health change 30/60/90 days after the start and the renewal rate, ran vs held out (or vs
+    matched same-band accounts where nothing is held out), each with a 95% interval."""
     executions = list(playbook.executions.all())
     completed = [e for e in executions if e.status == Execution.Status.COMPLETED and e.completed_at]
     met = [e for e in completed if e.completion_reason.startswith("exit criteria met")]
     days = [(e.completed_at - e.started_at).days for e in completed if e.completed_at]
-    scores = _scores_by_account_period(health_model_current().version) if executions else {}
+    evidence = evidence or effectiveness_evidence()
+    ran, comparison, kind = _groups(playbook, executions, evidence)
+    health = {window: _health_estimate(playbook, window, ran, comparison, evidence) for window in WINDOWS}
+    renewal = _renewal_estimate(playbook, ran, comparison, evidence)
+    headline = health[HEADLINE_WINDOW]
     return {
         "started": len(executions),
         "completed": len(completed),
         "median_days_to_complete": statistics.median(days) if days else None,
         "met_exit_criteria_pct": round(100 * len(met) / len(completed), 1) if completed else None,
-        "health_change": {window: _health_change(executions, window, scores) for window in (30, 60, 90)},
+        "comparison": kind,
+        "comparison_label": COMPARISON_LABELS[kind],
+        "health_change": {window: found.as_dict() for window, found in health.items()},
+        "renewal_rate": renewal.as_dict(),
+        "verdict": headline.verdict,
+        "headline_effect": headline.effect,
+        "sentence": effect.sentence(playbook.name, headline, window=HEADLINE_WINDOW),
+        "renewal_sentence": effect.sentence("Renewal rate", renewal, unit="percentage points"),
+        "chart": _chart(health),
     }
 
 
-def _health_change(executions: list[Execution], window: int, scores: dict) -> dict:
-    """Mean score change from the start month to the month `window` days later, for the
-    accounts that ran the playbook and for same-band accounts that did not."""
-    ran, control = [], []
-    runners = {e.account_id for e in executions}
-    for execution in executions:
-        start = execution.started_at.date().replace(day=1)
-        end = (execution.started_at.date() + dt.timedelta(days=window)).replace(day=1)
-        band = execution.health_at_start.get("band")
-        change = _change(scores.get(execution.account_id, {}), start, end)
-        if change is not None:
-            ran.append(change)
-        control += [
-            c for account_id, series in scores.items()
-            if account_id not in runners and series.get(start, (None, None))[1] == band
-            and (c := _change(series, start, end)) is not None
-        ]  # fmt: skip
-    return {"ran": _mean(ran), "control": _mean(control), "accounts": len(ran)}
+COMPARISON_LABELS = {
+    "held_out": "held-out accounts",
+    "same_band": "matched same-band accounts that did not run it",
+}
+
+
+def _groups(playbook: Playbook, executions: list[Execution], evidence: Evidence):
+    """(ran, comparison, kind). With holdouts: the accounts drawn to run against the ones held
+    out, each from its draw; accounts kept out of the draw (near renewal) are in neither.
+    Without: every run against up to MATCHES_PER_RUN same-band accounts that did not run it."""
+    draws = list(HoldoutDraw.objects.filter(trigger__playbook=playbook, kept_because=""))
+    if any(draw.held_out for draw in draws):
+        ran = [Member(d.account_id, d.drawn_at.date()) for d in draws if not d.held_out]
+        held_out = [
+            Member(d.account_id, d.drawn_at.date(), d.delay_days or None) for d in draws if d.held_out
+        ]
+        return ran, held_out, "held_out"
+    ran = [Member(e.account_id, e.started_at.date()) for e in executions]
+    runners = {member.account_id for member in ran}
+    return ran, [m for run in ran for m in _matches(run, runners, evidence)], "same_band"
+
+
+def _matches(run: Member, runners: set[int], evidence: Evidence) -> list[Member]:
+    """The same-band accounts closest in score at the run's start month."""
+    month = run.start.replace(day=1)
+    score, band = evidence.scores.get(run.account_id, {}).get(month, (None, None))
+    if score is None:
+        return []
+    candidates = [
+        (abs(series[month][0] - score), account_id)
+        for account_id, series in evidence.scores.items()
+        if account_id not in runners and series.get(month, (None, None))[1] == band
+    ]
+    return [Member(account_id, run.start) for _gap, account_id in sorted(candidates)[:MATCHES_PER_RUN]]
+
+
+def _health_estimate(playbook, window: int, ran: list[Member], comparison: list[Member], evidence: Evidence):
+    def changes(group: list[Member]) -> list[float]:
+        found = (
+            _change(evidence.scores.get(m.account_id, {}), m.start, window)
+            for m in group
+            if m.counts_until(window)
+        )
+        return [change for change in found if change is not None]
+
+    return effect.estimate(changes(ran), changes(comparison), seed=effect.seed_for(playbook.key, window))
+
+
+def _renewal_estimate(playbook, ran: list[Member], comparison: list[Member], evidence: Evidence):
+    """Renewal rate in percent of the accounts that reached a renewal after the start."""
+
+    def rates(group: list[Member]) -> list[float]:
+        found = (_retained(evidence.renewals.get(m.account_id, []), m) for m in group)
+        return [100.0 * retained for retained in found if retained is not None]
+
+    return effect.estimate(
+        rates(ran),
+        rates(comparison),
+        seed=effect.seed_for(playbook.key, "renewal"),
+        negligible=effect.NEGLIGIBLE_RENEWAL_POINTS,
+    )
+
+
+def _retained(renewals: list[tuple[dt.date, bool]], member: Member) -> bool | None:
+    for renewal_date, retained in renewals:
+        days = (renewal_date - member.start).days
+        if 0 < days <= RENEWAL_HORIZON_DAYS:
+            return retained if member.counts_until(days) else None
+    return None
+
+
+def _chart(health: dict) -> dict:
+    """Mean health change of both groups after 0/30/60/90 days, and the interval of the ran
+    group's mean implied by the effect's interval (comparison mean + low … high)."""
+    rows = [(window, health[window]) for window in WINDOWS]
+    shifted = [(found.comparison_mean, found.low, found.high) for _w, found in rows]
+    return {
+        "labels": [0, *WINDOWS],
+        "ran": [0, *(found.ran_mean for _w, found in rows)],
+        "comparison": [0, *(found.comparison_mean for _w, found in rows)],
+        "low": [0, *(None if low is None else round(base + low, 1) for base, low, _h in shifted)],
+        "high": [0, *(None if high is None else round(base + high, 1) for base, _l, high in shifted)],
+    }
+
+
+def execution_comparison(execution: Execution) -> list[dict]:
+    """How the execution's account moved 30/60/90 days after its start against the playbook's
+    comparison group (its mean change and size) and the accounts that ran it."""
+    evidence = effectiveness_evidence()
+    found = playbook_effectiveness(execution.playbook, evidence)
+    series = evidence.scores.get(execution.account_id, {})
+    return [
+        {
+            "window": window,
+            "account": _change(series, execution.started_at.date(), window),
+            "ran": found["health_change"][window]["ran_mean"],
+            "comparison": found["health_change"][window]["comparison_mean"],
+            "comparison_accounts": found["health_change"][window]["comparison"],
+        }
+        for window in WINDOWS
+    ]
 
 
 def _scores_by_account_period(version: int) -> dict[int, dict]:
@@ -183,11 +326,9 @@ def _scores_by_account_period(version: int) -> dict[int, dict]:
     return scores
 
 
-def _change(series: dict, start: dt.date, end: dt.date) -> float | None:
-    if start not in series or end not in series or end == start:
+def _change(series: dict, start: dt.date, window: int) -> float | None:
+    """Score change from the start's month to the month `window` days later."""
+    first, last = start.replace(day=1), (start + dt.timedelta(days=window)).replace(day=1)
+    if first not in series or last not in series or first == last:
         return None
-    return series[end][0] - series[start][0]
-
-
-def _mean(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 1) if values else None
+    return series[last][0] - series[first][0]

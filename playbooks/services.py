@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+import random
 from dataclasses import asdict
 from typing import Any
 
@@ -17,7 +18,15 @@ from kpis.models import Account, Insight
 from kpis.services import kpi_catalog_sync
 from playbooks import catalog
 from playbooks.criteria import condition_met
-from playbooks.models import Execution, Playbook, PlaybookStep, StepProgress, Trigger, TriggerFiring
+from playbooks.models import (
+    Execution,
+    HoldoutDraw,
+    Playbook,
+    PlaybookStep,
+    StepProgress,
+    Trigger,
+    TriggerFiring,
+)
 from playbooks.schemas import (
     Kpis,
     Problems,
@@ -195,7 +204,12 @@ PLAYBOOK_EDITABLE = (
     "exit_criteria",
     "active",
 )
-TRIGGER_EDITABLE = ("playbook", "condition", "action", "cooldown_days", "enabled")
+HOLDOUT_FIELDS = ("holdout_share", "holdout_delay_days", "holdout_reason", "holdout_critical_renewals")
+TRIGGER_EDITABLE = ("playbook", "condition", "action", "cooldown_days", "enabled", *HOLDOUT_FIELDS)
+HOLDOUT_MAX_SHARE = 0.5
+HOLDOUT_MAX_DELAY_DAYS = 365
+# A critical account this close to its renewal is never held out unless the admin says so.
+HOLDOUT_PROTECTED_RENEWAL_DAYS = 30
 
 
 class Invalid(ValidationError):
@@ -244,9 +258,25 @@ def trigger_validate(*, trigger: Trigger | None = None, **changes) -> bool:
         cooldown_days=values.get("cooldown_days"),
         kpis=kpi_ranges(),
     )
+    problems.update(holdout_problems(values))
     if problems:
         raise Invalid(problems)
     return True
+
+
+def holdout_problems(values: dict) -> Problems:
+    """The holdout settings: a share from 0 to half, a delay under a year, and a reason
+    whenever accounts are held out (the team sees it on the trigger)."""
+    share = values.get("holdout_share", 0)
+    delay = values.get("holdout_delay_days", 0)
+    problems: Problems = {}
+    if not isinstance(share, int | float) or not 0 <= share <= HOLDOUT_MAX_SHARE:
+        problems["holdout_share"] = "Give a share from 0 to 0.5 (e.g. 0.15 holds out 15% of the accounts)."
+    if not isinstance(delay, int) or not 0 <= delay <= HOLDOUT_MAX_DELAY_DAYS:
+        problems["holdout_delay_days"] = f"Give whole days from 0 (never run) to {HOLDOUT_MAX_DELAY_DAYS}."
+    if isinstance(share, int | float) and share > 0 and not str(values.get("holdout_reason") or "").strip():
+        problems["holdout_reason"] = "Say why accounts are held out; the team sees it on the trigger."
+    return problems
 
 
 def _same_rule(trigger: Trigger, values: dict) -> bool:
@@ -260,12 +290,15 @@ def trigger_create(
     action: str = Trigger.Action.SUGGEST,
     cooldown_days: int = 30,
     enabled: bool = True,
+    **holdout,
 ) -> Trigger:
+    """`holdout`: any of HOLDOUT_FIELDS (none: nobody is held out)."""
     rule: dict[str, Any] = {
         "condition": condition,
         "action": action,
         "cooldown_days": cooldown_days,
         "enabled": enabled,
+        **holdout,
     }
     trigger_validate(**rule)
     return Trigger.objects.create(playbook=playbook, **rule)
@@ -284,6 +317,12 @@ def trigger_update(*, trigger: Trigger, **changes) -> Trigger:
     # Only these columns: evaluation updates the same row's counters concurrently.
     trigger.save(update_fields=fields)
     return trigger
+
+
+def trigger_holdout_stop(*, trigger: Trigger) -> Trigger:
+    """Stop holding accounts out: from now on every account it fires for runs. The draws made
+    so far stay as they were: they are the comparison group of the runs before."""
+    return trigger_update(trigger=trigger, holdout_share=0.0)
 
 
 # --- trigger evaluation ---------------------------------------------------------------------------
@@ -310,6 +349,7 @@ def _trigger_evaluate(trigger: Trigger, facts: dict, kpis: Kpis, now: dt.datetim
     try:
         with transaction.atomic():  # a savepoint: a database error here leaves the others' work intact
             created = sum(_fire(trigger, account_id, facts[account_id], now) for account_id in facts)
+            created += _delayed_runs_start(trigger, now)
     except NOT_THE_TRIGGERS_FAULT:
         raise
     except Exception as error:
@@ -340,16 +380,10 @@ def _fire(trigger: Trigger, account_id: int, facts: dict, now: dt.datetime) -> b
     if not met or _cooling_down(trigger, account_id, now):
         return False
     account = Account.objects.get(pk=account_id)
-    if trigger.action == Trigger.Action.AUTO_START:
-        try:
-            execution = execution_start(
-                playbook=trigger.playbook, account=account, started_by=f"trigger:{trigger.pk}"
-            )
-        except AlreadyOpen:
-            return False
-    else:
-        execution = None
-        if not _suggest(trigger, account, why, now):
+    execution = None
+    if not _holdout_draw(trigger, account, facts, now).held_out:
+        acted, execution = _act(trigger, account, why, now)
+        if not acted:
             return False
     TriggerFiring.objects.create(trigger=trigger, account=account, fired_at=now, execution=execution)
     Trigger.objects.filter(pk=trigger.pk).update(
@@ -357,6 +391,68 @@ def _fire(trigger: Trigger, account_id: int, facts: dict, now: dt.datetime) -> b
     )
     trigger.times_triggered += 1
     return True
+
+
+def _act(trigger: Trigger, account: Account, why: str, now: dt.datetime) -> tuple[bool, Execution | None]:
+    """Start the run or suggest it; (whether anything was made, the run started)."""
+    if trigger.action == Trigger.Action.SUGGEST:
+        return _suggest(trigger, account, why, now), None
+    try:
+        return True, execution_start(
+            playbook=trigger.playbook, account=account, started_by=f"trigger:{trigger.pk}"
+        )
+    except AlreadyOpen:
+        return False, None
+
+
+def holdout_roll() -> float:
+    """A uniform draw in [0, 1) from the system's entropy: which accounts are held out must be
+    unpredictable to whoever set the trigger."""
+    return random.SystemRandom().random()
+
+
+def _holdout_draw(trigger: Trigger, account: Account, facts: dict, now: dt.datetime) -> HoldoutDraw:
+    """The account's draw for this trigger: the recorded one, or a new one recorded now.
+    An account with no draw while the trigger holds none out gets an unsaved `runs` draw, so
+    it is drawn when holding out starts."""
+    draw = HoldoutDraw.objects.filter(trigger=trigger, account=account).first()
+    if draw or not trigger.holdout_share:
+        return draw or HoldoutDraw(trigger=trigger, account=account, held_out=False)
+    kept_because = _protected(trigger, facts)
+    return HoldoutDraw.objects.create(
+        trigger=trigger,
+        account=account,
+        drawn_at=now,
+        delay_days=trigger.holdout_delay_days,
+        held_out=not kept_because and holdout_roll() < trigger.holdout_share,
+        kept_because=kept_because,
+    )
+
+
+def _protected(trigger: Trigger, facts: dict) -> str:
+    """Why the account is never held out (empty when it may be): critical with a renewal
+    under 30 days away, unless the admin allowed holding those out too."""
+    renewal, today = facts.get("renewal_date"), facts["today"]
+    if trigger.holdout_critical_renewals or facts.get("band") != "critical" or renewal is None:
+        return ""
+    days = (renewal - today).days
+    if 0 <= days < HOLDOUT_PROTECTED_RENEWAL_DAYS:
+        return f"critical with its renewal in {days} days"
+    return ""
+
+
+def _delayed_runs_start(trigger: Trigger, now: dt.datetime) -> int:
+    """Held-out accounts whose delay has passed get their run (or suggestion) now; each draw
+    is claimed with a conditional update first, so two evaluations start it once."""
+    started = 0
+    for draw in trigger.draws.filter(
+        held_out=True, delay_days__gt=0, delayed_run_at__isnull=True
+    ).select_related("account"):
+        if draw.drawn_at + dt.timedelta(days=draw.delay_days) > now:
+            continue
+        if HoldoutDraw.objects.filter(pk=draw.pk, delayed_run_at__isnull=True).update(delayed_run_at=now):
+            started += _act(trigger, draw.account, f"its holdout of {draw.delay_days} days ended", now)[0]
+    return started
 
 
 def _cooling_down(trigger: Trigger, account_id: int, now: dt.datetime) -> bool:

@@ -16,10 +16,12 @@ from playbooks.forms import TriggerForm, add_problems
 from playbooks.models import Execution, Playbook, Trigger
 from playbooks.selectors import (
     account_facts,
+    execution_comparison,
     execution_report,
     exit_criteria_status,
     open_steps,
     playbook_effectiveness,
+    playbooks_effectiveness,
 )
 from playbooks.services import (
     criterion_tick,
@@ -34,16 +36,31 @@ from users.decorators import editor_required
 
 @login_required
 def catalog(request):
-    playbooks = Playbook.objects.prefetch_related("steps", "triggers").order_by("name")
+    """Playbooks with one line each on whether they work, the biggest measured effect first
+    (those without a figure yet last)."""
+    playbooks = list(Playbook.objects.prefetch_related("steps", "triggers"))
+    effects = playbooks_effectiveness()
+    for playbook in playbooks:
+        playbook.effect = effects[playbook.key]
+    playbooks.sort(key=_by_effect)
     return render(request, "playbooks/catalog.html", {"playbooks": playbooks})
+
+
+def _by_effect(playbook: Playbook) -> tuple:
+    effect = playbook.effect["headline_effect"]
+    return (effect is None, -(effect or 0), playbook.name)
 
 
 @login_required
 def playbook_detail(request, key: str):
     playbook = get_object_or_404(Playbook.objects.prefetch_related("steps", "triggers"), key=key)
+    effectiveness = playbook_effectiveness(playbook)
     context = {
         "playbook": playbook,
-        "effectiveness": playbook_effectiveness(playbook),
+        "effectiveness": effectiveness,
+        "chart": {
+            "effect": {**effectiveness["chart"], "comparison_label": effectiveness["comparison_label"]}
+        },
         "accounts": Account.objects.order_by("name").only("pk", "name"),
         "executions": playbook.executions.select_related("account")[:20],
     }
@@ -168,7 +185,12 @@ def execution_report_view(request, pk):
     report = execution_report(_execution(pk))
     if request.GET.get("format") == "csv":
         return _report_csv(report)
-    return render(request, "playbooks/report.html", {"report": report, "execution": report["execution"]})
+    context = {
+        "report": report,
+        "execution": report["execution"],
+        "comparison": execution_comparison(report["execution"]),
+    }
+    return render(request, "playbooks/report.html", context)
 
 
 def _report_csv(report: dict) -> HttpResponse:

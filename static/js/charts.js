@@ -58,6 +58,25 @@
     });
   }
 
+  // A playbook's effect: mean health change of the accounts that ran it and of their comparison
+  // group, with the 95% interval of where the ran line lies given the comparison (shaded).
+  if (canvas("effect") && data.effect) {
+    const e = data.effect;
+    const quiet = { borderColor: "transparent", pointRadius: 0 };
+    new Chart(canvas("effect"), {
+      type: "line",
+      data: { labels: e.labels.map((days) => days + " days"), datasets: [
+        { ...quiet, label: "95% interval", data: e.high, backgroundColor: "rgba(53, 82, 214, 0.15)", fill: "+1" },
+        { ...quiet, label: "", data: e.low, fill: false },
+        { label: "Ran it", data: e.ran, borderColor: "#3552d6", backgroundColor: "#3552d6" },
+        { label: e.comparison_label, data: e.comparison, borderColor: "#8a94a6", backgroundColor: "#8a94a6",
+          borderDash: [6, 4] },
+      ] },
+      options: { spanGaps: true, plugins: { legend: { labels: { filter: (item) => item.text !== "" } } },
+        scales: { y: { title: { display: true, text: "health change since the start (points)" } } } },
+    });
+  }
+
   (data.kpis || []).forEach((kpi) => {
     const flat = (value, label, color) => ({ label, data: kpi.labels.map(() => value), borderColor: color,
       borderDash: [6, 4], pointRadius: 0, fill: false });

@@ -129,6 +129,7 @@ ROUTES = {
     "api/upload": (["post"], None),
     "api/v1/playbooks/": (["get"], None),
     "api/v1/playbooks/<pk>/": (["get"], bob_playbook_key),
+    "api/v1/playbooks/<pk>/effectiveness/": (["get"], bob_playbook_key),
     "api/v1/executions/": (["get", "post"], None),
     "api/v1/executions/<pk>/": (["get", "patch"], bob_execution_id),
     "api/v1/executions/<pk>/report/": (["get"], bob_execution_id),

@@ -48,6 +48,7 @@ from kpis.services import health_refresh, report_card_refresh_later
 from tenants.models import Tenant
 from tenants.selectors import usage_summary
 from tenants.services import usage_record_upload
+from tenants.usage import document_limit
 from users.models import User
 from users.services import user_create
 
@@ -122,7 +123,7 @@ def _check_may_import(kind: str, acting_role: str) -> None:
 
 
 def _check_document_quota(tenant: Tenant) -> None:
-    limit = tenant.plan.max_documents if tenant.plan_id else 0
+    limit = document_limit(tenant)
     if usage_summary(tenant)["documents"] >= limit:
         raise FileRefused(
             f"Your plan allows {limit} uploads a month and they are used up; the count resets at the start of "

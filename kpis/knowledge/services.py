@@ -15,6 +15,7 @@ from kpis.knowledge import embedding, generative, ranking, selectors, text
 from kpis.knowledge.data_answers import data_answer
 from kpis.models import KbChunk, KbDocument, KbQuery
 from tenants.models import Tenant
+from tenants.usage import document_limit
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +114,7 @@ def _save(doc_id, title, content, digest, source_name, created_by) -> tuple[KbDo
 
 
 def _check_limit() -> None:
-    plan = Tenant.objects.select_related("plan").get(schema_name=connection.schema_name).plan
-    limit = plan.max_documents if plan else 0
+    limit = document_limit(Tenant.objects.select_related("plan").get(schema_name=connection.schema_name))
     if KbDocument.objects.count() >= limit:
         raise DocumentLimitReached(
             {

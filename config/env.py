@@ -33,6 +33,8 @@ SEED_DEMO_DATA = env.bool("SEED_DEMO_DATA", default=True)
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="pulse-demo-2026")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@pulse.example")
+# Outgoing mail, e.g. smtp+tls://user:password@smtp.example.com:587; empty: Pulse sends no e-mail.
+EMAIL_URL = env.str("EMAIL_URL", default="")
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=False)
 INGEST_MAX_UPLOAD_MB = env.int("INGEST_MAX_UPLOAD_MB", default=200)
 SALES_API_URL = env.str("SALES_API_URL", default="")
@@ -85,6 +87,13 @@ if bool(OPENAI_BASE_URL) != bool(OPENAI_MODEL):
         "Set OPENAI_BASE_URL and OPENAI_MODEL together (and OPENAI_API_KEY if the server needs one), "
         "or neither to answer extractively."
     )
+
+
+def email_config() -> dict:
+    """EMAIL_URL as Django's EMAIL_* settings; without it mail goes nowhere (dummy backend)."""
+    if not EMAIL_URL:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    return env.email_url_config(EMAIL_URL)
 
 
 def database_config() -> dict:

@@ -19,6 +19,11 @@ PULSE_PORT = env.PULSE_PORT
 SEED_DEMO_DATA = env.SEED_DEMO_DATA
 DEMO_ADMIN_PASSWORD = env.DEMO_ADMIN_PASSWORD
 SUPPORT_EMAIL = env.SUPPORT_EMAIL
+EMAIL_URL = env.EMAIL_URL
+globals().update(env.email_config())
+DEFAULT_FROM_EMAIL = SUPPORT_EMAIL
+# The one-time link a migrated workspace's admin sets a password with (Django's reset tokens).
+PASSWORD_RESET_TIMEOUT = 14 * 24 * 60 * 60
 ALLOWED_HOSTS = [PULSE_BASE_DOMAIN, f".{PULSE_BASE_DOMAIN}", "127.0.0.1"]
 
 # --- Tenancy (django-tenants) -------------------------------------------------------------

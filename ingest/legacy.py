@@ -151,14 +151,26 @@ def _records(kind: str, path: Path) -> list[Record]:
 
 
 def backup_make(folder: Path, now: dt.datetime) -> Path:
-    """Copy the JSON files, as they are, into <folder>/backup_<UTC timestamp>/."""
-    backup = folder / f"backup_{now:%Y%m%d_%H%M%S}"
-    backup.mkdir()
-    for kind in KINDS:
-        source = folder / f"{kind}.json"
-        if source.exists():
-            shutil.copy2(source, backup / source.name)
+    """Copy the JSON files, as they are, into a new <folder>/backup_<UTC timestamp>[_n]/."""
+    stamp = f"backup_{now:%Y%m%d_%H%M%S}"
+    try:
+        backup = next(path for path in _candidates(folder, stamp) if not path.exists())
+        backup.mkdir()
+        for kind in KINDS:
+            source = folder / f"{kind}.json"
+            if source.exists():
+                shutil.copy2(source, backup / source.name)
+    except OSError as error:
+        raise LegacyFilesRefused(
+            f"Could not back the files up in {folder} ({error}). Make the folder writable."
+        ) from error
     return backup
+
+
+def _candidates(folder: Path, stamp: str):
+    yield folder / stamp
+    for n in range(2, 1000):
+        yield folder / f"{stamp}_{n}"
 
 
 # --- reading one record's fields ------------------------------------------------------------------

@@ -2,6 +2,7 @@
 by id, keys and documents as lists, unicode names, an expired, an inactive key, a suspended client
 and bad records of every kind."""
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -14,6 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from ingest.legacy import backup_make
 from kpis.models import KbChunk, KbDocument
 from tenants.models import ApiKey, LegacyRecord, Tenant, UsageMonth
 from tenants.selectors import usage_summary
@@ -128,6 +130,8 @@ def test_the_admin_sets_a_password_once_through_the_printed_link(public, legacy_
     )
     assert signed_in.status_code == 302
     assert not host_client("cafe-zurich-gmbh").get(path, follow=True).context["validlink"]
+    # The same path on another migrated tenant's host names that tenant's user 1: refused.
+    assert not host_client(tenant_of(TOKYO).schema_name).get(path, follow=True).context["validlink"]
     # Without EMAIL_URL nothing is mailed, and the report says so.
     assert "(e-mail: not configured)" in line and not mail.outbox
 
@@ -273,6 +277,13 @@ def test_a_missing_or_malformed_file_refuses_the_run(public, legacy_folder):
     assert "usage.json is missing" in migrate(legacy_folder)[0]
     assert not Tenant.objects.filter(legacy_client_id__isnull=False).exists()
     assert "--plan-map 'basic' is not a list" in _plan_map_refusal(legacy_folder)
+
+
+def test_two_backups_in_the_same_second_get_their_own_folders(legacy_folder):
+    now = dt.datetime(2026, 11, 29, 20, 0, 0, tzinfo=dt.UTC)
+    first, second = backup_make(legacy_folder, now), backup_make(legacy_folder, now)
+    assert (first.name, second.name) == ("backup_20261129_200000", "backup_20261129_200000_2")
+    assert digests(first) == digests(second) == digests(legacy_folder)
 
 
 def _plan_map_refusal(folder: Path) -> str:

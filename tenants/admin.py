@@ -53,7 +53,7 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "plan")
     search_fields = ("name", "schema_name", "contact_email")
-    readonly_fields = ("schema_name", "created_at", "last_active")
+    readonly_fields = ("schema_name", "created_at", "last_active", "legacy_client_id")
     inlines = [DomainInline, ApiKeyInline]
     actions = ["suspend", "reactivate"]
 

@@ -22,6 +22,7 @@ SUPPORT_EMAIL = env.SUPPORT_EMAIL
 EMAIL_URL = env.EMAIL_URL
 globals().update(env.email_config())
 DEFAULT_FROM_EMAIL = SUPPORT_EMAIL
+EMAIL_TIMEOUT = 10  # seconds: a mail server that does not answer must not hang a command
 # The one-time link a migrated workspace's admin sets a password with (Django's reset tokens).
 PASSWORD_RESET_TIMEOUT = 14 * 24 * 60 * 60
 ALLOWED_HOSTS = [PULSE_BASE_DOMAIN, f".{PULSE_BASE_DOMAIN}", "127.0.0.1"]

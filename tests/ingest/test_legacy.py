@@ -7,14 +7,18 @@ import hashlib
 import io
 import json
 import shutil
+import socket
+from email import message_from_bytes
 from pathlib import Path
 
 import pytest
-from django.core import mail
+from aiosmtpd.controller import Controller
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from config import env
 from ingest.legacy import backup_make
 from kpis.models import KbChunk, KbDocument
 from tenants.models import ApiKey, LegacyRecord, Tenant, UsageMonth
@@ -133,21 +137,75 @@ def test_the_admin_sets_a_password_once_through_the_printed_link(public, legacy_
     # The same path on another migrated tenant's host names that tenant's user 1: refused.
     assert not host_client(tenant_of(TOKYO).schema_name).get(path, follow=True).context["validlink"]
     # Without EMAIL_URL nothing is mailed, and the report says so.
-    assert "(e-mail: not configured)" in line and not mail.outbox
+    assert "(e-mail: not configured)" in line
 
 
-def test_the_link_is_mailed_when_email_is_configured(public, legacy_folder, settings):
-    settings.EMAIL_URL = "smtp://mail.example:25"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives; Pulse pointed at it
+    through EMAIL_URL as a deployment would be."""
+    received = []
+
+    class Keep:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    with socket.socket() as probe:  # a free port: the controller cannot start on port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_URL = f"smtp://127.0.0.1:{port}"
+    for name, value in env.env.email_url_config(settings.EMAIL_URL).items():
+        setattr(settings, name, value)
+    yield received
+    controller.stop()
+
+
+def test_the_link_is_mailed_when_email_is_configured(public, legacy_folder, smtp_server):
     output, _ = migrate(legacy_folder)
 
     assert output.count("(e-mail: sent)") == 3
-    assert sorted(message.to[0] for message in mail.outbox) == [
+    by_address = {message["To"]: message for message in smtp_server}
+    assert set(by_address) == {
         "info@tokyo-robotics.example",
         "juergen@cafe-zuerich.example",
         "ops@test2.example",
-    ]
-    assert "/password/set/" in mail.outbox[0].body
+    }
+    cafe = by_address["juergen@cafe-zuerich.example"]
+    assert cafe["From"] == "support@pulse.example"
+    assert "cafe-zurich-gmbh.localhost/password/set/" in cafe.get_payload(decode=True).decode()
+
+
+def test_a_mail_server_that_fails_leaves_the_migration_and_the_printed_link(public, legacy_folder, settings):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        settings.EMAIL_URL = f"smtp://127.0.0.1:{probe.getsockname()[1]}"
+    settings.EMAIL_BACKEND, settings.EMAIL_HOST = "django.core.mail.backends.smtp.EmailBackend", "127.0.0.1"
+    settings.EMAIL_PORT = int(settings.EMAIL_URL.rsplit(":", 1)[1])
+    output, _ = migrate(legacy_folder)
+
+    assert output.count("(e-mail: failed: [Errno 111] Connection refused)") == 3
+    assert "/password/set/" in output and Tenant.objects.filter(legacy_client_id=CAFE).exists()
+
+
+def test_usage_continues_against_the_clients_own_limit(public, legacy_folder):
+    """34 requests used this month of a limit set to 35 in the predecessor: one more, then 429."""
+    this_month = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    _edit(legacy_folder, "usage.json", CAFE, monthly_reset=this_month.isoformat())
+    _edit(legacy_folder, "clients.json", CAFE, max_requests_per_month=35)
+    migrate(legacy_folder)
+
+    assert api(WIDGET_KEY).get("/api/v1/me/").status_code == 200
+    refused = api(WIDGET_KEY).get("/api/v1/me/")
+    assert refused.status_code == 429, refused.content
+
+
+def _edit(folder: Path, name: str, record_id: str, **fields) -> None:
+    keyed = json.loads((folder / name).read_text())
+    keyed[record_id].update(fields)
+    (folder / name).write_text(json.dumps(keyed))
 
 
 def test_a_migrated_key_calls_me_like_a_pulse_key(public, legacy_folder):
@@ -210,9 +268,7 @@ def test_a_second_run_changes_nothing_and_says_so(public, legacy_folder):
 
 def test_a_record_changed_since_is_reported_not_overwritten(public, legacy_folder):
     migrate(legacy_folder)
-    clients = json.loads((legacy_folder / "clients.json").read_text())
-    clients[CAFE]["company_name"] = "Café Zürich AG"
-    (legacy_folder / "clients.json").write_text(json.dumps(clients))
+    _edit(legacy_folder, "clients.json", CAFE, company_name="Café Zürich AG")
     output, failed = migrate(legacy_folder)
 
     assert failed and "clients: migrated 2/5 (already migrated, 3 skipped)" in output

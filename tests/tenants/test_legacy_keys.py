@@ -8,11 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tenants.models import ApiKey
+from tenants.models import ApiKey, Tenant
 from tenants.selectors import api_key_resolve
 from tenants.services import api_key_adopt
 from tenants.usage import document_limit, request_limit
 from tests.api.helpers import api, new_key
+from tests.conftest import signed_in_client
 
 OLD_KEY = "sk-chatbot-7f3a9c2e1b8d4f6a0e5c3b1d9f7a2c4e"
 
@@ -71,3 +72,9 @@ def test_a_tenants_own_limits_win_over_its_plans(alice):
     assert (request_limit(alice), document_limit(alice)) == (1_000, 50)
     alice.custom_max_requests_per_month, alice.custom_max_documents = 7, 3
     assert (request_limit(alice), document_limit(alice)) == (7, 3)
+
+
+def test_the_usage_page_meters_a_tenants_own_limits(alice):
+    Tenant.objects.filter(pk=alice.pk).update(custom_max_requests_per_month=7)
+    page = signed_in_client("alice").get("/settings/usage/").content.decode()
+    assert "of 7" in page and "of 1000" not in page and "its own limits" in page

@@ -48,7 +48,16 @@ OPTIONAL_FILES = {"documents"}
 ID_FIELD = {"clients": "client_id", "api_keys": "key_id", "usage": "client_id", "documents": "doc_id"}
 # The NOT NULL columns of the predecessor's tables that have no default.
 REQUIRED = {
-    "clients": ("client_id", "company_name", "contact_email", "contact_name", "plan_type", "created_at"),
+    "clients": (
+        "client_id",
+        "company_name",
+        "contact_email",
+        "contact_name",
+        "plan_type",
+        "max_documents",
+        "max_requests_per_month",
+        "created_at",
+    ),
     "api_keys": ("key_id", "client_id", "key_name", "api_key", "created_at"),
     "usage": ("client_id", "monthly_reset"),
     "documents": ("client_id", "doc_id", "content", "created_at", "updated_at"),
@@ -218,7 +227,10 @@ def _moment(data: dict, name: str) -> dt.datetime | None:
 
 
 def _count(data: dict, name: str) -> int:
-    value = data.get(name, 0) if data.get(name) is not None else 0
+    """A count; missing or null is 0 (required counts are checked by _check_required)."""
+    value = data.get(name)
+    if value is None:
+        return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise BadRecord(f"{name} is not a whole number of at least 0: {value!r}")
     return value
@@ -344,19 +356,7 @@ def _tenant_create(run: Run, record: Record) -> tuple[Tenant, AdminLink]:
     except ValidationError:
         raise BadRecord(f"contact_email is not an e-mail address: {email!r}") from None
     plan = _plan_for(run, _text(data, "plan_type"))
-    status = _text(data, "status") or Tenant.Status.ACTIVE
-    if status not in Tenant.Status.values:
-        raise BadRecord(f"status is {status!r}; it must be active or suspended")
-    client = LegacyClient(
-        client_id=record.legacy_id,
-        suspended=status == Tenant.Status.SUSPENDED,
-        created_at=_moment(data, "created_at"),
-        last_active=_moment(data, "last_active"),
-        custom_max_documents=_own_limit(_count(data, "max_documents"), plan.max_documents),
-        custom_max_requests_per_month=_own_limit(
-            _count(data, "max_requests_per_month"), plan.max_api_requests_per_month
-        ),
-    )
+    client = _legacy_client(record, plan)
     slug = _slug_for(run, name, record.legacy_id)
     admin = AdminSpec(full_name=_text(data, "contact_name", max_length=MAX_NAME), email=email, password=None)
     tenant = tenant_provision(name=name, slug=slug, admin=admin, plan=plan)
@@ -366,6 +366,23 @@ def _tenant_create(run: Run, record: Record) -> tuple[Tenant, AdminLink]:
     )
     run.slugs_taken.add(slug)
     return tenant, _admin_link(run, tenant, email)
+
+
+def _legacy_client(record: Record, plan: Plan) -> LegacyClient:
+    data = record.data
+    status = _text(data, "status") or Tenant.Status.ACTIVE
+    if status not in Tenant.Status.values:
+        raise BadRecord(f"status is {status!r}; it must be active or suspended")
+    return LegacyClient(
+        client_id=record.legacy_id,
+        suspended=status == Tenant.Status.SUSPENDED,
+        created_at=_moment(data, "created_at"),
+        last_active=_moment(data, "last_active"),
+        custom_max_documents=_own_limit(_count(data, "max_documents"), plan.max_documents),
+        custom_max_requests_per_month=_own_limit(
+            _count(data, "max_requests_per_month"), plan.max_api_requests_per_month
+        ),
+    )
 
 
 def _plan_for(run: Run, plan_type: str) -> Plan:

@@ -11,7 +11,7 @@ from django_tenants.utils import schema_exists
 
 from tenants.keys import key_matches, key_split, legacy_key_digest
 from tenants.models import ApiKey, Plan, Tenant, UsageMonth
-from tenants.usage import month_reset_at, month_start
+from tenants.usage import document_limit, month_reset_at, month_start, request_limit
 
 
 def tenants_active() -> QuerySet[Tenant]:
@@ -100,7 +100,7 @@ def _key_fetch(sql: str, value: str) -> ApiKey | None:
 
 
 def usage_summary(tenant: Tenant, now: dt.datetime | None = None) -> dict:
-    """This month's use against the plan's limits, and the totals since sign-up (one query)."""
+    """This month's use and the limits it counts against, and the totals since sign-up (one query)."""
     month = month_start(tenant, now)
     this_month = Q(month=month)
     # Aggregate aliases may not shadow field names, hence the month_ prefix.
@@ -121,4 +121,6 @@ def usage_summary(tenant: Tenant, now: dt.datetime | None = None) -> dict:
         "last_upload_at": summary["month_last_upload_at"],
         "total_requests": summary["total_requests"],
         "total_documents": summary["total_documents"],
+        "request_limit": request_limit(tenant),
+        "document_limit": document_limit(tenant),
     }

@@ -78,3 +78,5 @@ def test_the_usage_page_meters_a_tenants_own_limits(alice):
     Tenant.objects.filter(pk=alice.pk).update(custom_max_requests_per_month=7)
     page = signed_in_client("alice").get("/settings/usage/").content.decode()
     assert "of 7" in page and "of 1000" not in page and "its own limits" in page
+    usage = api(new_key(alice)).get("/api/v1/usage/").json()
+    assert (usage["request_limit"], usage["document_limit"]) == (7, 50)

@@ -10,6 +10,7 @@ itself behind nor blocks the others. Every migrated record is remembered with a 
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -403,7 +404,7 @@ def _own_limit(legacy_limit: int, plan_limit: int) -> int | None:
 def _slug_for(run: Run, company_name: str, client_id: str) -> str:
     """A free subdomain from the company name (accents dropped); from the client id when the name
     has too few Latin letters; -2, -3, … when taken or reserved."""
-    base = slugify(company_name)[:26].strip("-")
+    base = re.sub(r"[-_]+", "-", slugify(company_name))[:26].strip("-")  # subdomains have no underscores
     if len(base) < 3:
         base = "client-" + hashlib.sha256(client_id.encode()).hexdigest()[:8]
     for candidate in [base] + [f"{base}-{n}" for n in range(2, 100)]:

@@ -196,6 +196,7 @@ LEGACY_SUSPENSION_REASON = (
 )
 
 
+@transaction.atomic
 def tenant_adopt_legacy(*, tenant: Tenant, client: LegacyClient) -> Tenant:
     """Give a freshly provisioned tenant the identity, limits, status and dates it had in the
     predecessor SaaS."""
@@ -298,6 +299,7 @@ def api_key_create(
     return key, new.full_key
 
 
+@transaction.atomic
 def api_key_adopt(
     *,
     tenant: Tenant,
@@ -364,6 +366,7 @@ class UsageCarried:
     last_upload_at: dt.datetime | None = None
 
 
+@transaction.atomic
 def usage_adopt(*, tenant: Tenant, months: list[UsageCarried]) -> list[UsageMonth]:
     """Carry use counted before the tenant came to Pulse into its usage, so quotas and totals
     continue where they were. Refuses a month the tenant already has use in."""
@@ -405,6 +408,7 @@ def usage_record_upload(*, tenant: Tenant, documents: int = 1) -> None:
         )
 
 
+@transaction.atomic
 def legacy_record_note(*, kind: str, legacy_id: str, tenant: Tenant, fingerprint: str) -> LegacyRecord:
     """Remember that a record of the predecessor's files became Pulse data, and as what version."""
     return LegacyRecord.objects.create(kind=kind, legacy_id=legacy_id, tenant=tenant, fingerprint=fingerprint)

@@ -287,7 +287,8 @@ def test_a_dry_run_prints_the_same_report_and_writes_nothing(public, legacy_fold
     assert not Tenant.objects.filter(legacy_client_id__isnull=False).exists()
     assert not LegacyRecord.objects.exists() and not ApiKey.objects.exists()
     assert not list(legacy_folder.glob("backup_*"))
-    assert migrate(legacy_folder)[0].count("clients: migrated 3/5 (2 skipped)") == 1
+    real_run = migrate(legacy_folder)[0]
+    assert "clients: migrated 3/5 (2 skipped)" in real_run, real_run
 
 
 def test_the_plaintext_keys_are_stored_nowhere(public, legacy_folder):

@@ -4,8 +4,19 @@ import datetime as dt
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from ingest.legacy import BadRecord, LegacyFilesRefused, Record, _check_required, _count, _moment, files_load
+from ingest.legacy import (
+    BadRecord,
+    LegacyFilesRefused,
+    Record,
+    Run,
+    _check_required,
+    _count,
+    _moment,
+    _slug_for,
+    files_load,
+)
 
 CLIENT = {
     "company_name": "Ünïcode GmbH",
@@ -64,3 +75,22 @@ def test_counts_are_whole_numbers_and_required_fields_are_named():
     with pytest.raises(BadRecord, match="misses the required field"):
         _check_required(Record("clients", {"client_id": "c", **CLIENT, "max_documents": None}))
     _check_required(Record("clients", {"client_id": "c", **CLIENT, "max_documents": 0}))
+
+
+@pytest.mark.parametrize(
+    ("company", "slug"),
+    [("Café Zürich GmbH", "cafe-zurich-gmbh"), ("ACME__Corp  (EU)", "acme-corp-eu"), ("東京", "client-")],
+)
+def test_subdomains_come_from_the_company_name(company, slug, monkeypatch):
+    monkeypatch.setattr("ingest.legacy.slug_ensure_available", lambda candidate: None)
+    assert _slug_for(Run(plans={}, dry_run=True), company, "client_1").startswith(slug)
+
+
+def test_a_taken_or_reserved_subdomain_gets_a_number(monkeypatch):
+    def available(candidate):
+        if candidate in {"test", "acme"}:
+            raise ValidationError("taken")
+
+    monkeypatch.setattr("ingest.legacy.slug_ensure_available", available)
+    run = Run(plans={}, dry_run=True, slugs_taken={"acme-2"})
+    assert (_slug_for(run, "TEST", "c1"), _slug_for(run, "Acme", "c2")) == ("test-2", "acme-3")

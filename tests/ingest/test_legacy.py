@@ -4,12 +4,14 @@ and bad records of every kind."""
 
 import datetime as dt
 import hashlib
+import http.client
 import io
 import json
 import shutil
 import socket
 from email import message_from_bytes
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -23,8 +25,10 @@ from ingest.legacy import backup_make
 from kpis.models import KbChunk, KbDocument
 from tenants.models import ApiKey, LegacyRecord, Tenant, UsageMonth
 from tenants.selectors import usage_summary
+from tenants.services import public_tenant_ensure
 from tests.api.helpers import api, error_of
-from tests.conftest import host_client
+from tests.conftest import host_client, schemas_drop
+from tests.live_server import gunicorn
 from users.models import User
 
 FIXTURE = Path(__file__).parent / "fixtures" / "legacy"
@@ -364,3 +368,30 @@ def _counts() -> dict:
         with schema_context(slug):
             counts[slug] = list(KbDocument.objects.values_list("pk", "content_hash", "updated_at"))
     return counts
+
+
+@pytest.fixture
+def committed_migration(transactional_db, legacy_folder):
+    """The fixture migrated for real (committed), for a server in another process; the tenants it
+    made are dropped afterwards."""
+    public_tenant_ensure()
+    migrate(legacy_folder)
+    yield
+    migrated = Tenant.objects.filter(legacy_client_id__isnull=False)
+    schemas_drop(list(migrated.values_list("schema_name", flat=True)))
+    migrated.delete()
+
+
+def test_a_migrated_key_calls_me_on_a_real_server(committed_migration):
+    with gunicorn(workers=1, threads=1) as base_url:
+        address = urlsplit(base_url)
+        for host in ("cafe-zurich-gmbh.localhost", "localhost"):
+            connection_ = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+            connection_.request(
+                "GET", "/api/v1/me/", headers={"Host": host, "Authorization": f"Bearer {WIDGET_KEY}"}
+            )
+            response = connection_.getresponse()
+            body = json.loads(response.read())
+            connection_.close()
+            assert response.status == 200, body
+            assert body["tenant"]["slug"] == "cafe-zurich-gmbh" and body["usage"]["request_limit"] == 10000

@@ -257,6 +257,7 @@ class _DryRunRollback(Exception):
 class Run:
     plans: dict[str, Plan]
     dry_run: bool
+    resend_links: bool = False
     report: Report = field(default_factory=Report)
     slugs_taken: set[str] = field(default_factory=set)
 
@@ -273,11 +274,12 @@ def plans_resolve(plan_map: dict[str, str]) -> dict[str, Plan]:
 
 
 def legacy_migrate(
-    *, folder: Path, plan_map: dict[str, str], dry_run: bool = False
+    *, folder: Path, plan_map: dict[str, str], dry_run: bool = False, resend_links: bool = False
 ) -> tuple[Report, Path | None]:
-    """Migrate the folder's files; returns the report and the backup folder (None in a dry run)."""
+    """Migrate the folder's files; returns the report and the backup folder (None in a dry run).
+    With resend_links, admins migrated earlier who have not set a password yet get a new link."""
     records = files_load(folder)
-    run = Run(plans=plans_resolve(plan_map), dry_run=dry_run)
+    run = Run(plans=plans_resolve(plan_map), dry_run=dry_run, resend_links=resend_links)
     backup = None if dry_run else backup_make(folder, timezone.now())
     for kind in KINDS:
         run.report.tallies[kind].total = len(records[kind])
@@ -337,6 +339,8 @@ def _tenant_for(run: Run, client_id: str, client_records: list[Record], outcome:
     )
     if previous is not None:
         _previous_outcome(record, previous, outcome)
+        if run.resend_links:
+            outcome.links += _pending_admin_links(run, previous.tenant)
         return previous.tenant
     try:
         tenant, link = _tenant_create(run, record)
@@ -427,6 +431,14 @@ def _admin_link(run: Run, tenant: Tenant, email: str) -> AdminLink:
     return AdminLink(
         tenant.schema_name, email, f"{scheme}://{tenant_host(tenant.schema_name)}{port}{path}", ""
     )
+
+
+def _pending_admin_links(run: Run, tenant: Tenant) -> list[AdminLink]:
+    """A new link for the migrated admin, if they have not set a password yet (links expire)."""
+    with schema_context(tenant.schema_name):
+        admin = User.objects.filter(email=tenant.contact_email, role=User.Role.ADMIN).first()
+        waiting = admin is not None and not admin.has_usable_password()
+    return [_admin_link(run, tenant, tenant.contact_email)] if waiting else []
 
 
 # --- keys, usage, documents -------------------------------------------------------------------------

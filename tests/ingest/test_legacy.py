@@ -30,6 +30,7 @@ from tests.api.helpers import api, error_of
 from tests.conftest import host_client, schemas_drop
 from tests.live_server import gunicorn
 from users.models import User
+from users.services import user_change_password
 
 FIXTURE = Path(__file__).parent / "fixtures" / "legacy"
 WIDGET_KEY = "cb_live_9f2d7a4c1e8b3f6a5d0c2e7b9a1f4d8c"
@@ -268,6 +269,17 @@ def test_a_second_run_changes_nothing_and_says_so(public, legacy_folder):
     assert "documents: migrated 2/3 (already migrated, 1 skipped)" in output
     assert "Admin users" not in output
     assert _counts() == snapshot
+
+
+def test_resend_links_gives_a_new_link_to_admins_without_a_password(public, legacy_folder):
+    migrate(legacy_folder)
+    with schema_context("cafe-zurich-gmbh"):
+        user_change_password(user=User.objects.get(), new_password="the-cafe-chose-one-26")
+    output, _ = migrate(legacy_folder, "--resend-links")
+
+    assert "test-2: ops@test2.example https://test-2.localhost/password/set/" in output
+    assert "info@tokyo-robotics.example" in output and "cafe-zurich-gmbh:" not in output
+    assert "Admin users" not in migrate(legacy_folder)[0]  # without the option: no links
 
 
 def test_a_record_changed_since_is_reported_not_overwritten(public, legacy_folder):

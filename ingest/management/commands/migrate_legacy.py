@@ -31,13 +31,21 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="print the report, write nothing")
         parser.add_argument(
+            "--resend-links",
+            action="store_true",
+            help="a new set-password link for each migrated admin who has not set a password yet",
+        )
+        parser.add_argument(
             "--plan-map", default="", help="legacy plan types to Pulse plans: basic=starter,premium=pro"
         )
 
-    def handle(self, *args, path, dry_run, plan_map, **options):
+    def handle(self, *args, path, dry_run, plan_map, resend_links, **options):
         try:
             report, backup = legacy_migrate(
-                folder=Path(path), plan_map=plan_map_parse(plan_map), dry_run=dry_run
+                folder=Path(path),
+                plan_map=plan_map_parse(plan_map),
+                dry_run=dry_run,
+                resend_links=resend_links,
             )
         except LegacyFilesRefused as refusal:
             raise CommandError(f"{refusal} Nothing was migrated.") from refusal

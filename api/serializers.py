@@ -26,6 +26,10 @@ class UsageSerializer(serializers.Serializer):
     last_upload_at = serializers.DateTimeField(allow_null=True)
     total_requests = serializers.IntegerField()
     total_documents = serializers.IntegerField()
+    request_limit = serializers.IntegerField(
+        help_text="API requests a month: the plan's, or the workspace's own."
+    )
+    document_limit = serializers.IntegerField(help_text="Documents: the plan's, or the workspace's own.")
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

@@ -43,6 +43,8 @@ ME_EXAMPLE = {
         "last_upload_at": None,
         "total_requests": 12,
         "total_documents": 0,
+        "request_limit": 1000,
+        "document_limit": 50,
     },
     "key": {
         "id": 1,

@@ -34,6 +34,8 @@ SEED_DEMO_DATA = env.bool("SEED_DEMO_DATA", default=True)
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="pulse-demo-2026")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@pulse.example")
+# Outgoing mail, e.g. smtp+tls://user:password@smtp.example.com:587; empty: Pulse sends no e-mail.
+EMAIL_URL = env.str("EMAIL_URL", default="")
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=False)
 INGEST_MAX_UPLOAD_MB = env.int("INGEST_MAX_UPLOAD_MB", default=200)
 SALES_API_URL = env.str("SALES_API_URL", default="")
@@ -96,7 +98,6 @@ HEALTH_MIN_FREE_DISK_PERCENT = whole_number("HEALTH_MIN_FREE_DISK_PERCENT", defa
 BACKUP_MAX_AGE_HOURS = whole_number("BACKUP_MAX_AGE_HOURS", default=26, minimum=1)
 SLACK_WEBHOOK = env.str("SLACK_WEBHOOK", default="")
 ALERT_EMAIL = env.list("ALERT_EMAIL", default=[])
-EMAIL_URL = env.str("EMAIL_URL", default="")
 ALERT_REPEAT_HOURS = whole_number("ALERT_REPEAT_HOURS", default=24, minimum=1)
 if ALERT_EMAIL and not EMAIL_URL:
     raise environ.ImproperlyConfigured(
@@ -106,8 +107,10 @@ if ALERT_EMAIL and not EMAIL_URL:
 
 
 def email_config() -> dict:
-    """EMAIL_URL as Django's EMAIL_* settings (empty: Django's defaults, nothing configured)."""
-    return env.email_url_config(EMAIL_URL) if EMAIL_URL else {}
+    """EMAIL_URL as Django's EMAIL_* settings; without it mail goes nowhere (dummy backend)."""
+    if not EMAIL_URL:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    return env.email_url_config(EMAIL_URL)
 
 
 def ops_timezone() -> str:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", user_views.password_change, name="password_change"),
     path("welcome/<str:token>/", user_views.welcome, name="welcome"),
+    path("password/set/<uidb64>/<token>/", user_views.PasswordSetView.as_view(), name="password_set"),
     path("accounts/", kpi_views.accounts, name="accounts"),
     path("accounts/<int:pk>/", kpi_views.account_detail, name="account_detail"),
     path("insights/", kpi_views.insights, name="insights"),

@@ -55,6 +55,7 @@ from tenants.limits import PlanLimitReached, plan_limit_check
 from tenants.models import Tenant
 from tenants.selectors import usage_summary
 from tenants.services import usage_record_upload
+from tenants.usage import document_limit
 from users.models import User
 from users.services import user_create
 
@@ -141,7 +142,7 @@ def _check_may_import(kind: str, acting_role: str) -> None:
 
 
 def _check_document_quota(tenant: Tenant) -> None:
-    limit = tenant.plan.max_documents if tenant.plan else 0
+    limit = document_limit(tenant)
     if usage_summary(tenant)["documents"] >= limit:
         raise FileRefused(
             f"Your plan allows {limit} uploads a month and they are used up; the count resets at the start of "

@@ -69,6 +69,7 @@ class TenantAdmin(ServiceRefusalsAsMessages, TenantAdminMixin, admin.ModelAdmin)
         "peer_benchmarks",
         "peer_benchmarks_changed_at",
         "peer_benchmarks_changed_by",
+        "legacy_client_id",
     )
     inlines = [DomainInline, ApiKeyInline]
     actions = ["suspend", "reactivate"]

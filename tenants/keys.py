@@ -50,5 +50,12 @@ def key_split(full_key: str) -> tuple[str, str] | None:
     return prefix, secret
 
 
+def legacy_key_digest(full_key: str) -> str:
+    """How a key taken over from the predecessor SaaS is found and checked. Those keys have no
+    prefix to look up and no salt; they are random tokens, so an unsalted SHA-256 is as safe
+    as the salted one above and lets a unique index find the key in one query."""
+    return hashlib.sha256(full_key.encode()).hexdigest()
+
+
 def key_matches(*, salt: str, secret_hash: str, secret: str) -> bool:
     return hmac.compare_digest(key_hash(salt, secret), secret_hash)

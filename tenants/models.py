@@ -55,6 +55,20 @@ class Tenant(TenantMixin):
     demo_peer = models.BooleanField(
         default=False, editable=False, help_text="A demo peer seeded by bootstrap with SEED_DEMO_DATA."
     )
+    # Limits agreed with this customer instead of the plan's (kept from the predecessor SaaS).
+    custom_max_documents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the plan's document limit when set."
+    )
+    custom_max_requests_per_month = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the plan's monthly API request limit when set."
+    )
+    legacy_client_id = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The client id in the predecessor chatbot SaaS, for tenants migrated from it.",
+    )
 
     # Schemas are made by tenants.services.tenant_provision (cloned from the base schema),
     # never as a side effect of save().
@@ -124,6 +138,9 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # A key taken over from the predecessor SaaS has no Pulse prefix: it is found by the
+    # SHA-256 of the whole key (unique, so indexed); the plaintext is never stored.
+    legacy_digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -161,3 +178,29 @@ class UsageMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant.schema_name} {self.month:%Y-%m}"
+
+
+class LegacyRecord(models.Model):
+    """One record of the predecessor SaaS's JSON files that became Pulse data, with the digest of
+    the record as migrated: a later run recognises it (nothing to do) or sees it was changed
+    since (reported, never overwritten)."""
+
+    class Kind(models.TextChoices):
+        CLIENT = "clients", "Client"
+        API_KEY = "api_keys", "API key"
+        USAGE = "usage", "Usage"
+        DOCUMENT = "documents", "Document"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    legacy_id = models.CharField(
+        max_length=200, help_text="Its id in the JSON file (client/doc for documents)."
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="legacy_records")
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the record as migrated.")
+    migrated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "legacy_id"], name="legacy_record_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.legacy_id}"

@@ -10,9 +10,9 @@ from django.db.models.functions import Coalesce
 from django_tenants.utils import schema_exists
 
 from tenants.connection import tenant_connection
-from tenants.keys import key_matches, key_split
+from tenants.keys import key_matches, key_split, legacy_key_digest
 from tenants.models import ApiKey, Plan, Tenant, UsageMonth
-from tenants.usage import month_reset_at, month_start
+from tenants.usage import document_limit, month_reset_at, month_start, request_limit
 
 
 def tenants_active() -> QuerySet[Tenant]:
@@ -60,13 +60,14 @@ def _columns(model, alias: str) -> str:
 # Every API request runs this lookup. Compiling it through the ORM (three models,
 # select_related) costs more than the query itself, so the SQL is built once, from the
 # models' own metadata, and the rows are turned into model instances with from_db().
-KEY_LOOKUP_SQL = f"""
+KEY_SELECT_SQL = f"""
     SELECT {_columns(ApiKey, "k")}, {_columns(Tenant, "t")}, {_columns(Plan, "p")}
     FROM public.tenants_apikey k
     JOIN public.tenants_tenant t ON t.id = k.tenant_id
     LEFT JOIN public.tenants_plan p ON p.id = t.plan_id
-    WHERE k.prefix = %s
 """
+KEY_LOOKUP_SQL = KEY_SELECT_SQL + "WHERE k.prefix = %s"
+LEGACY_KEY_LOOKUP_SQL = KEY_SELECT_SQL + "WHERE k.legacy_digest = %s"
 
 
 def _instances(row: tuple, models: list) -> list:
@@ -81,25 +82,31 @@ def _instances(row: tuple, models: list) -> list:
 
 def api_key_resolve(full_key: str) -> ApiKey | None:
     """The key record a presented key matches (revoked and expired ones included, so the
-    caller can say why it is refused), with its tenant and plan, in one query."""
+    caller can say why it is refused), with its tenant and plan, in one query. A key not in
+    Pulse's format may be one taken over from the predecessor SaaS: found by its digest."""
     parts = key_split(full_key)
     if parts is None:
-        return None
+        return _key_fetch(LEGACY_KEY_LOOKUP_SQL, legacy_key_digest(full_key))
     prefix, secret = parts
+    key = _key_fetch(KEY_LOOKUP_SQL, prefix)
+    if key is None or not key_matches(salt=key.salt, secret_hash=key.secret_hash, secret=secret):
+        return None
+    return key
+
+
+def _key_fetch(sql: str, value: str) -> ApiKey | None:
     with connection.cursor() as cursor:
-        cursor.execute(KEY_LOOKUP_SQL, [prefix])
+        cursor.execute(sql, [value])
         row = cursor.fetchone()
     if row is None:
         return None
     key, tenant, plan = _instances(row, [ApiKey, Tenant, Plan])
-    if not key_matches(salt=key.salt, secret_hash=key.secret_hash, secret=secret):
-        return None
     tenant.plan, key.tenant = plan, tenant
     return key
 
 
 def usage_summary(tenant: Tenant, now: dt.datetime | None = None) -> dict:
-    """This month's use against the plan's limits, and the totals since sign-up (one query)."""
+    """This month's use and the limits it counts against, and the totals since sign-up (one query)."""
     month = month_start(tenant, now)
     this_month = Q(month=month)
     # Aggregate aliases may not shadow field names, hence the month_ prefix.
@@ -120,4 +127,6 @@ def usage_summary(tenant: Tenant, now: dt.datetime | None = None) -> dict:
         "last_upload_at": summary["month_last_upload_at"],
         "total_requests": summary["total_requests"],
         "total_documents": summary["total_documents"],
+        "request_limit": request_limit(tenant),
+        "document_limit": document_limit(tenant),
     }

@@ -13,8 +13,8 @@ from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
-from tenants.keys import key_generate
-from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant
+from tenants.keys import key_generate, key_split, legacy_key_digest
+from tenants.models import ApiKey, Domain, LegacyRecord, Plan, SchemaHealth, Tenant, UsageMonth
 from tenants.plans import plans_ensure_defaults
 from tenants.schema_clone import schema_clone
 from tenants.selectors import schema_pending_migrations
@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PLAN_NAME = "free"
 DUPLICATE_SCHEMA = "42P06"
+MAX_KEY_NAME: int = ApiKey._meta.get_field("name").max_length  # type: ignore[assignment]  # set on the model
+# What lists show of a taken-over key in place of a Pulse prefix (the key's own characters are not kept).
+LEGACY_KEY_PREFIX = "legacy_"
 
 
 class SlugTaken(ValidationError):
@@ -49,7 +52,7 @@ class RegistrationLimitReached(ValidationError):
 class AdminSpec:
     full_name: str
     email: str
-    password: str
+    password: str | None  # None: no password yet, the admin sets one through a one-time link
     username: str = ""
 
 
@@ -186,6 +189,47 @@ def tenant_reactivate(*, tenant: Tenant) -> Tenant:
     return tenant
 
 
+@dataclass(frozen=True)
+class LegacyClient:
+    """What the predecessor SaaS knew about a customer that Pulse keeps on its tenant."""
+
+    client_id: str
+    suspended: bool
+    created_at: dt.datetime
+    last_active: dt.datetime | None
+    custom_max_documents: int | None
+    custom_max_requests_per_month: int | None
+
+
+LEGACY_SUSPENSION_REASON = (
+    "it was suspended in the previous chatbot service; contact Pulse support to reactivate it"
+)
+
+
+@transaction.atomic
+def tenant_adopt_legacy(*, tenant: Tenant, client: LegacyClient) -> Tenant:
+    """Give a freshly provisioned tenant the identity, limits, status and dates it had in the
+    predecessor SaaS."""
+    tenant.legacy_client_id = client.client_id
+    tenant.custom_max_documents = client.custom_max_documents
+    tenant.custom_max_requests_per_month = client.custom_max_requests_per_month
+    tenant.last_active = client.last_active
+    tenant.save(
+        update_fields=[
+            "legacy_client_id",
+            "custom_max_documents",
+            "custom_max_requests_per_month",
+            "last_active",
+        ]
+    )
+    # created_at is auto_now_add: the original moment is set with an update.
+    Tenant.objects.filter(pk=tenant.pk).update(created_at=client.created_at)
+    tenant.created_at = client.created_at
+    if client.suspended:
+        tenant_suspend(tenant=tenant, reason=LEGACY_SUSPENSION_REASON)
+    return tenant
+
+
 def tenant_change_plan(*, tenant: Tenant, plan: Plan) -> Tenant:
     """New limits apply from the next request; usage so far this month is kept."""
     tenant.plan = plan
@@ -295,6 +339,45 @@ def api_key_create(
     return key, new.full_key
 
 
+@transaction.atomic
+def api_key_adopt(
+    *,
+    tenant: Tenant,
+    name: str,
+    full_key: str,
+    created_at: dt.datetime,
+    expires_at: dt.datetime | None = None,
+    last_used_at: dt.datetime | None = None,
+    revoked_at: dt.datetime | None = None,
+    created_by: str = "",
+) -> ApiKey:
+    """Take over a key another system issued (the predecessor SaaS), so the integrations holding
+    it keep working: it authenticates like a Pulse key, and only its digest is stored."""
+    name, digest = name.strip(), legacy_key_digest(full_key)
+    if not name or len(name) > MAX_KEY_NAME:
+        raise ValidationError({"name": f"The key name must have 1 to {MAX_KEY_NAME} characters."})
+    if not full_key.strip() or full_key != full_key.strip() or key_split(full_key) is not None:
+        raise ValidationError(
+            {"api_key": "The key is empty, has surrounding spaces or looks like a Pulse key."}
+        )
+    if ApiKey.objects.filter(legacy_digest=digest).exists():
+        raise ValidationError({"api_key": "The same key is already in Pulse, under another key record."})
+    key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name,
+        prefix=f"{LEGACY_KEY_PREFIX}{digest[:16]}",
+        legacy_digest=digest,
+        created_by=created_by,
+        expires_at=expires_at,
+        last_used_at=last_used_at,
+        revoked_at=revoked_at,
+    )
+    # created_at is auto_now_add: the original moment is set after the insert.
+    ApiKey.objects.filter(pk=key.pk).update(created_at=created_at)
+    key.created_at = created_at
+    return key
+
+
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
     """Revoke at once; the very next request with the key is refused. Idempotent."""
     if key.revoked_at is None:
@@ -312,6 +395,44 @@ def api_key_touch(*, key: ApiKey, every_seconds: int = 60) -> None:
     key.last_used_at = now
 
 
+@dataclass(frozen=True)
+class UsageCarried:
+    """Use counted elsewhere (the predecessor SaaS) in one month of a tenant."""
+
+    month: dt.date
+    requests: int
+    documents: int
+    last_request_at: dt.datetime | None = None
+    last_upload_at: dt.datetime | None = None
+
+
+@transaction.atomic
+def usage_adopt(*, tenant: Tenant, months: list[UsageCarried]) -> list[UsageMonth]:
+    """Carry use counted before the tenant came to Pulse into its usage, so quotas and totals
+    continue where they were. Refuses a month the tenant already has use in."""
+    taken = set(
+        UsageMonth.objects.filter(tenant=tenant, month__in=[m.month for m in months]).values_list(
+            "month", flat=True
+        )
+    )
+    if taken:
+        listed = ", ".join(f"{month:%Y-%m}" for month in sorted(taken))
+        raise ValidationError(
+            f"The workspace already has usage in {listed}; carried usage would double count."
+        )
+    return UsageMonth.objects.bulk_create(
+        UsageMonth(
+            tenant=tenant,
+            month=m.month,
+            requests=m.requests,
+            documents=m.documents,
+            last_request_at=m.last_request_at,
+            last_upload_at=m.last_upload_at,
+        )
+        for m in months
+    )
+
+
 def usage_record_upload(*, tenant: Tenant, documents: int = 1) -> None:
     """Count uploaded documents against this month, in one upsert (like requests)."""
     now = timezone.now()
@@ -325,3 +446,9 @@ def usage_record_upload(*, tenant: Tenant, documents: int = 1) -> None:
             """,
             [tenant.pk, month_start(tenant, now), documents, now],
         )
+
+
+@transaction.atomic
+def legacy_record_note(*, kind: str, legacy_id: str, tenant: Tenant, fingerprint: str) -> LegacyRecord:
+    """Remember that a record of the predecessor's files became Pulse data, and as what version."""
+    return LegacyRecord.objects.create(kind=kind, legacy_id=legacy_id, tenant=tenant, fingerprint=fingerprint)

@@ -49,7 +49,17 @@ def month_reset_at(tenant: Tenant, now: dt.datetime | None = None) -> dt.datetim
 
 
 def request_limit(tenant: Tenant) -> int:
+    """API requests a month: the tenant's own limit when it has one, else its plan's."""
+    if tenant.custom_max_requests_per_month is not None:
+        return tenant.custom_max_requests_per_month
     return tenant.plan.max_api_requests_per_month if tenant.plan else 0
+
+
+def document_limit(tenant: Tenant) -> int:
+    """Documents (knowledge base) and uploads a month: the tenant's own limit, else its plan's."""
+    if tenant.custom_max_documents is not None:
+        return tenant.custom_max_documents
+    return tenant.plan.max_documents if tenant.plan else 0
 
 
 def usage_consume_request(*, tenant: Tenant, now: dt.datetime | None = None) -> QuotaDecision:

@@ -26,6 +26,7 @@ from tenants.services import (
     tenant_peer_benchmarks_set,
     tenant_provision,
 )
+from tenants.usage import document_limit, request_limit
 from users.decorators import admin_required
 from users.handoff import handoff_token_make
 from users.models import User
@@ -121,8 +122,8 @@ def usage(request):
     summary = usage_summary(tenant)
     plan = tenant.plan
     meters = [
-        _meter("API requests this month", summary["requests"], plan and plan.max_api_requests_per_month),
-        _meter("Documents this month", summary["documents"], plan and plan.max_documents),
+        _meter("API requests this month", summary["requests"], request_limit(tenant)),
+        _meter("Documents this month", summary["documents"], document_limit(tenant)),
         _meter("Users", User.objects.count(), plan and plan.max_users),
     ]
     return render(request, "tenants/usage.html", {"plan": plan, "summary": summary, "meters": meters})

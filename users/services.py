@@ -30,14 +30,15 @@ def user_create(
     *,
     username: str,
     email: str,
-    password: str,
+    password: str | None,
     acting_role: str,
     full_name: str = "",
     role: str = User.Role.VIEWER,
     must_change_password: bool = False,
 ) -> User:
     """Create a workspace user. `acting_role` is the role of whoever asks for it: the new user's
-    role may not be above it (registration and operator commands act as admin)."""
+    role may not be above it (registration and operator commands act as admin). Without a
+    password the user cannot sign in until they set one through a one-time link."""
     user = User(
         username=username,
         email=email,

@@ -5,7 +5,10 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from users.forms import LoginForm
@@ -42,3 +45,17 @@ def password_change(request):
         messages.success(request, "Your password was changed.")
         return redirect("home")
     return render(request, "users/password_change.html", {"form": form})
+
+
+class PasswordSetView(auth_views.PasswordResetConfirmView):
+    """The one-time link of a user who has no password yet (a migrated workspace's admin):
+    Django checks the token; the password is set through the users service."""
+
+    template_name = "users/password_set.html"
+    success_url = reverse_lazy("login")
+
+    def form_valid(self, form):
+        user_change_password(user=form.user, new_password=form.cleaned_data["new_password1"])
+        del self.request.session[INTERNAL_RESET_SESSION_TOKEN]
+        messages.success(self.request, "Your password is set. Sign in with it.")
+        return HttpResponseRedirect(self.get_success_url())

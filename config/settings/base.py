@@ -21,6 +21,12 @@ SEED_DEMO_DATA = env.SEED_DEMO_DATA
 DEMO_PEER_TENANTS = True
 DEMO_ADMIN_PASSWORD = env.DEMO_ADMIN_PASSWORD
 SUPPORT_EMAIL = env.SUPPORT_EMAIL
+EMAIL_URL = env.EMAIL_URL
+globals().update(env.email_config())
+DEFAULT_FROM_EMAIL = SUPPORT_EMAIL
+EMAIL_TIMEOUT = 10  # seconds: a hung mail server fails the command or alert delivery (which is retried)
+# The one-time link a migrated workspace's admin sets a password with (Django's reset tokens).
+PASSWORD_RESET_TIMEOUT = 14 * 24 * 60 * 60
 ALLOWED_HOSTS = [PULSE_BASE_DOMAIN, f".{PULSE_BASE_DOMAIN}", "127.0.0.1"]
 
 # --- Tenancy (django-tenants) -------------------------------------------------------------
@@ -226,9 +232,6 @@ BACKUP_MAX_AGE_HOURS = env.BACKUP_MAX_AGE_HOURS
 SLACK_WEBHOOK = env.SLACK_WEBHOOK
 ALERT_EMAIL = env.ALERT_EMAIL
 ALERT_REPEAT_HOURS = env.ALERT_REPEAT_HOURS
-vars().update(env.email_config())
-EMAIL_TIMEOUT = 10  # seconds; a hung SMTP server fails the delivery, which is then retried
-DEFAULT_FROM_EMAIL = SUPPORT_EMAIL
 
 # --- I18N, static -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

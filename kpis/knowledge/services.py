@@ -14,7 +14,9 @@ from django.db import connection, transaction
 from kpis.knowledge import embedding, generative, ranking, selectors, text
 from kpis.knowledge.data_answers import data_answer
 from kpis.models import KbChunk, KbDocument, KbQuery
-from tenants.limits import plan_current
+from tenants.connection import tenant_connection
+from tenants.models import Tenant
+from tenants.usage import document_limit
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +115,8 @@ def _save(doc_id, title, content, digest, source_name, created_by) -> tuple[KbDo
 
 
 def _check_limit() -> None:
-    plan = plan_current()
-    limit = plan.max_documents if plan else 0
+    tenant = Tenant.objects.select_related("plan").get(schema_name=tenant_connection().schema_name)
+    limit = document_limit(tenant)
     if KbDocument.objects.count() >= limit:
         raise DocumentLimitReached(
             {

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.keys import key_generate
-from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant
+from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant, UsageMonth
 from tenants.plans import plans_ensure_defaults
 from tenants.schema_clone import schema_clone
 from tenants.selectors import schema_pending_migrations
@@ -285,3 +285,62 @@ def usage_record_upload(*, tenant: Tenant, documents: int = 1) -> None:
             """,
             [tenant.pk, month_start(tenant, now), documents, now],
         )
+
+
+# Copied from a backup's tenant row; ids, schema, host and timestamps are the new tenant's own.
+RESTORED_TENANT_FIELDS = (
+    "name",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "status",
+    "suspended_reason",
+    "timezone",
+)
+RESTORED_KEY_FIELDS = ("name", "scope", "created_by", "expires_at", "last_used_at")
+RESTORED_USAGE_FIELDS = ("month", "requests", "documents", "last_request_at", "last_upload_at")
+
+
+def tenant_restore_public_rows(*, slug: str, rows: dict) -> Tenant:
+    """The public rows of a tenant restored side by side under `slug` (its schema already in
+    place): a new tenant row, plan by name, one new host, its usage, and its API keys as revoked
+    records with new prefixes and secrets nobody holds, so no key of the original opens the copy."""
+    validate_slug(slug)
+    try:
+        with transaction.atomic():
+            return _restored_tenant_create(slug=slug, rows=rows)
+    except IntegrityError as error:  # another tenant took the slug meanwhile
+        raise SlugTaken(slug) from error
+
+
+def _restored_tenant_create(*, slug: str, rows: dict) -> Tenant:
+    tenant = Tenant.objects.create(
+        schema_name=slug,
+        plan=_plan_restore(rows["plan"]),
+        **{field: rows["tenant"][field] for field in RESTORED_TENANT_FIELDS},
+    )
+    Domain.objects.create(tenant=tenant, domain=tenant_host(slug), is_primary=True)
+    now = timezone.now()
+    for key in rows["api_keys"]:
+        new = key_generate()
+        ApiKey.objects.create(
+            tenant=tenant,
+            prefix=new.prefix,
+            salt=new.salt,
+            secret_hash=new.secret_hash,
+            revoked_at=key["revoked_at"] or now,
+            **{field: key[field] for field in RESTORED_KEY_FIELDS},
+        )
+    UsageMonth.objects.bulk_create(
+        UsageMonth(tenant=tenant, **{field: usage[field] for field in RESTORED_USAGE_FIELDS})
+        for usage in rows["usage_months"]
+    )
+    return tenant
+
+
+def _plan_restore(plan: dict | None) -> Plan | None:
+    """The plan of that name (plans are shared), created from the backup if it is gone."""
+    if plan is None:
+        return None
+    defaults = {field: value for field, value in plan.items() if field not in ("id", "name")}
+    return Plan.objects.get_or_create(name=plan["name"], defaults=defaults)[0]

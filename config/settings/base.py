@@ -46,6 +46,8 @@ SHARED_APPS = [
     # Sign-in attempts of every schema in one public table (see "Sign-in throttling" below).
     "config.apps.SignInLockoutsConfig",
     "csp",
+    # Operations: bootstrap, health_check, backups and restore drills (their records are public).
+    "ops",
 ]
 # Every tenant schema: its users, sessions and business data. Admin, sessions and messages
 # are here from the start because adding an app later does not create its tables in
@@ -62,8 +64,6 @@ TENANT_APPS = [
     "ingest",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
-# Operations (bootstrap, health_check, demo seeding): commands only, no tables in either schema.
-INSTALLED_APPS += ["ops"]
 
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -338,3 +338,10 @@ SPECTACULAR_SETTINGS = {
 # IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only strips a leading "=".
 INSTALLED_APPS += ["import_export"]
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+
+# --- Backups (ops/backups.py, ops/restore.py) ---------------------------------------------------
+BACKUP_DIR = env.BACKUP_DIR
+BACKUP_RETENTION_DAYS = env.BACKUP_RETENTION_DAYS
+AWS_S3_BACKUP_BUCKET = env.AWS_S3_BACKUP_BUCKET
+AWS_S3_ENDPOINT_URL = env.AWS_S3_ENDPOINT_URL
+PG_BIN_DIR = env.PG_BIN_DIR

@@ -1,0 +1,157 @@
+"""`manage.py backup`, `restore` and `restore_drill` against the real test database: pg_dump and
+pg_restore run for real, so the data they read is committed (transactional tests)."""
+
+import json
+import stat
+import uuid
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from ops.backups import backup_create, backup_files
+from ops.models import Backup, RestoreDrill
+from ops.pgtools import PgToolError, connect, database_create, database_drop, database_settings, pg_program
+from ops.restore import database_restore
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def backup_dir(settings, tmp_path):
+    settings.BACKUP_DIR = str(tmp_path / "backups")
+    settings.AWS_S3_BACKUP_BUCKET = ""
+    return tmp_path / "backups"
+
+
+@pytest.fixture
+def scratch_database():
+    name = f"test_scratch_{uuid.uuid4().hex[:8]}"
+    database_create(name)
+    yield name
+    database_drop(name)
+
+
+def test_a_backup_writes_dump_checksum_and_manifest(committed_tenants, backup_dir, capsys):
+    committed_tenants("alice")
+    call_command("backup")
+
+    backup = Backup.objects.get()
+    files = backup_files(backup)
+    assert files.dump.name.startswith("pulse-") and files.dump.parent == backup_dir
+    assert sorted(path.name for path in backup_dir.iterdir()) == sorted(path.name for path in files.all())
+    manifest = json.loads(files.manifest.read_text())
+    assert {"public", "alice", "tenant_base"} <= set(manifest["schemas"])
+    assert manifest["tables"]["alice.users_user"] == 1
+    assert manifest["size_bytes"] == files.dump.stat().st_size == backup.size_bytes
+    assert manifest["pulse_version"] and manifest["server_version"] >= 15 and manifest["duration_seconds"] > 0
+    assert backup.status == Backup.Status.OK and backup.rows == sum(manifest["tables"].values())
+    assert str(files.dump) in capsys.readouterr().out
+
+
+def test_the_drill_restores_the_newest_backup_with_identical_row_counts(committed_tenants, capsys):
+    committed_tenants("alice")
+    backup_create()
+
+    call_command("restore_drill")
+
+    drill = RestoreDrill.objects.get()
+    assert drill.identical and drill.backup == Backup.objects.get() and drill.tables > 50
+    out = capsys.readouterr().out
+    assert f"restore drill: {drill.tables} tables, {drill.rows} rows, identical" in out
+    with connect("postgres") as conn:  # the scratch database is gone
+        assert not conn.execute("SELECT 1 FROM pg_database WHERE datname LIKE 'pulse_scratch_%'").fetchall()
+
+
+def test_a_restore_into_an_empty_database_has_the_manifest_row_counts(committed_tenants, scratch_database):
+    committed_tenants("alice")
+    files = backup_files(backup_create())
+
+    manifest = database_restore(dump=files.dump, database=scratch_database)
+
+    with connect(scratch_database) as conn:
+        restored_users = conn.execute("SELECT username FROM alice.users_user").fetchall()
+        restored_tables = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'alice'"
+        ).fetchone()[0]
+    assert restored_users == [("admin",)]
+    assert restored_tables == len([table for table in manifest["tables"] if table.startswith("alice.")])
+
+
+def test_a_corrupted_dump_is_refused_by_its_checksum(committed_tenants, scratch_database):
+    committed_tenants("alice")
+    files = backup_files(backup_create())
+    data = bytearray(files.dump.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    files.dump.write_bytes(bytes(data))
+
+    with pytest.raises(CommandError, match="does not match its checksum"):
+        call_command("restore", str(files.dump), "--confirm", database_settings()["dbname"])
+    with pytest.raises(CommandError, match="restore drill failed: .*does not match its checksum"):
+        call_command("restore_drill")
+    assert not RestoreDrill.objects.get().identical
+
+
+def test_restore_refuses_a_database_that_is_not_empty(committed_tenants):
+    committed_tenants("alice")
+    files = backup_files(backup_create())
+    tenants_before = connection.cursor().execute("SELECT count(*) FROM tenants_tenant").fetchone()
+
+    with pytest.raises(CommandError, match="is not empty"):
+        call_command("restore", str(files.dump), "--confirm", database_settings()["dbname"])
+    assert connection.cursor().execute("SELECT count(*) FROM tenants_tenant").fetchone() == tenants_before
+
+
+def test_restore_refuses_to_run_outside_development_without_confirm(committed_tenants):
+    committed_tenants("alice")
+    files = backup_files(backup_create())
+
+    with pytest.raises(CommandError, match=f"--confirm {database_settings()['dbname']}"):
+        call_command("restore", str(files.dump))
+    with pytest.raises(CommandError, match="does not match"):
+        call_command("restore", str(files.dump), "--confirm", "some-other-database")
+
+
+def _fake_pg_dump(directory, *, version: int, fails: bool = False):
+    """A pg_dump that reports `version` and, when dumping, writes half a file and fails."""
+    directory.mkdir()
+    program = directory / "pg_dump"
+    program.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) {version}.0"; exit 0; fi\n'
+        'for arg; do case "$arg" in --file=*) echo half > "${arg#--file=}";; esac; done\n'
+        f"exit {1 if fails else 0}\n"
+    )
+    program.chmod(program.stat().st_mode | stat.S_IEXEC)
+    return directory
+
+
+def test_a_failed_backup_leaves_no_file_that_looks_complete(
+    committed_tenants, settings, tmp_path, backup_dir
+):
+    committed_tenants("alice")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        server_major = int(cursor.fetchone()[0]) // 10000
+    settings.PG_BIN_DIR = str(_fake_pg_dump(tmp_path / "bin", version=server_major, fails=True))
+
+    with pytest.raises(CommandError, match="Backup failed: pg_dump failed"):
+        call_command("backup")
+
+    assert list(backup_dir.iterdir()) == []
+    assert Backup.objects.get().status == Backup.Status.FAILED
+
+
+def test_a_pg_dump_older_than_the_server_is_refused_with_the_version_needed(monkeypatch, tmp_path, db):
+    old = _fake_pg_dump(tmp_path / "old", version=9)
+    monkeypatch.setattr("ops.pgtools._bin_dirs", lambda: [old])
+
+    with pytest.raises(PgToolError, match=r"pg_dump 1\d or newer is needed .* found: .*pg_dump \(9\)"):
+        pg_program("pg_dump")
+
+
+def test_backup_of_an_unknown_tenant_names_the_known_ones(committed_tenants):
+    committed_tenants("alice")
+    with pytest.raises(CommandError, match="No tenant “nobody”. Known tenants: alice"):
+        call_command("backup", "--tenant", "nobody")
+    assert not Backup.objects.exists()

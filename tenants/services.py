@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from tenants.keys import key_generate
 from tenants.models import ApiKey, Domain, Plan, SchemaHealth, Tenant, UsageMonth
@@ -307,7 +307,7 @@ def tenant_restore_public_rows(*, slug: str, rows: dict) -> Tenant:
     records with new prefixes and secrets nobody holds, so no key of the original opens the copy."""
     validate_slug(slug)
     try:
-        with transaction.atomic():
+        with schema_context(get_public_schema_name()), transaction.atomic():
             return _restored_tenant_create(slug=slug, rows=rows)
     except IntegrityError as error:  # another tenant took the slug meanwhile
         raise SlugTaken(slug) from error

@@ -13,6 +13,10 @@ from ops.backups import backup_create, backup_files
 from ops.models import Backup, RestoreDrill
 from ops.pgtools import PgToolError, connect, database_create, database_drop, database_settings, pg_program
 from ops.restore import database_restore
+from tenants.models import ApiKey, Tenant, UsageMonth
+from tenants.selectors import api_key_resolve
+from tenants.services import api_key_create, usage_record_upload
+from tests.conftest import schemas_drop, signed_in_client, tenant_member, tenant_user_count
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -155,3 +159,68 @@ def test_backup_of_an_unknown_tenant_names_the_known_ones(committed_tenants):
     with pytest.raises(CommandError, match="No tenant “nobody”. Known tenants: alice"):
         call_command("backup", "--tenant", "nobody")
     assert not Backup.objects.exists()
+
+
+def _table_contents(schema: str) -> dict[str, list[tuple]]:
+    """Every row of every table of `schema`, sorted: what two copies must agree on."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [schema])
+        tables = [table for (table,) in cursor.fetchall()]
+        contents = {}
+        for table in tables:
+            cursor.execute(f'SELECT * FROM "{schema}"."{table}"')
+            contents[table] = sorted(map(repr, cursor.fetchall()))
+    return contents
+
+
+@pytest.fixture
+def restored_alice2():
+    yield "alice2"
+    connection.set_schema_to_public()
+    schemas_drop(["alice2"])
+    Tenant.objects.filter(schema_name="alice2").delete()
+
+
+def test_a_tenant_restored_side_by_side_equals_the_original_and_shares_nothing(
+    committed_tenants, restored_alice2
+):
+    alice = committed_tenants("alice")
+    committed_tenants("bob")
+    tenant_member("alice", "carol")
+    key, full_key = api_key_create(tenant=alice, name="crm")
+    usage_record_upload(tenant=alice)
+    signed_in_client("alice")  # a session row in alice's schema
+    files = backup_files(backup_create(tenant_slug="alice"))
+    bob_before = _table_contents("bob")
+
+    call_command("restore", str(files.dump), "--tenant", "alice", "--as", "alice2", "--confirm", "alice2")
+
+    copy = Tenant.objects.get(schema_name="alice2")
+    original, restored = _table_contents("alice"), _table_contents("alice2")
+    assert restored.pop("django_session") == [] and original.pop("django_session") != []
+    assert restored == original
+    assert _table_contents("bob") == bob_before
+    assert copy.pk != alice.pk and copy.name == alice.name and copy.plan == alice.plan
+    assert list(copy.domains.values_list("domain", flat=True)) == ["alice2.localhost"]
+    assert list(UsageMonth.objects.filter(tenant=copy).values_list("documents", flat=True)) == [1]
+    copied_key = ApiKey.objects.get(tenant=copy)
+    assert copied_key.name == "crm" and copied_key.pk != key.pk and copied_key.prefix != key.prefix
+    assert copied_key.revoked_at is not None and copied_key.secret_hash != key.secret_hash
+    assert api_key_resolve(full_key).tenant == alice  # the original's key opens only the original
+    tenant_member("alice2", "dave")
+    assert tenant_user_count("alice2") == tenant_user_count("alice") + 1
+
+
+def test_a_tenant_restore_refuses_a_taken_slug_and_another_tenants_backup(committed_tenants):
+    committed_tenants("alice")
+    committed_tenants("bob")
+    files = backup_files(backup_create(tenant_slug="alice"))
+    schemas_before = connection.cursor().execute("SELECT count(*) FROM pg_namespace").fetchone()
+
+    with pytest.raises(CommandError, match="“bob” is already taken"):
+        call_command("restore", str(files.dump), "--tenant", "alice", "--as", "bob", "--confirm", "bob")
+    with pytest.raises(CommandError, match="is a backup of tenant “alice”, not of tenant “bob”"):
+        call_command("restore", str(files.dump), "--tenant", "bob", "--as", "bob2", "--confirm", "bob2")
+    with pytest.raises(CommandError, match="restore it with --tenant"):
+        call_command("restore", str(files.dump), "--confirm", database_settings()["dbname"])
+    assert connection.cursor().execute("SELECT count(*) FROM pg_namespace").fetchone() == schemas_before

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from ops.checksums import file_sha256
 from ops.models import Backup
-from ops.offsite import backup_upload
+from ops.offsite import OffsiteError, backup_upload, offsite_delete
 from ops.pgtools import PgToolError, connect, pg_program, run, server_major_version
 from tenants.models import Tenant
 from tenants.selectors import tenant_public_rows
@@ -191,3 +191,47 @@ def backups_newest(*, tenant_slug: str = "") -> Backup | None:
 
 def backup_files(backup: Backup) -> BackupFiles:
     return BackupFiles(backup_dir() / backup.file_name)
+
+
+@dataclass
+class Cleanup:
+    deleted: list[str] = field(default_factory=list)
+    kept_newest: str = ""
+    failed: dict[str, str] = field(default_factory=dict)  # file name: why it could not be deleted
+
+
+def backups_expired(*, now: dt.datetime | None = None):
+    """Backups older than BACKUP_RETENTION_DAYS, failed ones too, but never the newest complete
+    whole-database backup, however old: a stalled backup job must not leave us with none."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.BACKUP_RETENTION_DAYS)
+    newest = backups_newest()
+    return Backup.objects.filter(started_at__lt=cutoff).exclude(pk=newest.pk if newest else None), newest
+
+
+def backups_cleanup(*, now: dt.datetime | None = None) -> Cleanup:
+    """Delete expired backups: their off-site copies, their files, then their records. One that
+    cannot be deleted off site keeps its files and record, to be tried again next time."""
+    expired, newest = backups_expired(now=now)
+    result = Cleanup(kept_newest=newest.file_name if newest else "")
+    for backup in expired:
+        files = backup_files(backup)
+        try:
+            if backup.offsite == Backup.Offsite.UPLOADED:
+                offsite_delete(paths=files.all())
+        except OffsiteError as error:
+            result.failed[backup.file_name] = str(error)
+            continue
+        for path in files.all():
+            path.unlink(missing_ok=True)
+        backup.delete()
+        result.deleted.append(backup.file_name)
+    _stale_partials_delete(now=now or timezone.now())
+    return result
+
+
+def _stale_partials_delete(*, now: dt.datetime) -> None:
+    """Half-written files of a backup process that was killed (a failing one removes its own)."""
+    day_ago = (now - dt.timedelta(days=1)).timestamp()
+    for partial in backup_dir().glob(f"*{PARTIAL}"):
+        if partial.stat().st_mtime < day_ago:
+            partial.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
@@ -23,6 +24,10 @@ KEY_PREFIX = "backups/"
 
 class OffsiteMismatch(Exception):
     """What the bucket holds differs from the file we sent."""
+
+
+# Everything that can go wrong talking to the bucket.
+OffsiteError = (BotoCoreError, ClientError, S3UploadFailedError, OffsiteMismatch, OSError)
 
 
 def s3_client():
@@ -54,7 +59,7 @@ def backup_upload(*, backup: Backup, paths: list[Path]) -> Backup:
         client = s3_client()
         for path in paths:
             _upload_verified(client, path)
-    except (BotoCoreError, ClientError, OffsiteMismatch, OSError) as error:
+    except OffsiteError as error:
         logger.error("Off-site copy of %s failed: %s", backup.file_name, error)
         backup.offsite, backup.offsite_error = Backup.Offsite.FAILED, str(error)
     else:
@@ -66,4 +71,6 @@ def backup_upload(*, backup: Backup, paths: list[Path]) -> Backup:
 def offsite_delete(*, paths: list[Path]) -> None:
     """Remove the bucket's copies of these files (retention); missing ones are fine."""
     keys = [{"Key": object_key(path)} for path in paths]
-    s3_client().delete_objects(Bucket=settings.AWS_S3_BACKUP_BUCKET, Delete={"Objects": keys})
+    answer = s3_client().delete_objects(Bucket=settings.AWS_S3_BACKUP_BUCKET, Delete={"Objects": keys})
+    if answer.get("Errors"):
+        raise OffsiteMismatch(f"the bucket refused to delete: {answer['Errors']}")

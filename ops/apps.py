@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class OpsConfig(AppConfig):
-    """No models: an app only so that Django finds its management commands."""
+    """Operations across apps. A shared app: its records (backups, restore drills) live in the public schema."""
 
     name = "ops"

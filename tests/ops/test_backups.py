@@ -184,13 +184,18 @@ def restored_alice2():
 def test_a_tenant_restored_side_by_side_equals_the_original_and_shares_nothing(
     committed_tenants, restored_alice2
 ):
-    alice = committed_tenants("alice")
-    committed_tenants("bob")
+    alice, bob = committed_tenants("alice"), committed_tenants("bob")
+    api_key_create(tenant=bob, name="bob's erp")
+    usage_record_upload(tenant=bob)
     tenant_member("alice", "carol")
     key, full_key = api_key_create(tenant=alice, name="crm")
     usage_record_upload(tenant=alice)
     signed_in_client("alice")  # a session row in alice's schema
     files = backup_files(backup_create(tenant_slug="alice"))
+    manifest = json.loads(files.manifest.read_text())
+    assert manifest["schemas"] == ["alice"] and manifest["public_rows"]["tenant"]["schema_name"] == "alice"
+    assert [key["name"] for key in manifest["public_rows"]["api_keys"]] == ["crm"]
+    assert [usage["tenant_id"] for usage in manifest["public_rows"]["usage_months"]] == [alice.pk]
     bob_before = _table_contents("bob")
 
     call_command("restore", str(files.dump), "--tenant", "alice", "--as", "alice2", "--confirm", "alice2")

@@ -16,7 +16,7 @@ from ops.restore import database_restore
 from tenants.models import ApiKey, Tenant, UsageMonth
 from tenants.selectors import api_key_resolve
 from tenants.services import api_key_create, usage_record_upload
-from tests.conftest import schemas_drop, signed_in_client, tenant_member, tenant_user_count
+from tests.conftest import host_client, schemas_drop, signed_in_client, tenant_member, tenant_user_count
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -229,3 +229,23 @@ def test_a_tenant_restore_refuses_a_taken_slug_and_another_tenants_backup(commit
     with pytest.raises(CommandError, match="restore it with --tenant"):
         call_command("restore", str(files.dump), "--confirm", database_settings()["dbname"])
     assert connection.cursor().execute("SELECT count(*) FROM pg_namespace").fetchone() == schemas_before
+
+
+def test_staff_see_backups_and_drills_in_the_back_office_read_only_and_no_tenant_does(
+    committed_tenants, admin_user
+):
+    committed_tenants("alice")
+    backup = Backup.objects.create(
+        file_name="pulse-x.dump", status=Backup.Status.OK, started_at="2026-11-29T03:00Z"
+    )
+    RestoreDrill.objects.create(
+        backup=backup, backup_file_name=backup.file_name, started_at="2026-11-29T05:00Z"
+    )
+    staff = host_client(None)
+    staff.force_login(admin_user)
+
+    for page in ("/admin/ops/backup/", "/admin/ops/restoredrill/"):
+        response = staff.get(page)
+        assert response.status_code == 200 and "pulse-x.dump" in response.content.decode()
+        assert signed_in_client("alice").get(page).status_code == 404  # the workspace admin has no such page
+    assert staff.get(f"/admin/ops/backup/{backup.pk}/delete/").status_code == 403

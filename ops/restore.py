@@ -39,6 +39,18 @@ class RestoreRefused(Exception):
     """The backup or the target is not fit for this restore; nothing was written."""
 
 
+def _checksums(files: BackupFiles) -> dict[str, str]:
+    """{file name: SHA-256} from the .sha256, which must name exactly the dump and the manifest."""
+    lines = (line.split(maxsplit=1) for line in files.checksum.read_text().splitlines())
+    listed = {parts[1]: parts[0] for parts in lines if len(parts) == 2}
+    if set(listed) != {files.dump.name, files.manifest.name}:
+        raise RestoreRefused(
+            f"{files.checksum.name} does not list the checksums of {files.dump.name} and {files.manifest.name}: "
+            f"it is damaged or belongs to another backup. Nothing was restored; use another backup."
+        )
+    return listed
+
+
 def backup_verify(dump: Path) -> dict:
     """The manifest of `dump` once the dump and manifest match their .sha256; else RestoreRefused."""
     files = BackupFiles(dump)
@@ -47,8 +59,7 @@ def backup_verify(dump: Path) -> dict:
         raise RestoreRefused(
             f"{', '.join(missing)} not found: a backup is a .dump with its .sha256 and .json."
         )
-    for line in files.checksum.read_text().splitlines():
-        expected, name = line.split(maxsplit=1)
+    for name, expected in _checksums(files).items():
         if file_sha256(dump.with_name(name)) != expected:
             raise RestoreRefused(
                 f"{name} does not match its checksum in {files.checksum.name}: the file is damaged or was "
@@ -159,6 +170,11 @@ def tenant_restore(*, dump: Path, slug: str, new_slug: str) -> Tenant:
         raise
     logger.info("Restored tenant %s from %s as %s", slug, dump.name, new_slug)
     return tenant
+
+
+def restore_drill_latest() -> RestoreDrill | None:
+    """The last restore drill run, whatever its outcome."""
+    return RestoreDrill.objects.order_by("-started_at").first()
 
 
 def _drill_compare(manifest: dict, database: str) -> tuple[dict, list[dict]]:

@@ -10,9 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from ops.backups import backup_create, backup_files
+from ops.checksums import file_sha256
 from ops.models import Backup, RestoreDrill
 from ops.pgtools import PgToolError, connect, database_create, database_drop, database_settings, pg_program
-from ops.restore import database_restore
+from ops.restore import RestoreRefused, database_restore
 from tenants.models import ApiKey, Tenant, UsageMonth
 from tenants.selectors import api_key_resolve
 from tenants.services import api_key_create, usage_record_upload
@@ -249,3 +250,35 @@ def test_staff_see_backups_and_drills_in_the_back_office_read_only_and_no_tenant
         assert response.status_code == 200 and "pulse-x.dump" in response.content.decode()
         assert signed_in_client("alice").get(page).status_code == 404  # the workspace admin has no such page
     assert staff.get(f"/admin/ops/backup/{backup.pk}/delete/").status_code == 403
+
+
+def _user_table_count(database: str) -> int:
+    with connect(database) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchone()[0]
+
+
+def test_a_tampered_backup_is_refused_and_a_restore_failing_halfway_leaves_the_database_empty(
+    committed_tenants, scratch_database
+):
+    committed_tenants("alice")
+    files = backup_files(backup_create())
+    original_manifest, original_sums = files.manifest.read_text(), files.checksum.read_text()
+
+    files.manifest.write_text(original_manifest.replace('"alice.users_user": 1', '"alice.users_user": 2'))
+    with pytest.raises(RestoreRefused, match=f"{files.manifest.name} does not match its checksum"):
+        database_restore(dump=files.dump, database=scratch_database)
+    files.manifest.write_text(original_manifest)
+    files.checksum.write_text("")
+    with pytest.raises(RestoreRefused, match="does not list the checksums"):
+        database_restore(dump=files.dump, database=scratch_database)
+    assert _user_table_count(scratch_database) == 0
+
+    # A dump cut short whose checksum file was made to match: pg_restore fails partway through.
+    files.dump.write_bytes(files.dump.read_bytes()[: files.dump.stat().st_size * 2 // 3])
+    sums = original_sums.splitlines()
+    files.checksum.write_text(f"{file_sha256(files.dump)}  {files.dump.name}\n{sums[1]}\n")
+    with pytest.raises(PgToolError, match="pg_restore failed"):
+        database_restore(dump=files.dump, database=scratch_database)
+    assert _user_table_count(scratch_database) == 0

@@ -2,7 +2,10 @@
 pg_restore run for real, so the data they read is committed (transactional tests)."""
 
 import json
+import os
 import stat
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -17,6 +20,7 @@ from ops.restore import RestoreRefused, database_restore
 from tenants.models import ApiKey, Tenant, UsageMonth
 from tenants.selectors import api_key_resolve
 from tenants.services import api_key_create, usage_record_upload
+from tests.celery_worker import REPO
 from tests.conftest import host_client, schemas_drop, signed_in_client, tenant_member, tenant_user_count
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -282,3 +286,29 @@ def test_a_tampered_backup_is_refused_and_a_restore_failing_halfway_leaves_the_d
     with pytest.raises(PgToolError, match="pg_restore failed"):
         database_restore(dump=files.dump, database=scratch_database)
     assert _user_table_count(scratch_database) == 0
+
+
+def test_the_restore_command_fills_an_empty_database_named_by_database_url(
+    committed_tenants, scratch_database
+):
+    committed_tenants("alice")
+    files = backup_files(backup_create())
+    db = database_settings()
+    url = f"postgresql://{db['user']}@{db['host']}:{db['port']}/{scratch_database}"
+    environment = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    command = [sys.executable, "manage.py", "restore", str(files.dump)]
+
+    refused = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True)
+    restored = subprocess.run(
+        [*command, "--confirm", scratch_database], cwd=REPO, env=environment, capture_output=True, text=True
+    )
+
+    assert refused.returncode == 1 and f"--confirm {scratch_database}" in refused.stderr
+    manifest = json.loads(files.manifest.read_text())
+    assert restored.returncode == 0, restored.stderr
+    assert f"{len(manifest['tables'])} tables, {sum(manifest['tables'].values())} rows" in restored.stdout
+    with connect(scratch_database) as conn:
+        assert conn.execute("SELECT schema_name FROM tenants_tenant ORDER BY 1").fetchall() == [
+            ("alice",),
+            ("public",),
+        ]

@@ -24,7 +24,7 @@ from django.utils import timezone
 from ops.checksums import file_sha256
 from ops.models import Backup
 from ops.offsite import OffsiteError, backup_upload, offsite_delete
-from ops.pgtools import PgToolError, connect, pg_program, run, server_major_version
+from ops.pgtools import PgToolError, connect, pg_program, run, server_version
 from tenants.models import Tenant
 from tenants.selectors import tenant_public_rows
 
@@ -108,7 +108,7 @@ def _dump(files: BackupFiles, *, tenant: Tenant | None) -> dict:
         "schemas": sorted({name.split(".", 1)[0] for name in counts}),
         "tables": counts,
         "pulse_version": pulse_version(),
-        "server_version": server_major_version(),
+        "server_version": server_version(),
         "pg_dump": str(pg_dump),
     }
 
@@ -117,18 +117,22 @@ def _write_json(path: Path, content: dict) -> None:
     path.write_text(json.dumps(content, indent=2, sort_keys=True, cls=DjangoJSONEncoder))
 
 
-def _finish(files: BackupFiles, manifest: dict, *, started: float) -> None:
-    """Write manifest and checksum, then rename the three partial files, the dump last."""
+def _finish(files: BackupFiles, manifest: dict, *, started: float) -> str:
+    """Write manifest and checksum, then rename the three partial files, the dump last; the dump's
+    SHA-256."""
     partial = {path: path.with_name(path.name + PARTIAL) for path in files.all()}
     manifest |= {
         "size_bytes": partial[files.dump].stat().st_size,
         "duration_seconds": time.monotonic() - started,
     }
     _write_json(partial[files.manifest], manifest)
-    sums = [f"{file_sha256(partial[path])}  {path.name}" for path in (files.dump, files.manifest)]
-    partial[files.checksum].write_text("\n".join(sums) + "\n")
+    digests = {path: file_sha256(partial[path]) for path in (files.dump, files.manifest)}
+    partial[files.checksum].write_text(
+        "".join(f"{digest}  {path.name}\n" for path, digest in digests.items())
+    )
     for path in (files.manifest, files.checksum, files.dump):
         partial[path].rename(path)
+    return digests[files.dump]
 
 
 def _discard(files: BackupFiles) -> None:
@@ -147,9 +151,9 @@ def backup_create(*, tenant_slug: str = "") -> Backup:
     try:
         files.dump.parent.mkdir(parents=True, exist_ok=True)
         manifest = _dump(files, tenant=tenant)
-        if tenant:
+        if tenant:  # read after the dump's snapshot: a usage counter may have moved on meanwhile
             manifest["public_rows"] = tenant_public_rows(tenant)
-        _finish(files, manifest, started=started)
+        sha256 = _finish(files, manifest, started=started)
     except (PgToolError, OSError) as error:
         _discard(files)
         message = str(error)
@@ -170,7 +174,7 @@ def backup_create(*, tenant_slug: str = "") -> Backup:
         started_at=started_at,
         duration_seconds=manifest["duration_seconds"],
         size_bytes=manifest["size_bytes"],
-        sha256=file_sha256(files.dump),
+        sha256=sha256,
         tables=len(manifest["tables"]),
         rows=sum(manifest["tables"].values()),
     )

@@ -31,6 +31,13 @@ def server_major_version() -> int:
         return int(cursor.fetchone()[0]) // 10000
 
 
+def server_version() -> str:
+    """The server's version as it reports it, e.g. "15.20 (Debian 15.20-0+deb12u1)"."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0]
+
+
 def _bin_dirs() -> list[Path]:
     dirs = [Path(settings.PG_BIN_DIR)] if settings.PG_BIN_DIR else []
     try:

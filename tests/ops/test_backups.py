@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from ops.backups import backup_create, backup_files
+from ops.backups import backup_create, backup_files, pulse_version
 from ops.checksums import file_sha256
 from ops.models import Backup, RestoreDrill
 from ops.pgtools import PgToolError, connect, database_create, database_drop, database_settings, pg_program
@@ -53,7 +53,9 @@ def test_a_backup_writes_dump_checksum_and_manifest(committed_tenants, backup_di
     assert {"public", "alice", "tenant_base"} <= set(manifest["schemas"])
     assert manifest["tables"]["alice.users_user"] == 1
     assert manifest["size_bytes"] == files.dump.stat().st_size == backup.size_bytes
-    assert manifest["pulse_version"] and manifest["server_version"] >= 15 and manifest["duration_seconds"] > 0
+    assert manifest["pulse_version"] == pulse_version() and manifest["duration_seconds"] > 0
+    assert manifest["server_version"] == connection.cursor().execute("SHOW server_version").fetchone()[0]
+    assert f"{backup.sha256}  {files.dump.name}" in files.checksum.read_text()
     assert backup.status == Backup.Status.OK and backup.rows == sum(manifest["tables"].values())
     assert str(files.dump) in capsys.readouterr().out
 

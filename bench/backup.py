@@ -92,16 +92,19 @@ def whole_restore_seconds(dump: Path) -> float:
         database_drop(scratch)
 
 
-def measure(count: int) -> float:
+def drill_figures() -> str:
+    seconds, drill = timed(restore_drill_run)
+    return f"drill {seconds:7.1f} s ({'identical' if drill.identical else 'DIFFERENT: ' + drill.error})"
+
+
+def measure(count: int, *, drill: bool) -> float:
     """Print one line of figures for `count` tenants; the whole restore's seconds."""
     tenants_grow_to(count)
     dump_seconds, backup = timed(backup_create)
     restore_seconds = whole_restore_seconds(backup_files(backup).dump)
-    drill_seconds, drill = timed(restore_drill_run)
     print(
         f"{count:>5} tenants  {backup.rows:>10} rows  dump {backup.size_bytes / 1e6:8.1f} MB  "
-        f"backup {dump_seconds:7.1f} s  restore {restore_seconds:7.1f} s  "
-        f"drill {drill_seconds:7.1f} s ({'identical' if drill.identical else 'DIFFERENT: ' + drill.error})",
+        f"backup {dump_seconds:7.1f} s  restore {restore_seconds:7.1f} s  {drill_figures() if drill else ''}",
         flush=True,
     )
     return restore_seconds
@@ -125,13 +128,17 @@ def measure_one_tenant(count: int, whole_seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, nargs="+", default=[1, 200], help="Tenant counts to measure.")
-    counts = sorted(parser.parse_args().tenants)
+    parser.add_argument(
+        "--no-drill", action="store_true", help="Skip the drill (a second whole restore plus row counts)."
+    )
+    arguments = parser.parse_args()
+    counts = sorted(arguments.tenants)
     print(f"bench/backup.py: database {BENCH_DATABASE}, backups in {os.environ['BACKUP_DIR']}", flush=True)
     database_prepare()
     try:
         with schema_context("public"):
             for count in counts:
-                whole_seconds = measure(count)
+                whole_seconds = measure(count, drill=not arguments.no_drill)
             measure_one_tenant(counts[-1], whole_seconds)
     finally:
         connection.close()

@@ -17,9 +17,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
+from psycopg import sql
 
 from ops.checksums import file_sha256
 from ops.models import Backup
@@ -31,6 +33,7 @@ from tenants.selectors import tenant_public_rows
 logger = logging.getLogger(__name__)
 
 PARTIAL = ".partial"
+COUNT_BATCH = 200  # tables counted per transaction (each holds its locks until it ends)
 SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast")
 TABLES_SQL = """
     SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -79,7 +82,8 @@ def user_tables(cursor, *, schema: str | None = None) -> list[tuple[str, str]]:
 
 
 def table_row_counts(cursor, *, schema: str | None = None) -> dict[str, int]:
-    """{"schema.table": rows} for every table (of `schema` only, if given) seen by `cursor`."""
+    """{"schema.table": rows} for every table (of `schema` only, if given) seen by `cursor`; on an
+    autocommit connection, which holds each table's lock only while counting it."""
     counts = {}
     for namespace, table in user_tables(cursor, schema=schema):
         cursor.execute(f'SELECT count(*) FROM "{namespace}"."{table}"')
@@ -92,16 +96,61 @@ def _backup_name(tenant_slug: str, started: dt.datetime) -> str:
     return f"pulse-{tenant_slug}-{stamp}.dump" if tenant_slug else f"pulse-{stamp}.dump"
 
 
+def _snapshot_row_counts(snapshot: str, tables: list[tuple[str, str]]) -> dict[str, int]:
+    """{"schema.table": rows} as of an exported snapshot, counted in batches of transactions that
+    each import it: one transaction would hold a lock on every table of every tenant at once."""
+    counts = {}
+    with connect() as conn:
+        conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+        for start in range(0, len(tables), COUNT_BATCH):
+            with conn.transaction():
+                conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+                for schema, table in tables[start : start + COUNT_BATCH]:
+                    query = sql.SQL("SELECT count(*) FROM {}.{}").format(
+                        sql.Identifier(schema), sql.Identifier(table)
+                    )
+                    counts[f"{schema}.{table}"] = conn.execute(query).fetchone()[0]
+    return counts
+
+
+def lock_table_size(cursor) -> tuple[int, int]:
+    """(max_locks_per_transaction, the sessions it is multiplied by): the server's shared lock table."""
+    cursor.execute(
+        "SELECT current_setting('max_locks_per_transaction')::int, "
+        "current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int"
+    )
+    return cursor.fetchone()
+
+
+def _lock_room_ensure(cursor, tables: int) -> None:
+    """pg_dump holds a lock on every table it dumps until it ends, in the lock table that every
+    session of the server shares. Refuse a dump that would take more than half of it rather than
+    make Pulse's own queries fail with "out of shared memory"."""
+    per_transaction, sessions = lock_table_size(cursor)
+    if tables > per_transaction * sessions // 2:
+        needed = -(-2 * tables // sessions)
+        raise PgToolError(
+            f"pg_dump would lock {tables} tables, more than half of the server's lock table "
+            f"(max_locks_per_transaction {per_transaction} × {sessions} sessions). Set "
+            f"max_locks_per_transaction to at least {needed} in postgresql.conf and restart PostgreSQL."
+        )
+
+
 def _dump(files: BackupFiles, *, tenant: Tenant | None) -> dict:
-    """Write the dump under its partial name; the manifest's content (counts from the same snapshot)."""
+    """Write the dump under its partial name; the manifest's content (counts from the same snapshot).
+
+    The exporting transaction touches no table, so it holds no lock; it only keeps the snapshot
+    alive for pg_dump and the counts to import."""
     pg_dump = pg_program("pg_dump")
     partial = files.dump.with_name(files.dump.name + PARTIAL)
-    with connect() as conn, conn.cursor() as cursor:
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        counts = table_row_counts(cursor, schema=tenant and tenant.schema_name)
+    with connect() as exporter, exporter.cursor() as cursor:
+        exporter.isolation_level, exporter.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+        snapshot = cursor.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        tables = user_tables(cursor, schema=tenant and tenant.schema_name)
+        _lock_room_ensure(cursor, len(tables))
         only = ["--schema", tenant.schema_name] if tenant else []
         run(pg_dump, ["--format=custom", f"--snapshot={snapshot}", "--no-owner", f"--file={partial}", *only])
+        counts = _snapshot_row_counts(snapshot, tables)
     return {
         "kind": "tenant" if tenant else "database",
         "tenant": tenant.schema_name if tenant else "",

@@ -178,7 +178,8 @@ def restore_drill_latest() -> RestoreDrill | None:
 
 
 def _drill_compare(manifest: dict, database: str) -> tuple[dict, list[dict]]:
-    with connect(database) as conn, conn.cursor() as cursor:
+    # Autocommit: each count its own transaction, so no lock outlives its table's count.
+    with connect(database, autocommit=True) as conn, conn.cursor() as cursor:
         found = table_row_counts(cursor)
     expected = manifest["tables"]
     differences = [

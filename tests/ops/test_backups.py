@@ -15,8 +15,16 @@ from django.db import connection
 from ops.backups import backup_create, backup_files, pulse_version
 from ops.checksums import file_sha256
 from ops.models import Backup, RestoreDrill
-from ops.pgtools import PgToolError, connect, database_create, database_drop, database_settings, pg_program
-from ops.restore import RestoreRefused, database_restore
+from ops.pgtools import (
+    PgToolError,
+    connect,
+    database_create,
+    database_drop,
+    database_settings,
+    pg_program,
+    run,
+)
+from ops.restore import RestoreRefused, database_restore, restore_drill_run
 from tenants.models import ApiKey, Tenant, UsageMonth
 from tenants.selectors import api_key_resolve
 from tenants.services import api_key_create, usage_record_upload
@@ -314,3 +322,34 @@ def test_the_restore_command_fills_an_empty_database_named_by_database_url(
             ("alice",),
             ("public",),
         ]
+
+
+def test_a_dump_that_would_fill_the_servers_lock_table_is_refused_with_the_setting_to_raise(
+    committed_tenants, backup_dir, monkeypatch
+):
+    committed_tenants("alice")
+    monkeypatch.setattr("ops.backups.lock_table_size", lambda cursor: (4, 10))  # a server with 40 lock slots
+
+    with pytest.raises(
+        CommandError,
+        match=r"more than half of the server's lock table .* Set max_locks_per_transaction to at least \d+",
+    ):
+        call_command("backup")
+
+    assert list(backup_dir.iterdir()) == [] and Backup.objects.get().status == Backup.Status.FAILED
+
+
+def test_the_manifest_counts_what_the_dump_holds_while_pulse_keeps_writing(committed_tenants, monkeypatch):
+    committed_tenants("alice")
+
+    def pg_dump_then_a_write(program, args, **kwargs):
+        output = run(program, args, **kwargs)
+        tenant_member("alice", "written-during-the-backup")  # committed after the snapshot
+        return output
+
+    monkeypatch.setattr("ops.backups.run", pg_dump_then_a_write)
+    manifest = json.loads(backup_files(backup_create()).manifest.read_text())
+
+    assert manifest["tables"]["alice.users_user"] == 1 and tenant_user_count("alice") == 2
+    drill = restore_drill_run()
+    assert drill.identical, drill.differences

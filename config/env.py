@@ -89,6 +89,15 @@ if bool(OPENAI_BASE_URL) != bool(OPENAI_MODEL):
         "or neither to answer extractively."
     )
 
+# Backups (ops/backups.py): where dumps go, how many days of them to keep, the optional off-site
+# bucket (credentials and region through boto3's own AWS_* variables; the endpoint for an
+# S3-compatible store other than AWS), and a folder holding pg_dump/pg_restore to prefer.
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups"))
+BACKUP_RETENTION_DAYS = whole_number("BACKUP_RETENTION_DAYS", default=30, minimum=1)
+AWS_S3_BACKUP_BUCKET = env.str("AWS_S3_BACKUP_BUCKET", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
+
 
 # Operations: the schedules' time zone, /health/'s token and limits, where alerts go.
 OPS_TIMEZONE = env.str("OPS_TIMEZONE", default="UTC")

@@ -1,9 +1,10 @@
-"""Incidents and their messages in the staff back office; the operations page links here."""
+"""Operations in the staff back office: incidents and their messages (the operations page links
+here), backups and restore drills (written only by ops.backups and ops.restore, so read-only)."""
 
 from django.contrib import admin
 
 from common.admin import ReadOnly
-from ops.models import Delivery, Incident
+from ops.models import Backup, Delivery, Incident, RestoreDrill
 
 
 class DeliveryInline(admin.TabularInline):
@@ -23,3 +24,24 @@ class IncidentAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["key", "title"]
     inlines = [DeliveryInline]
+
+
+@admin.register(Backup)
+class BackupAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = (
+        "file_name",
+        "tenant_slug",
+        "status",
+        "started_at",
+        "size_bytes",
+        "duration_seconds",
+        "offsite",
+    )
+    list_filter = ("status", "offsite")
+    search_fields = ("file_name", "tenant_slug")
+
+
+@admin.register(RestoreDrill)
+class RestoreDrillAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("started_at", "backup_file_name", "identical", "tables", "rows", "duration_seconds")
+    list_filter = ("identical",)

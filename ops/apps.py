@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class OpsConfig(AppConfig):
-    """Platform operations: bootstrap, /health/, incidents and their alerts, the schedules."""
+    """Platform operations: bootstrap, /health/, incidents and alerts, the schedules, backups and
+    restore drills. A shared app: its records live in the public schema."""
 
     name = "ops"
 

@@ -1,13 +1,15 @@
 """Platform tasks: the health check's ping and hourly run, alert delivery and reminders, and the
 backup side's scheduled entry points. All run in the public schema (beat queues them there)."""
 
-import importlib
 import logging
 
 from celery import shared_task
 
+from ops.backups import BackupFailed, backup_create
+from ops.backups import backups_cleanup as backups_cleanup_run
 from ops.health import health_checks
 from ops.models import Incident
+from ops.restore import restore_drill_run
 from ops.services import (
     alert_raise,
     alert_resolve,
@@ -72,36 +74,66 @@ def alert_deliver(self, delivery_id: int) -> str:
     raise self.retry(countdown=DELIVERY_RETRY_DELAYS[self.request.retries])
 
 
-# --- the backup side's entry points (ops/backups.py, built on another branch) ------------------
+# --- backups, their cleanup and the restore drill (ops/backups.py, ops/restore.py) -------------
+# Each failure opens an incident that the next success resolves; the task then fails too, so
+# the worker's log and the result backend show it.
 
 
 @shared_task(time_limit=3 * 3600, soft_time_limit=3 * 3600 - 60)
-def backup_nightly() -> object:
-    return _backup_side_call("backup_nightly", Incident.Kind.BACKUP_FAILED, "Nightly backup")
+def backup_nightly() -> str:
+    try:
+        backup = backup_create()
+    except BackupFailed as failure:
+        alert_raise(
+            key="backup",
+            kind=Incident.Kind.BACKUP_FAILED,
+            title="Nightly backup failed",
+            message=str(failure),
+        )
+        raise
+    if backup.offsite == backup.Offsite.FAILED:
+        message = f"{backup.file_name} is complete here but its off-site copy failed: {backup.offsite_error}"
+        alert_raise(
+            key="backup:offsite",
+            kind=Incident.Kind.BACKUP_FAILED,
+            title="Off-site copy failed",
+            message=message,
+        )
+    else:
+        alert_resolve(key="backup:offsite")
+    alert_resolve(key="backup")
+    return backup.file_name
 
 
 @shared_task(time_limit=3600, soft_time_limit=3600 - 60)
-def backups_cleanup() -> object:
-    return _backup_side_call("backups_cleanup", Incident.Kind.BACKUP_FAILED, "Backup cleanup")
+def backups_cleanup() -> dict:
+    result = backups_cleanup_run()
+    if result.failed:
+        message = "; ".join(f"{name}: {why}" for name, why in result.failed.items())
+        alert_raise(
+            key="backup:cleanup",
+            kind=Incident.Kind.BACKUP_FAILED,
+            title="Backup cleanup failed",
+            message=message,
+        )
+    else:
+        alert_resolve(key="backup:cleanup")
+    return {"deleted": len(result.deleted), "kept_newest": result.kept_newest, "failed": len(result.failed)}
 
 
 @shared_task(time_limit=3 * 3600, soft_time_limit=3 * 3600 - 60)
-def restore_drill() -> object:
-    return _backup_side_call("restore_drill", Incident.Kind.DRILL_FAILED, "Restore drill")
-
-
-def _backup_side_call(function: str, kind: str, what: str) -> object:
-    """Call ops.backups.<function>(); when that module or function is missing, raise an alert
-    and fail the task: a schedule that silently does nothing is the worst outcome."""
-    try:
-        run = getattr(importlib.import_module("ops.backups"), function)
-    except (ImportError, AttributeError) as error:
-        alert_raise(
-            key=f"scheduled:{function}",
-            kind=kind,
-            title=f"{what} cannot run",
-            message=f"{what} is scheduled but ops.backups.{function} is not available ({error}). "
-            "Deploy the backup module or disable the schedule in the back office.",
+def restore_drill() -> str:
+    drill = restore_drill_run()
+    if not drill.identical:
+        message = drill.error or "; ".join(
+            f"{d['table']}: expected {d['expected']}, found {d['found']}" for d in drill.differences[:20]
         )
-        raise
-    return run()
+        alert_raise(
+            key="restore_drill",
+            kind=Incident.Kind.DRILL_FAILED,
+            title="Restore drill failed",
+            message=message,
+        )
+        raise RuntimeError(f"Restore drill failed: {message}")
+    alert_resolve(key="restore_drill")
+    return f"restore drill: {drill.tables} tables, {drill.rows} rows, identical"

@@ -130,3 +130,15 @@ def usage_summary(tenant: Tenant, now: dt.datetime | None = None) -> dict:
         "request_limit": request_limit(tenant),
         "document_limit": document_limit(tenant),
     }
+
+
+def tenant_public_rows(tenant: Tenant) -> dict:
+    """The public-schema rows that belong to one tenant (its row, plan, hosts, keys, usage), as
+    plain values: what a one-tenant backup carries besides the tenant's schema."""
+    return {
+        "tenant": Tenant.objects.filter(pk=tenant.pk).values().get(),
+        "plan": Plan.objects.filter(pk=tenant.plan_id).values().first(),
+        "domains": list(tenant.domains.values()),
+        "api_keys": list(ApiKey.objects.filter(tenant=tenant).values()),
+        "usage_months": list(UsageMonth.objects.filter(tenant=tenant).values()),
+    }

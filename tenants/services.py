@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from tenants.keys import key_generate, key_split, legacy_key_digest
 from tenants.models import ApiKey, Domain, LegacyRecord, Plan, SchemaHealth, Tenant, UsageMonth
@@ -452,3 +452,64 @@ def usage_record_upload(*, tenant: Tenant, documents: int = 1) -> None:
 def legacy_record_note(*, kind: str, legacy_id: str, tenant: Tenant, fingerprint: str) -> LegacyRecord:
     """Remember that a record of the predecessor's files became Pulse data, and as what version."""
     return LegacyRecord.objects.create(kind=kind, legacy_id=legacy_id, tenant=tenant, fingerprint=fingerprint)
+
+
+# Copied from a backup's tenant row; ids, schema, host and timestamps are the new tenant's own.
+RESTORED_TENANT_FIELDS = (
+    "name",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "status",
+    "suspended_reason",
+    "timezone",
+    "custom_max_documents",
+    "custom_max_requests_per_month",
+)
+RESTORED_KEY_FIELDS = ("name", "scope", "created_by", "expires_at", "last_used_at")
+RESTORED_USAGE_FIELDS = ("month", "requests", "documents", "last_request_at", "last_upload_at")
+
+
+def tenant_restore_public_rows(*, slug: str, rows: dict) -> Tenant:
+    """The public rows of a tenant restored side by side under `slug` (its schema already in
+    place): a new tenant row, plan by name, one new host, its usage, and its API keys as revoked
+    records with new prefixes and secrets nobody holds, so no key of the original opens the copy."""
+    validate_slug(slug)
+    try:
+        with schema_context(get_public_schema_name()), transaction.atomic():
+            return _restored_tenant_create(slug=slug, rows=rows)
+    except IntegrityError as error:  # another tenant took the slug meanwhile
+        raise SlugTaken(slug) from error
+
+
+def _restored_tenant_create(*, slug: str, rows: dict) -> Tenant:
+    tenant = Tenant.objects.create(
+        schema_name=slug,
+        plan=_plan_restore(rows["plan"]),
+        **{field: rows["tenant"][field] for field in RESTORED_TENANT_FIELDS},
+    )
+    Domain.objects.create(tenant=tenant, domain=tenant_host(slug), is_primary=True)
+    now = timezone.now()
+    for key in rows["api_keys"]:
+        new = key_generate()
+        ApiKey.objects.create(
+            tenant=tenant,
+            prefix=new.prefix,
+            salt=new.salt,
+            secret_hash=new.secret_hash,
+            revoked_at=key["revoked_at"] or now,
+            **{field: key[field] for field in RESTORED_KEY_FIELDS},
+        )
+    UsageMonth.objects.bulk_create(
+        UsageMonth(tenant=tenant, **{field: usage[field] for field in RESTORED_USAGE_FIELDS})
+        for usage in rows["usage_months"]
+    )
+    return tenant
+
+
+def _plan_restore(plan: dict | None) -> Plan | None:
+    """The plan of that name (plans are shared), created from the backup if it is gone."""
+    if plan is None:
+        return None
+    defaults = {field: value for field, value in plan.items() if field not in ("id", "name")}
+    return Plan.objects.get_or_create(name=plan["name"], defaults=defaults)[0]

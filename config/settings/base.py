@@ -56,7 +56,7 @@ SHARED_APPS = [
     # Sign-in attempts of every schema in one public table (see "Sign-in throttling" below).
     "config.apps.SignInLockoutsConfig",
     "csp",
-    # Platform operations: incidents and their alert deliveries (public schema only).
+    # Platform operations: bootstrap, health, incidents and alerts, backups and restore drills (public schema).
     "ops",
 ]
 # Every tenant schema: its users, sessions and business data. Admin, sessions and messages
@@ -346,3 +346,10 @@ SPECTACULAR_SETTINGS = {
 # IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only strips a leading "=".
 INSTALLED_APPS += ["import_export"]
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+
+# --- Backups (ops/backups.py, ops/restore.py) ---------------------------------------------------
+BACKUP_DIR = env.BACKUP_DIR
+BACKUP_RETENTION_DAYS = env.BACKUP_RETENTION_DAYS
+AWS_S3_BACKUP_BUCKET = env.AWS_S3_BACKUP_BUCKET
+AWS_S3_ENDPOINT_URL = env.AWS_S3_ENDPOINT_URL
+PG_BIN_DIR = env.PG_BIN_DIR

@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context
 
 from ingest.models import Upload
 from ingest.tasks import resume_stalled_uploads
+from ops.backups import BackupFailed
 from ops.models import Delivery, Incident
 from ops.services import alert_raise, alert_resolve, alerts_remind, delivery_send
 from ops.tasks import backup_nightly, health_check_run, restore_drill
@@ -237,12 +238,22 @@ def test_a_failing_health_check_raises_its_incident_and_resolves_when_it_passes(
     assert Incident.objects.get(key="health:disk").resolved_at is not None
 
 
-@pytest.mark.parametrize(
-    ("task", "kind"), [(backup_nightly, "backup_failed"), (restore_drill, "drill_failed")]
-)
-def test_a_scheduled_backup_job_without_its_module_fails_loudly_with_an_alert(db, task, kind):
-    with pytest.raises(ImportError):
-        task()
+def test_a_failed_nightly_backup_opens_an_incident_and_fails_the_task(db, monkeypatch):
+    def failing_backup():
+        raise BackupFailed("pg_dump exited 1: disk full")
+
+    monkeypatch.setattr("ops.tasks.backup_create", failing_backup)
+
+    with pytest.raises(BackupFailed):
+        backup_nightly()
 
     incident = Incident.objects.get()
-    assert incident.kind == kind and "ops.backups" in incident.message
+    assert incident.kind == "backup_failed" and "disk full" in incident.message
+
+
+def test_a_restore_drill_without_a_backup_opens_an_incident_and_fails_the_task(db):
+    with pytest.raises(RuntimeError, match="No complete backup"):
+        restore_drill()
+
+    incident = Incident.objects.get()
+    assert incident.kind == "drill_failed" and "manage.py backup" in incident.message

@@ -67,5 +67,8 @@ urlpatterns = [
     path("settings/api-keys/", tenant_views.api_keys, name="api_keys"),
     path("settings/api-keys/<int:key_id>/revoke/", tenant_views.api_key_revoke_view, name="api_key_revoke"),
     path("settings/usage/", tenant_views.usage, name="usage"),
+    path("settings/team/", user_views.team, name="team"),
+    path("settings/team/<int:pk>/", user_views.team_member, name="team_member"),
+    path("invite/<str:token>/", user_views.invite_accept, name="invite_accept"),
     path("admin/", tenant_admin_site.urls),
 ]

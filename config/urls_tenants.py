@@ -22,6 +22,7 @@ urlpatterns = [
     path("welcome/<str:token>/", user_views.welcome, name="welcome"),
     path("accounts/", kpi_views.accounts, name="accounts"),
     path("accounts/<int:pk>/", kpi_views.account_detail, name="account_detail"),
+    path("accounts/<int:pk>/notes/", kpi_views.account_note_view, name="account_note"),
     path("insights/", kpi_views.insights, name="insights"),
     path("insights/<int:pk>/triage/", kpi_views.insight_triage, name="insight_triage"),
     path("knowledge/", kb_views.knowledge, name="knowledge"),

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.exports import csv_safe
-from kpis.forms import HealthModelForm, KpiRangeForm
+from kpis.forms import AccountNoteForm, HealthModelForm, KpiRangeForm
 from kpis.models import Account, Band, Insight, KpiDefinition
 from kpis.selectors import (
     account_benchmarks,
@@ -37,6 +37,7 @@ from kpis.selectors import (
 )
 from kpis.services import (
     ActivationRefused,
+    account_note_add,
     health_model_update,
     health_rules_restore,
     insight_triage_apply,
@@ -45,6 +46,7 @@ from kpis.services import (
     learned_model_request,
     report_card_refresh_later,
 )
+from kpis.timeline import account_timeline
 from users.decorators import admin_required, editor_required
 from users.models import User
 
@@ -121,8 +123,31 @@ def account_detail(request, pk: int):
         "kpi_names": kpi_names,
         "churn_drivers": _labelled(explanation.get("churn_drivers", []), kpi_names),
         "executions": account.executions.select_related("playbook").order_by("-started_at")[:10],
+        "timeline": account_timeline(account, page=_page_number(request.GET.get("timeline_page"))),
+        "note_form": AccountNoteForm(),
     }
     return render(request, "kpis/account_detail.html", context)
+
+
+def _page_number(text: str | None) -> int:
+    """A page number from the query string; anything that is not one shows the first page."""
+    return int(text) if text and text.isdigit() and int(text) >= 1 else 1
+
+
+@editor_required
+@require_POST
+def account_note_view(request, pk: int):
+    account = get_object_or_404(Account, pk=pk)
+    form = AccountNoteForm(request.POST)
+    timeline = reverse("account_detail", args=[pk]) + "#timeline"
+    if not form.is_valid():
+        messages.error(request, "The note was not kept: " + " ".join(form.errors.get("body", [])))
+        return redirect(timeline)
+    try:
+        account_note_add(account=account, body=form.cleaned_data["body"], author=str(request.user))
+    except ValidationError as refusal:
+        messages.error(request, "The note was not kept: " + " ".join(refusal.messages))
+    return redirect(timeline)
 
 
 def _named(explanation: dict, names: dict) -> dict:

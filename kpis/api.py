@@ -158,7 +158,12 @@ ACCOUNT_FILTERS = [
     OpenApiParameter("band", str, enum=Band.values),
     OpenApiParameter("industry", str),
     OpenApiParameter("region", str),
-    OpenApiParameter("owner", str),
+    OpenApiParameter(
+        "owner",
+        str,
+        description="An owner as written, or a teammate's username or e-mail: then the accounts whose owner "
+        "is that teammate's username, e-mail or full name.",
+    ),
     OpenApiParameter(
         "renewal_within_days", int, description="Renewing between today and N days from now (0–3650)."
     ),

@@ -50,6 +50,8 @@ from kpis.timeline import account_timeline
 from users.decorators import admin_required, editor_required
 from users.models import User
 
+# The accounts page's "Mine" owner filter: the signed-in teammate's accounts (kpis.selectors.owned_by).
+MINE = "me"
 EXPORT_COLUMNS = ["external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
                   "score", "band", "change"]  # fmt: skip
 
@@ -80,12 +82,14 @@ def accounts(request):
         filters = account_filters(request.GET)
     except ValidationError:  # a hand-edited URL: show everything rather than an error page
         filters = account_filters({})
+    if filters.owner == MINE:
+        filters = replace(filters, owner=request.user.username)
     rows = accounts_filtered(health_model_current().version, filters)
     if request.GET.get("format") == "csv":
         return _accounts_csv(rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, "choices": filter_choices(), "bands": Band.choices,
-               "query": request.GET.copy()}  # fmt: skip
+               "query": request.GET.copy(), "mine": request.GET.get("owner") == MINE}  # fmt: skip
     context["query"].pop("page", None)
     return render(request, "kpis/accounts.html", context)
 

@@ -4,12 +4,11 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Q
-from django.urls import reverse
 
 from ingest.models import SalesRecord, SyncRun, Upload, UploadFollowUp
 from ingest.services import UNEXPECTED_FAILURE, UPLOAD_SOURCE
 from kpis.models import Account, KpiValue, RenewalOutcome
-from kpis.timeline import TimelineEvent
+from kpis.timeline import TimelineEvent, portal_path
 
 
 def upload_followup_owed(upload: Upload) -> bool:
@@ -88,5 +87,5 @@ def _upload_event(upload: Upload) -> TimelineEvent:
         f"Upload loaded: {upload.original_name} ({upload.get_kind_display()})",
         f"{upload.inserted} rows added, {upload.updated} updated, {upload.rejected} rejected",
         upload.uploaded_by,
-        reverse("upload_detail", args=[upload.public_id]),
+        portal_path("upload_detail", upload.public_id),
     )

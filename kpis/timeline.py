@@ -15,6 +15,7 @@ import heapq
 from collections.abc import Callable
 from typing import NamedTuple
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,6 +43,12 @@ class TimelinePage(NamedTuple):
 
 TimelineSource = Callable[[Account, int], list[TimelineEvent]]
 _sources: list[TimelineSource] = []
+
+
+def portal_path(name: str, *args) -> str:
+    """A portal page's path on the tenant's host, also while the API answers on the base host
+    (whose URL conf has no portal pages)."""
+    return reverse(name, args=args, urlconf=settings.ROOT_URLCONF)
 
 
 def timeline_source_register(source: TimelineSource) -> None:
@@ -95,13 +102,14 @@ def _band_label(band: str) -> str:
 
 def _insights(account: Account, limit: int) -> list[TimelineEvent]:
     insights = account.insights.order_by("-created_at", "-pk")[:limit]
+    url = f"{portal_path('insights')}?account={account.pk}&status=all"
     return [
         TimelineEvent(
             insight.created_at,
             "insight",
             f"{insight.get_severity_display()} insight: {insight.title}",
             insight.detail,
-            url=reverse("insights"),
+            url=url,
         )
         for insight in insights
     ]

@@ -6,12 +6,11 @@ import statistics
 from collections import defaultdict
 
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition
 from kpis.selectors import health_model_current
-from kpis.timeline import TimelineEvent
+from kpis.timeline import TimelineEvent, portal_path
 from playbooks.criteria import criterion_met
 from playbooks.models import Execution, Playbook, StepProgress
 from playbooks.schemas import SCORE_DROP_MAX_MONTHS
@@ -223,7 +222,7 @@ def _started_event(execution: Execution) -> TimelineEvent:
         f"Playbook started: {_run_name(execution)}",
         owner,
         actor_label(execution.started_by),
-        reverse("execution_detail", args=[execution.pk]),
+        portal_path("execution_detail", execution.pk),
     )
 
 
@@ -234,7 +233,7 @@ def _ended_event(execution: Execution) -> TimelineEvent:
         "playbook_ended",
         f"Playbook {execution.get_status_display().lower()}: {_run_name(execution)}",
         execution.completion_reason,
-        url=reverse("execution_detail", args=[execution.pk]),
+        url=portal_path("execution_detail", execution.pk),
     )
 
 
@@ -248,7 +247,7 @@ def _step_event(step: StepProgress) -> TimelineEvent:
         f"Step {step.get_status_display().lower()}: {title}",
         f"{_run_name(step.execution)}" + (f" — {step.notes}" if step.notes else ""),
         step.done_by,
-        reverse("execution_detail", args=[step.execution_id]),
+        portal_path("execution_detail", step.execution_id),
     )
 
 

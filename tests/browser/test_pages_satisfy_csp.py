@@ -28,6 +28,7 @@ PORTAL_PAGES = [
     "/settings/health/",
     "/settings/api-keys/",
     "/settings/usage/",
+    "/settings/team/",
 ]
 TENANT_ADMIN_PAGES = [
     "/admin/",

@@ -200,3 +200,19 @@ def test_another_workspace_can_neither_read_nor_write_a_timeline(alice, bob):
     assert client.post(f"/accounts/{bobs.pk}/notes/", {"body": "intrusion"}).status_code == 404
     with schema_context("bob"):
         assert list(AccountNote.objects.values_list("body", flat=True)) == ["Bob's secret note"]
+
+
+def test_the_api_on_either_host_links_events_to_their_portal_pages(alice):
+    account = account_made()
+    upload = kpis_loaded(alice)
+    with schema_context("alice"):
+        execution = execution_start(
+            playbook=Playbook.objects.get(key="voc_sprint"), account=account, started_by="user:ann"
+        )
+    key = new_key(alice, scope=ApiKey.Scope.READ)
+    path = f"/api/v1/accounts/{account.pk}/timeline/?page_size=100"
+
+    for host in (None, "alice"):  # the base host's URL conf has no portal pages
+        urls = {event["kind"]: event["url"] for event in api(key, host).get(path).json()["results"]}
+        assert urls["playbook_started"] == f"/executions/{execution.pk}/"
+        assert urls["upload"] == f"/data/uploads/{upload.public_id}/"

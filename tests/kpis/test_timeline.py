@@ -216,3 +216,23 @@ def test_the_api_on_either_host_links_events_to_their_portal_pages(alice):
         urls = {event["kind"]: event["url"] for event in api(key, host).get(path).json()["results"]}
         assert urls["playbook_started"] == f"/executions/{execution.pk}/"
         assert urls["upload"] == f"/data/uploads/{upload.public_id}/"
+
+
+def test_the_account_page_reads_its_timeline_in_a_fixed_number_of_queries(
+    alice_data, django_assert_max_num_queries
+):
+    with schema_context("alice"):
+        account = Account.objects.get(name="TechCorp Solutions")
+    client = signed_in_client("alice")
+    with django_assert_max_num_queries(40) as few:
+        assert client.get(f"/accounts/{account.pk}/").status_code == 200
+    with schema_context("alice"):
+        for n in range(30):
+            account_note_add(account=account, body=f"note {n}", author="Ann")
+        for key in ("renewal_safeguard", "adoption_boost"):
+            if Playbook.objects.filter(key=key).exists():
+                execution_start(
+                    playbook=Playbook.objects.get(key=key), account=account, started_by="user:ann"
+                )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(f"/accounts/{account.pk}/?timeline_page=2").status_code == 200

@@ -155,6 +155,7 @@ def test_the_plan_limit_holds_for_invitations(alice, mailbox, settings):
     )
 
     assert page.status_code == 200
+    assert f"plan allows {limit} users" in page.content.decode()
     assert "/invite/" not in page.content.decode()
     with schema_context("alice"):
         assert not User.objects.filter(email="one.more@alice.example.com").exists()

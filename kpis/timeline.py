@@ -90,7 +90,7 @@ def _band_changes(account: Account, limit: int) -> list[TimelineEvent]:
 
 
 def _band_event(period: dt.date, band: str, previous: str | None, score: float) -> TimelineEvent:
-    at = timezone.make_aware(dt.datetime.combine(period, dt.time.min), dt.UTC)
+    at = timezone.make_aware(dt.datetime.combine(period, dt.time.min))  # in the zone pages show
     title = f"Health became {_band_label(band)}" if previous else f"First health score: {_band_label(band)}"
     detail = f"{period:%B %Y}: score {score:.0f}" + (f", was {_band_label(previous)}" if previous else "")
     return TimelineEvent(at, "health", title, detail)

@@ -97,6 +97,8 @@ def user_invite(*, email: str, acting_role: str, role: str = User.Role.VIEWER, f
 @transaction.atomic
 def user_invite_renew(*, user: User) -> User:
     """A fresh start for a teammate who has not set a password yet: earlier links stop working."""
+    if not user.is_active:
+        raise ValidationError(f"{user} is deactivated; reactivate them first.")
     if user.has_usable_password():
         raise ValidationError(f"{user} has already set a password; they can sign in.")
     user.set_unusable_password()

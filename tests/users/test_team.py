@@ -215,3 +215,16 @@ def test_the_team_page_lists_only_this_workspaces_people(alice, bob):
     page = signed_in_client("alice").get("/settings/team/").content.decode()
     assert "bob-only-person" not in page and "secret@bob.example.com" not in page
     assert "admin@alice.example.com" in page
+
+
+def test_a_deactivated_invitees_link_stops_working_and_gets_no_new_one(alice, mailbox):
+    admin = signed_in_client("alice")
+    link = invite(admin)
+    with schema_context("alice"):
+        nina = User.objects.get(email="nina@alice.example.com")
+    admin.post(f"/settings/team/{nina.pk}/", {"action": "deactivate"})
+    refused = admin.post(f"/settings/team/{nina.pk}/", {"action": "relink"}, follow=True).content.decode()
+
+    assert set_password(host_client("alice"), link).status_code == 404
+    assert "is deactivated; reactivate them first" in refused
+    assert len(mailbox.messages) == 1

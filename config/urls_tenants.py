@@ -23,6 +23,7 @@ urlpatterns = [
     path("password/set/<uidb64>/<token>/", user_views.PasswordSetView.as_view(), name="password_set"),
     path("accounts/", kpi_views.accounts, name="accounts"),
     path("accounts/<int:pk>/", kpi_views.account_detail, name="account_detail"),
+    path("accounts/<int:pk>/notes/", kpi_views.account_note_view, name="account_note"),
     path("insights/", kpi_views.insights, name="insights"),
     path("insights/<int:pk>/triage/", kpi_views.insight_triage, name="insight_triage"),
     path("knowledge/", kb_views.knowledge, name="knowledge"),
@@ -69,5 +70,8 @@ urlpatterns = [
     path("settings/api-keys/<int:key_id>/revoke/", tenant_views.api_key_revoke_view, name="api_key_revoke"),
     path("settings/usage/", tenant_views.usage, name="usage"),
     path("settings/peer-benchmarks/", tenant_views.peer_benchmarks_settings, name="peer_benchmarks_settings"),
+    path("settings/team/", user_views.team, name="team"),
+    path("settings/team/<int:pk>/", user_views.team_member, name="team_member"),
+    path("invite/<str:token>/", user_views.invite_accept, name="invite_accept"),
     path("admin/", tenant_admin_site.urls),
 ]

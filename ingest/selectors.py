@@ -5,8 +5,10 @@ from typing import Any
 
 from django.db.models import Q
 
-from ingest.models import SyncRun, Upload, UploadFollowUp
-from ingest.services import UNEXPECTED_FAILURE
+from ingest.models import SalesRecord, SyncRun, Upload, UploadFollowUp
+from ingest.services import UNEXPECTED_FAILURE, UPLOAD_SOURCE
+from kpis.models import Account, KpiValue, RenewalOutcome
+from kpis.timeline import TimelineEvent, portal_path
 
 
 def upload_followup_owed(upload: Upload) -> bool:
@@ -50,3 +52,40 @@ def import_failures_recent(*, since: dt.datetime, limit: int = 50) -> list[dict]
     ]
     rows += [{"at": s["started_at"], "what": f"Sync {s['source__name']}", "error": s["error"]} for s in syncs]
     return sorted(rows, key=lambda row: row["at"], reverse=True)[:limit]
+
+
+def account_upload_events(account: Account, limit: int) -> list[TimelineEvent]:
+    """Loaded uploads that wrote the account's KPI values, renewals or sales records (kpis.timeline
+    source), newest first, at most `limit`. The written rows name their upload: KPI values and
+    renewals as `source` "upload:<id>", sales records by foreign key."""
+    sources = {
+        *KpiValue.objects.filter(account=account, source__startswith=UPLOAD_SOURCE).values_list(
+            "source", flat=True
+        ),
+        *RenewalOutcome.objects.filter(account=account, source__startswith=UPLOAD_SOURCE).values_list(
+            "source", flat=True
+        ),
+    }
+    ids = {
+        int(source.removeprefix(UPLOAD_SOURCE))
+        for source in sources
+        if source[len(UPLOAD_SOURCE) :].isdigit()
+    }
+    ids |= set(
+        SalesRecord.objects.filter(account=account, upload__isnull=False).values_list("upload_id", flat=True)
+    )
+    uploads = Upload.objects.filter(pk__in=ids, status=Upload.Status.COMPLETED).order_by(
+        "-finished_at", "-pk"
+    )
+    return [_upload_event(upload) for upload in uploads[:limit]]
+
+
+def _upload_event(upload: Upload) -> TimelineEvent:
+    return TimelineEvent(
+        upload.finished_at or upload.created_at,
+        "upload",
+        f"Upload loaded: {upload.original_name} ({upload.get_kind_display()})",
+        f"{upload.inserted} rows added, {upload.updated} updated, {upload.rejected} rejected",
+        upload.uploaded_by,
+        portal_path("upload_detail", upload.public_id),
+    )

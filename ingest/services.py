@@ -70,6 +70,8 @@ LOAD_WORK_MEM = "64MB"
 ROW_BATCH = 5_000  # rows validated in Python between two writes to the staging table
 MAX_STORED_ERRORS = 50_000
 CHUNK = 1024 * 1024
+# How KPI values and renewals name the upload that wrote them (their `source`), read by the timeline.
+UPLOAD_SOURCE = "upload:"
 UNEXPECTED_FAILURE = (
     "Loading failed unexpectedly; nothing was written. "
     "Retry the upload; if it fails again, contact support with the upload id."
@@ -446,11 +448,11 @@ def _merge_kind(upload: Upload, tables: loaders.Tables, passwords: dict[int, str
     if upload.kind == Upload.Kind.ACCOUNTS:
         result = loaders.merge_accounts(tables)
     elif upload.kind == Upload.Kind.KPIS:
-        result = loaders.merge_kpi_values(tables, f"upload:{upload.pk}")
+        result = loaders.merge_kpi_values(tables, f"{UPLOAD_SOURCE}{upload.pk}")
     elif upload.kind == Upload.Kind.SALES:
         result = loaders.merge_sales(tables, upload.pk)
     elif upload.kind == Upload.Kind.RENEWALS:
-        result = loaders.merge_renewals(tables, f"upload:{upload.pk}")
+        result = loaders.merge_renewals(tables, f"{UPLOAD_SOURCE}{upload.pk}")
     else:
         return _import_users(tables, passwords, upload.acting_role)
     plan_limit_check(what="accounts", model=Account, adding=0)  # the rows merged above count

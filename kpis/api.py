@@ -33,10 +33,12 @@ from kpis.selectors import (
 )
 from kpis.services import (
     ActivationRefused,
+    account_note_add,
     insight_triage_apply,
     learned_model_activate,
     learned_model_request,
 )
+from kpis.timeline import MAX_PAGE_SIZE, account_timeline, note_event
 from tenants.models import ApiKey
 
 
@@ -158,7 +160,12 @@ ACCOUNT_FILTERS = [
     OpenApiParameter("band", str, enum=Band.values),
     OpenApiParameter("industry", str),
     OpenApiParameter("region", str),
-    OpenApiParameter("owner", str),
+    OpenApiParameter(
+        "owner",
+        str,
+        description="An owner as written, or a teammate's username or e-mail: then the accounts whose owner "
+        "is that teammate's username, e-mail or full name.",
+    ),
     OpenApiParameter(
         "renewal_within_days", int, description="Renewing between today and N days from now (0–3650)."
     ),
@@ -174,6 +181,34 @@ def period_param(params, name: str) -> dt.date | None:
         return dt.date.fromisoformat(text + "-01" if len(text) == 7 else text)
     except ValueError as error:
         raise ValidationError({name: ["Use YYYY-MM or YYYY-MM-DD."]}) from error
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField(
+        help_text="note, health, insight, playbook_started, playbook_step, playbook_ended or upload"
+    )
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    actor = serializers.CharField(
+        help_text="Who did it, when someone did: a teammate, an API key, a trigger."
+    )
+    url = serializers.CharField(help_text="The portal page about it, or empty.")
+
+
+class TimelinePageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TimelineEventSerializer(many=True)
+
+
+class TimelineQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=25)
+
+
+class AccountNoteSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=5000, help_text="The note, as plain text.")
 
 
 @extend_schema(tags=["accounts"])
@@ -215,6 +250,53 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     def health(self, request, pk=None):
         history = account_health_history(self.get_object(), health_model_current().version)
         return Response(SnapshotSerializer(history, many=True).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="What happened to the account, newest first: notes, health band changes, insights, "
+        "playbook starts, steps and completions, uploads",
+        parameters=[TimelineQuerySerializer],
+        responses=TimelinePageSerializer,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a note to the account's timeline (write key)",
+        request=AccountNoteSerializer,
+        responses={201: TimelineEventSerializer},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def timeline(self, request, pk=None):
+        account = self.get_object()
+        if request.method == "POST":
+            return self._note_add(request, account)
+        query = TimelineQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = account_timeline(account, **query.validated_data)
+        return Response(
+            {
+                "next": self._page_url(request, page, page.page + 1) if page.has_next else None,
+                "previous": self._page_url(request, page, page.page - 1) if page.page > 1 else None,
+                "results": TimelineEventSerializer(
+                    [event._asdict() for event in page.events], many=True
+                ).data,
+            }
+        )
+
+    def _note_add(self, request, account):
+        note = AccountNoteSerializer(data=request.data)
+        note.is_valid(raise_exception=True)
+        added = account_note_add(
+            account=account, body=note.validated_data["body"], author=f"API key {request.auth.name}"
+        )
+        return Response(
+            TimelineEventSerializer(note_event(added)._asdict()).data, status=status.HTTP_201_CREATED
+        )
+
+    @staticmethod
+    def _page_url(request, page, number: int) -> str:
+        query = request.query_params.copy()
+        query["page"], query["page_size"] = number, page.page_size
+        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
 @extend_schema(tags=["insights"])

@@ -82,3 +82,11 @@ class KpiRangeForm(forms.ModelForm):
     class Meta:
         model = KpiDefinition
         fields = ["weight", "impact", "worst", "critical", "healthy", "best", "active"]
+
+
+class AccountNoteForm(forms.Form):
+    body = forms.CharField(
+        label="Add a note",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Call notes, a decision, what to watch…"}),
+    )

@@ -62,6 +62,23 @@ class Account(models.Model):
         return self.name
 
 
+class AccountNote(models.Model):
+    """What a CSM wrote about an account, on its timeline."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="notes")
+    body = models.TextField(max_length=5000)
+    # Who wrote it, as shown (a teammate's name, or an API key's): text, not a foreign key, for
+    # the same reason as Insight.assigned_to (users live in the public schema too).
+    author = models.CharField(max_length=160)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-created_at"], name="accountnote_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.account_id}: {self.body[:40]}"
+
+
 class KpiDefinition(models.Model):
     """A KPI of the catalog with its reference range: the values scoring 0, 40, 70 and 100."""
 

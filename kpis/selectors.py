@@ -41,6 +41,7 @@ from peers.models import ALL_INDUSTRIES
 from peers.publication import MIN_ACCOUNTS, MIN_TENANT_ACCOUNTS, QUANTILE_LEVELS, TenantAggregate
 from peers.selectors import peer_cells_latest
 from tenants.models import Tenant
+from users.models import User
 
 if TYPE_CHECKING:  # django-stubs-ext is a development tool, not installed in production
     from django_stubs_ext import WithAnnotations
@@ -228,14 +229,28 @@ def accounts_filtered(
     accounts = accounts_with_health(version)
     if filters.q:
         accounts = accounts.filter(Q(name__icontains=filters.q) | Q(external_id__icontains=filters.q))
-    for name in ("band", "industry", "region", "owner"):
+    for name in ("band", "industry", "region"):
         if getattr(filters, name):
             accounts = accounts.filter(**{name: getattr(filters, name)})
+    if filters.owner:
+        accounts = accounts.filter(owned_by(filters.owner))
     if filters.renewal_within_days is not None:
         today = today or timezone.localdate()
         window_end = today + dt.timedelta(days=filters.renewal_within_days)
         accounts = accounts.filter(renewal_date__gte=today, renewal_date__lte=window_end)
     return accounts.order_by(SORTS.get(filters.sort, "name"), "pk")
+
+
+def owned_by(owner: str) -> Q:
+    """Accounts whose owner is `owner`. The owner column is free text (files and the API set it),
+    so when `owner` names a teammate (username or e-mail) every way of writing that teammate
+    counts: username, e-mail address or full name, in any case. Other text matches as typed."""
+    teammate = User.objects.filter(Q(username__iexact=owner) | Q(email__iexact=owner)).first()
+    names = {owner} | ({teammate.username, teammate.email, teammate.full_name} if teammate else set())
+    match = Q()
+    for name in names - {""}:
+        match |= Q(owner__iexact=name)
+    return match
 
 
 def filter_choices() -> dict[str, list[str]]:

@@ -18,6 +18,7 @@ from kpis.defaults import DEFAULT_OVERRIDE_RULES, DEFAULT_RENEWAL_PROBABILITIES
 from kpis.insights import insights_generate
 from kpis.models import (
     Account,
+    AccountNote,
     BestPractice,
     HealthModel,
     HealthSnapshot,
@@ -89,6 +90,18 @@ def account_upsert(*, external_id: str, name: str, revenue: Decimal | None = Non
     account.full_clean()
     account.save()
     return account
+
+
+@transaction.atomic
+def account_note_add(*, account: Account, body: str, author: str) -> AccountNote:
+    """A CSM's note on the account's timeline; an empty note is refused rather than stored."""
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": "Write something in the note; an empty note is not kept."})
+    note = AccountNote(account=account, body=body, author=author)
+    note.full_clean()
+    note.save()
+    return note
 
 
 def health_refresh(*, account_ids: list[int] | None = None, model: HealthModel | None = None) -> int:

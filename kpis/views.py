@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.exports import csv_safe
-from kpis.forms import HealthModelForm, KpiRangeForm
+from kpis.forms import AccountNoteForm, HealthModelForm, KpiRangeForm
 from kpis.models import Account, Band, Insight, KpiDefinition
 from kpis.selectors import (
     account_benchmarks,
@@ -39,6 +39,7 @@ from kpis.selectors import (
 )
 from kpis.services import (
     ActivationRefused,
+    account_note_add,
     health_model_update,
     health_rules_restore,
     insight_triage_apply,
@@ -47,10 +48,13 @@ from kpis.services import (
     learned_model_request,
     report_card_refresh_later,
 )
+from kpis.timeline import account_timeline
 from peers.publication import MIN_ACCOUNTS
 from users.decorators import admin_required, editor_required
 from users.models import User
 
+# The accounts page's "Mine" owner filter: the signed-in teammate's accounts (kpis.selectors.owned_by).
+MINE = "me"
 EXPORT_COLUMNS = ["external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
                   "score", "band", "change"]  # fmt: skip
 
@@ -82,12 +86,14 @@ def accounts(request):
         filters = account_filters(request.GET)
     except ValidationError:  # a hand-edited URL: show everything rather than an error page
         filters = account_filters({})
+    if filters.owner == MINE:
+        filters = replace(filters, owner=request.user.username)
     rows = accounts_filtered(health_model_current().version, filters)
     if request.GET.get("format") == "csv":
         return _accounts_csv(rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, "choices": filter_choices(), "bands": Band.choices,
-               "query": request.GET.copy()}  # fmt: skip
+               "query": request.GET.copy(), "mine": request.GET.get("owner") == MINE}  # fmt: skip
     context["query"].pop("page", None)
     return render(request, "kpis/accounts.html", context)
 
@@ -127,8 +133,31 @@ def account_detail(request, pk: int):
         "min_accounts": MIN_ACCOUNTS,
         "churn_drivers": _labelled(explanation.get("churn_drivers", []), kpi_names),
         "executions": account.executions.select_related("playbook").order_by("-started_at")[:10],
+        "timeline": account_timeline(account, page=_page_number(request.GET.get("timeline_page"))),
+        "note_form": AccountNoteForm(),
     }
     return render(request, "kpis/account_detail.html", context)
+
+
+def _page_number(text: str | None) -> int:
+    """A page number from the query string; anything that is not one shows the first page."""
+    return int(text) if text and text.isdigit() and int(text) >= 1 else 1
+
+
+@editor_required
+@require_POST
+def account_note_view(request, pk: int):
+    account = get_object_or_404(Account, pk=pk)
+    form = AccountNoteForm(request.POST)
+    timeline = reverse("account_detail", args=[pk]) + "#timeline"
+    if not form.is_valid():
+        messages.error(request, "The note was not kept: " + " ".join(form.errors.get("body", [])))
+        return redirect(timeline)
+    try:
+        account_note_add(account=account, body=form.cleaned_data["body"], author=str(request.user))
+    except ValidationError as refusal:
+        messages.error(request, "The note was not kept: " + " ".join(refusal.messages))
+    return redirect(timeline)
 
 
 def _named(explanation: dict, names: dict) -> dict:

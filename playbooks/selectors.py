@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition, RenewalOutcome
 from kpis.selectors import health_model_current
+from kpis.timeline import TimelineEvent, portal_path
 from playbooks import effect
 from playbooks.criteria import criterion_met
 from playbooks.models import Execution, HoldoutDraw, Playbook, StepProgress
@@ -332,3 +333,67 @@ def _change(series: dict, start: dt.date, window: int) -> float | None:
     if first not in series or last not in series or first == last:
         return None
     return series[last][0] - series[first][0]
+
+
+def account_playbook_events(account: Account, limit: int) -> list[TimelineEvent]:
+    """The account's playbook runs on its timeline (kpis.timeline source): starts, completed or
+    skipped steps, and completions or cancellations, newest first, at most `limit`."""
+    executions = list(account.executions.order_by("-started_at")[:limit])
+    ended = [execution for execution in executions if execution.completed_at]
+    steps = (
+        StepProgress.objects.filter(execution__account=account, done_at__isnull=False)
+        .select_related("execution")
+        .order_by("-done_at")[:limit]
+    )
+    events = [_started_event(execution) for execution in executions]
+    events += [_ended_event(execution) for execution in ended]
+    events += [_step_event(step) for step in steps]
+    return sorted(events, key=lambda event: event.at, reverse=True)[:limit]
+
+
+def _run_name(execution: Execution) -> str:
+    return execution.plan.get("name", execution.playbook_id)
+
+
+def _started_event(execution: Execution) -> TimelineEvent:
+    owner = f"owner {execution.owner}" if execution.owner else "no owner yet"
+    return TimelineEvent(
+        execution.started_at,
+        "playbook_started",
+        f"Playbook started: {_run_name(execution)}",
+        owner,
+        actor_label(execution.started_by),
+        portal_path("execution_detail", execution.pk),
+    )
+
+
+def _ended_event(execution: Execution) -> TimelineEvent:
+    assert execution.completed_at is not None  # only ended runs come here
+    return TimelineEvent(
+        execution.completed_at,
+        "playbook_ended",
+        f"Playbook {execution.get_status_display().lower()}: {_run_name(execution)}",
+        execution.completion_reason,
+        url=portal_path("execution_detail", execution.pk),
+    )
+
+
+def _step_event(step: StepProgress) -> TimelineEvent:
+    assert step.done_at is not None  # the query asks for done steps only
+    planned = step.execution.plan.get("steps", [])
+    title = planned[step.index]["title"] if step.index < len(planned) else f"Step {step.index + 1}"
+    return TimelineEvent(
+        step.done_at,
+        "playbook_step",
+        f"Step {step.get_status_display().lower()}: {title}",
+        f"{_run_name(step.execution)}" + (f" — {step.notes}" if step.notes else ""),
+        step.done_by,
+        portal_path("execution_detail", step.execution_id),
+    )
+
+
+def actor_label(started_by: str) -> str:
+    """`user:ann`, `trigger:4`, `api:pk_ab12` as a person reads them."""
+    kind, _, who = started_by.partition(":")
+    labels = {"user": "{}", "trigger": "trigger #{}", "api": "API key {}…"}
+    return labels.get(kind, "{}").format(who) if who else started_by

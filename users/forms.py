@@ -3,6 +3,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from users.models import User
 from users.throttling import lockout_message
 
 
@@ -23,3 +24,13 @@ class LoginForm(LockoutMessageMixin, AuthenticationForm):
 
 class AdminLoginForm(LockoutMessageMixin, AdminAuthenticationForm):
     """The sign-in form of both admin sites: the staff back office and each workspace's."""
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    full_name = forms.CharField(label="Name", max_length=150, required=False)
+    role = forms.ChoiceField(label="Role", choices=User.Role.choices, initial=User.Role.VIEWER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=User.Role.choices)

@@ -25,3 +25,8 @@ def lockout_ends_at(*, lockout_key: str, ip_address: str | None) -> dt.datetime:
     attempts = AccessAttempt.objects.filter(username=lockout_key, ip_address=ip_address)
     last_failure = attempts.aggregate(last=Max("attempt_time"))["last"] or timezone.now()
     return last_failure + settings.AXES_COOLOFF_TIME
+
+
+def team_members():
+    """The workspace's users for the team page: active first, then by name."""
+    return User.objects.order_by("-is_active", "full_name", "username")

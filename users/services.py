@@ -13,6 +13,7 @@ from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django_tenants.utils import get_public_schema_name
 
@@ -78,6 +79,60 @@ def staff_user_save(*, user: User) -> User:
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+@transaction.atomic
+def user_invite(*, email: str, acting_role: str, role: str = User.Role.VIEWER, full_name: str = "") -> User:
+    """Add a teammate who has no password yet: they choose one through the invitation link
+    (users.invitations), so nobody else ever knows it. The e-mail address is the username."""
+    email = email.strip().lower()
+    if User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email)).exists():
+        raise ValidationError(
+            {"email": f"{email} is already on this team; change their role or reactivate them."}
+        )
+    user = User(username=email, email=email, full_name=full_name, role=role)
+    user.set_unusable_password()
+    return user_save(user=user, acting_role=acting_role)
+
+
+@transaction.atomic
+def user_invite_renew(*, user: User) -> User:
+    """A fresh start for a teammate who has not set a password yet: earlier links stop working."""
+    if not user.is_active:
+        raise ValidationError(f"{user} is deactivated; reactivate them first.")
+    if user.has_usable_password():
+        raise ValidationError(f"{user} has already set a password; they can sign in.")
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def user_role_change(*, user: User, role: str, acting_user: User) -> User:
+    """Give a teammate another role (never above the acting user's, never leaving no admin)."""
+    if user.pk == acting_user.pk:
+        raise ValidationError({"role": "You cannot change your own role; ask another admin."})
+    if user.is_tenant_admin and role != User.Role.ADMIN:
+        _other_active_admin_require(user=user, action="take the admin role from")
+    user.role = role
+    return user_save(user=user, acting_role=acting_user.role)
+
+
+@transaction.atomic
+def user_active_set(*, user: User, active: bool, acting_user: User) -> User:
+    """Deactivate (they can no longer sign in; their name stays on what they did) or reactivate."""
+    if user.pk == acting_user.pk:
+        raise ValidationError("You cannot deactivate yourself; ask another admin.")
+    if not active and user.is_tenant_admin:
+        _other_active_admin_require(user=user, action="deactivate")
+    user.is_active = active
+    return user_save(user=user, acting_role=acting_user.role)
+
+
+def _other_active_admin_require(*, user: User, action: str) -> None:
+    others = User.objects.select_for_update().filter(role=User.Role.ADMIN, is_active=True).exclude(pk=user.pk)
+    if not others.exists():
+        raise ValidationError(f"Cannot {action} {user}: a workspace needs at least one active admin.")
 
 
 def user_change_password(*, user: User, new_password: str) -> User:

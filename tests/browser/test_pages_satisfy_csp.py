@@ -29,6 +29,7 @@ PORTAL_PAGES = [
     "/settings/api-keys/",
     "/settings/usage/",
     "/settings/peer-benchmarks/",
+    "/settings/team/",
 ]
 TENANT_ADMIN_PAGES = [
     "/admin/",

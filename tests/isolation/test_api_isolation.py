@@ -119,6 +119,7 @@ ROUTES = {
     "api/v1/accounts/<pk>/": (["get"], bob_account_id),
     "api/v1/accounts/<pk>/kpis/": (["get"], bob_account_id),
     "api/v1/accounts/<pk>/health/": (["get"], bob_account_id),
+    "api/v1/accounts/<pk>/timeline/": (["get", "post"], bob_account_id),
     "api/v1/insights/": (["get"], None),
     "api/v1/insights/<pk>/": (["patch"], bob_insight_id),
     "api/accounts": (["get"], None),

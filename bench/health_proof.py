@@ -63,8 +63,10 @@ def measure(accounts: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE kpis_kpivalue")
     churns = sum(r.outcome == "churned" for r in book.renewals)
-    print(f"\n{accounts:,} accounts: {len(book.renewals):,} renewals ({churns:,} churned), "
-          f"{book.values.shape[1]} months x {book.values.shape[2]} KPIs, loaded in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(
+        f"\n{accounts:,} accounts: {len(book.renewals):,} renewals ({churns:,} churned), "
+        f"{book.values.shape[1]} months x {book.values.shape[2]} KPIs, loaded in {time.perf_counter() - started:.1f} s"
+    )
     model = health_model_current()
     started = time.perf_counter()
     data = renewal_dataset(model)
@@ -74,14 +76,20 @@ def measure(accounts: int) -> None:
     trained = time.perf_counter() - started
     ceiling = ceiling_auc(book, data)
     learned, rules = proof.learned_card["auc"], proof.rules_card["auc"]
-    print(f"  AUC on {proof.learned_card['renewals']:,} renewals in {len(proof.learned_card['folds'])} quarterly folds: "
-          f"ceiling {ceiling:.4f} | learned {learned:.4f} {proof.learned_card['auc_ci']} | rules {rules:.4f} "
-          f"{proof.rules_card['auc_ci']}")  # fmt: skip
-    print(f"  critical lift: learned {proof.learned_card['critical_lift_at_rules_share']} at the rules' share, "
-          f"rules {proof.rules_card['critical_lift']}; verdict: {proof.verdict}")  # fmt: skip
+    print(
+        f"  AUC on {proof.learned_card['renewals']:,} renewals in {len(proof.learned_card['folds'])} quarterly folds: "
+        f"ceiling {ceiling:.4f} | learned {learned:.4f} {proof.learned_card['auc_ci']} | rules {rules:.4f} "
+        f"{proof.rules_card['auc_ci']}"
+    )
+    print(
+        f"  critical lift: learned {proof.learned_card['critical_lift_at_rules_share']} at the rules' share, "
+        f"rules {proof.rules_card['critical_lift']}; verdict: {proof.verdict}"
+    )
     print(f"  seconds: read {read:.1f} + train and backtest {trained:.1f} = {read + trained:.1f}")
-    print(f"  target learned AUC within {TARGET_GAP} of the ceiling: {'met' if ceiling - learned <= TARGET_GAP else 'MISSED'}; "
-          f"target < {TARGET_SECONDS:.0f} s: {'met' if read + trained < TARGET_SECONDS else 'MISSED'}")  # fmt: skip
+    print(
+        f"  target learned AUC within {TARGET_GAP} of the ceiling: {'met' if ceiling - learned <= TARGET_GAP else 'MISSED'}; "
+        f"target < {TARGET_SECONDS:.0f} s: {'met' if read + trained < TARGET_SECONDS else 'MISSED'}"
+    )
 
 
 def ceiling_auc(book, data) -> float:
@@ -100,8 +108,12 @@ def run(sizes: list[int]) -> None:
     public_tenant_ensure()
     cleanup()
     for accounts in sizes:
-        tenant_provision(name="Bench proof", slug=SLUG, admin=AdminSpec("Bench", "bench@example.com", "bench-password-1234"),
-                         plan=Plan.objects.get(name="enterprise"))  # fmt: skip
+        tenant_provision(
+            name="Bench proof",
+            slug=SLUG,
+            admin=AdminSpec("Bench", "bench@example.com", "bench-password-1234"),
+            plan=Plan.objects.get(name="enterprise"),
+        )
         try:
             with schema_context(SLUG):
                 measure(accounts)

@@ -473,8 +473,10 @@ def run_all(path: Path, folder: Path, args) -> None:
         f"written in {xlsx['write_s']:.1f} s, parsed in {xlsx['parse_s']:.1f} s"
     )
     if xlsx["note"]:
-        print(f"  XLSX: {xlsx['note']}; parsed {xlsx['rows']:,} rows instead, extrapolated: "
-              f"{xlsx['parse_s'] * args.rows / xlsx['rows']:.0f} s for {args.rows:,}")  # fmt: skip
+        print(
+            f"  XLSX: {xlsx['note']}; parsed {xlsx['rows']:,} rows instead, extrapolated: "
+            f"{xlsx['parse_s'] * args.rows / xlsx['rows']:.0f} s for {args.rows:,}"
+        )
     report(args.rows, r0, r2, r4, min(args.r4_rows, args.rows), xlsx)
 
 

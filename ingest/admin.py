@@ -175,13 +175,42 @@ class UploadErrorInline(ReadOnly, admin.TabularInline):
 
 @admin.register(Upload, site=tenant_admin_site)
 class UploadAdmin(ReadOnly, admin.ModelAdmin):
-    list_display = ("original_name", "kind", "version", "via", "status", "inserted", "updated", "rejected",
-                    "uploaded_by", "created_at")  # fmt: skip
+    list_display = (
+        "original_name",
+        "kind",
+        "version",
+        "via",
+        "status",
+        "inserted",
+        "updated",
+        "rejected",
+        "uploaded_by",
+        "created_at",
+    )
     list_filter = ("kind", "status", "via", "dry_run")
     search_fields = ("original_name", "sha256", "uploaded_by")
-    fields = ("public_id", "original_name", "kind", "version", "via", "uploaded_by", "dry_run", "status",
-              "message", "sha256", "size", "rows_total", "rows_read", "inserted", "updated", "unchanged",
-              "rejected", "created_at", "started_at", "finished_at")  # fmt: skip
+    fields = (
+        "public_id",
+        "original_name",
+        "kind",
+        "version",
+        "via",
+        "uploaded_by",
+        "dry_run",
+        "status",
+        "message",
+        "sha256",
+        "size",
+        "rows_total",
+        "rows_read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "rejected",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
     inlines = [UploadErrorInline]
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
@@ -194,9 +223,10 @@ class UploadAdmin(ReadOnly, admin.ModelAdmin):
 class SyncSourceForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
     api_key = forms.CharField(
-        required=False, widget=forms.PasswordInput(render_value=False),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text="Stored encrypted and never shown again. Leave empty to keep the current key.",
-    )  # fmt: skip
+    )
     clear_api_key = forms.BooleanField(required=False, label="Remove the stored API key")
     hour = forms.IntegerField(min_value=0, max_value=23, initial=2, help_text="Local hour of the daily run.")
     timezone = forms.ChoiceField(
@@ -213,8 +243,18 @@ class SyncSourceAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
     """The API key is write-only: the form never renders it, nor its encrypted form."""
 
     form = SyncSourceForm
-    fields = ("name", "url", "api_key", "clear_api_key", "hour", "timezone", "enabled", "expect_rows",
-              "cursor", "last_run_at")  # fmt: skip
+    fields = (
+        "name",
+        "url",
+        "api_key",
+        "clear_api_key",
+        "hour",
+        "timezone",
+        "enabled",
+        "expect_rows",
+        "cursor",
+        "last_run_at",
+    )
     readonly_fields = ("last_run_at",)
     list_display = ("name", "url", "enabled", "hour", "timezone", "has_api_key", "cursor", "last_run_at")
 

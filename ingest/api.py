@@ -23,9 +23,32 @@ class UploadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Upload
-        fields = ["id", "kind", "original_name", "version", "size", "sha256", "uploaded_by", "via", "dry_run",
-                  "status", "message", "rows_total", "progress", "rows_read", "inserted", "updated", "unchanged",
-                  "rejected", "summary", "created_at", "started_at", "finished_at", "status_url", "errors_url"]  # fmt: skip
+        fields = [
+            "id",
+            "kind",
+            "original_name",
+            "version",
+            "size",
+            "sha256",
+            "uploaded_by",
+            "via",
+            "dry_run",
+            "status",
+            "message",
+            "rows_total",
+            "progress",
+            "rows_read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "rejected",
+            "summary",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "status_url",
+            "errors_url",
+        ]
 
     def get_progress(self, upload) -> int:
         return upload_progress(upload)
@@ -41,8 +64,12 @@ class UploadCreateSerializer(serializers.Serializer):
     file = serializers.FileField()
     kind = serializers.ChoiceField(choices=Upload.Kind.choices)
     dry_run = serializers.BooleanField(default=False, help_text="Validate and count only; write nothing.")
-    account = serializers.CharField(required=False, allow_blank=True, max_length=200,
-                                    help_text="account_rollup mode: the account this KPI file is for.")  # fmt: skip
+    account = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="account_rollup mode: the account this KPI file is for.",
+    )
 
 
 def receive_and_queue(request, tenant) -> Upload:

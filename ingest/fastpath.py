@@ -115,8 +115,15 @@ def eligible(kind: str, dialect: CsvDialect, header: list[str], account_from_fil
     )
 
 
-def copy_raw(tables: Tables, path: Path, dialect: CsvDialect, header: list[str], fields: tuple[str, ...],
-             data_rows: int, progress_key: str) -> int | None:  # fmt: skip
+def copy_raw(
+    tables: Tables,
+    path: Path,
+    dialect: CsvDialect,
+    header: list[str],
+    fields: tuple[str, ...],
+    data_rows: int,
+    progress_key: str,
+) -> int | None:
     """COPY the file into the raw table (one text column per field, the header's in its order).
     Returns the rows read, or None, leaving nothing behind, when the fast path cannot be used."""
     if not _header_on_first_line(path, dialect):
@@ -141,13 +148,17 @@ def _header_on_first_line(path: Path, dialect: CsvDialect) -> bool:
     return bool(first.replace(dialect.delimiter, "").strip(" \t\r\n\ufeff"))
 
 
-def _copy_file(tables: Tables, path: Path, dialect: CsvDialect, header: list[str], data_rows: int,
-               progress_key: str) -> int:  # fmt: skip
+def _copy_file(
+    tables: Tables, path: Path, dialect: CsvDialect, header: list[str], data_rows: int, progress_key: str
+) -> int:
     options = "FORMAT csv, HEADER true, DELIMITER %s, ENCODING %s"
     sql = f"COPY {tables.raw} ({', '.join(header)}) FROM STDIN ({options})"
     size, sent, reported = max(path.stat().st_size, 1), 0, 0
     with connection.cursor() as cursor:
-        with open(path, "rb") as handle, cursor.cursor.copy(sql, (dialect.delimiter, COPY_ENCODINGS[dialect.encoding])) as copy:  # fmt: skip
+        with (
+            open(path, "rb") as handle,
+            cursor.cursor.copy(sql, (dialect.delimiter, COPY_ENCODINGS[dialect.encoding])) as copy,
+        ):
             for chunk in iter(lambda: handle.read(CHUNK), b""):
                 copy.write(chunk)
                 sent += len(chunk)

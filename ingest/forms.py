@@ -29,9 +29,10 @@ class UploadForm(RefusedUploadMixin, forms.Form):
         ".txt, .md, .html, .pdf, .docx, a .zip of them, or a CSV of doc_id, title, content."
     )
     account = forms.CharField(
-        required=False, max_length=200,
+        required=False,
+        max_length=200,
         help_text="Account roll-up mode only: the account this KPI file is for (external id or name).",
-    )  # fmt: skip
+    )
     preview = forms.BooleanField(
         required=False, initial=True, label="Preview first (write nothing until I confirm)"
     )

@@ -132,13 +132,16 @@ def reject_duplicates(tables: Tables, kind: str, upload_id: int, room: int) -> i
                 SELECT line, {columns}, min(line) OVER (PARTITION BY {columns}) AS first FROM {tables.stage}
             ) keyed WHERE line <> first
         """)  # the identifiers are ours, not input
-        cursor.execute(f"""
+        cursor.execute(
+            f"""
             INSERT INTO ingest_uploaderror (upload_id, line, field, value, reason)
             SELECT %(upload)s, line, %(field)s,
                    CASE WHEN length(shown) > {ECHO_LIMIT} THEN left(shown, {ECHO_LIMIT - 1}) || '…' ELSE shown END,
                    left('duplicate of line ' || first || %(reason)s, 300)
             FROM ingest_duplicates ORDER BY line LIMIT %(room)s
-        """, {"upload": upload_id, "field": ", ".join(key)[:60], "reason": reason, "room": room})  # fmt: skip
+        """,
+            {"upload": upload_id, "field": ", ".join(key)[:60], "reason": reason, "room": room},
+        )
         cursor.execute(f"DELETE FROM {tables.stage} s USING ingest_duplicates d WHERE s.line = d.line")
         rejected = cursor.rowcount
         cursor.execute("DROP TABLE ingest_duplicates")
@@ -181,7 +184,7 @@ def merge_kpi_values(tables: Tables, source: str) -> MergeResult:
         CREATE UNLOGGED TABLE {tables.kpi_rows} AS
         SELECT m.account_id, k.id AS kpi_id, s.period, s.value
         FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account JOIN {bulk.KPIS} k ON k.key = s.kpi
-    """)  # fmt: skip
+    """)
     result = _merge_result(bulk.kpi_values_merge_from(tables.kpi_rows, source), tables)
     _created_note(result, created)
     return result
@@ -209,17 +212,25 @@ def merge_sales(tables: Tables, upload_id: int) -> MergeResult:
     _lock_merges("ingest_salesrecord")
     staged = f"{tables.stage} s JOIN {tables.accounts} m ON m.text = s.account"
     fields, values = ", ".join(SALE_VALUES), ", ".join(SALE_VALUES.values())
-    changed = bulk.written(f"""
+    changed = bulk.written(
+        f"""
         UPDATE ingest_salesrecord r SET ({fields}, upload_id, updated_at) = ({values}, %s, now())
         FROM {staged}
         WHERE {SALE_KEY_MATCHES} AND ({", ".join(f"r.{f}" for f in SALE_VALUES)}) IS DISTINCT FROM ({values})
-    """, "r.account_id AS account_id, false AS is_new", [upload_id])  # fmt: skip
-    added = bulk.written(f"""
+    """,
+        "r.account_id AS account_id, false AS is_new",
+        [upload_id],
+    )
+    added = bulk.written(
+        f"""
         INSERT INTO ingest_salesrecord (account_id, date, user_id, product_name, {fields}, upload_id, created_at, updated_at)
         SELECT m.account_id, s.date, s.user_id, s.product_name, {values}, %s, now(), now()
         FROM {staged}
         WHERE NOT EXISTS (SELECT 1 FROM ingest_salesrecord r WHERE {SALE_KEY_MATCHES})
-    """, "account_id, true AS is_new", [upload_id])  # fmt: skip
+    """,
+        "account_id, true AS is_new",
+        [upload_id],
+    )
     feed = _feed_expansion_revenue(tables, upload_id)
     result = _merge_result(
         bulk.Written(
@@ -258,7 +269,7 @@ def _feed_expansion_revenue(tables: Tables, upload_id: int) -> bulk.Written:
         FROM yearly t JOIN touched USING (account_id, period)
         JOIN {bulk.ACCOUNTS} a ON a.id = t.account_id AND a.revenue > 0
         JOIN {bulk.KPIS} k ON k.key = 'expansion_revenue'
-    """)  # fmt: skip
+    """)
     result = bulk.kpi_values_merge_from("ingest_sales_kpis", f"sales:{upload_id}")
     execute("DROP TABLE ingest_sales_kpis")
     return result

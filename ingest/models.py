@@ -129,8 +129,15 @@ class SalesRecord(models.Model):
     # Which upload last wrote the row: provenance only, nothing joins on it. Without a database
     # constraint and index, a million-row load skips a million foreign-key checks at commit
     # (~2.5 s) and an index; deleting an upload still clears it here (Django's SET_NULL).
-    upload = models.ForeignKey(Upload, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-                               db_constraint=False, db_index=False)  # fmt: skip
+    upload = models.ForeignKey(
+        Upload,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -66,8 +66,15 @@ class PipelineResource(resources.ModelResource):
             return csv_safe(value)  # numbers stay numbers: a KPI value may well be negative
         return value
 
-    def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
-                    collect_failed_rows=False, **kwargs):  # fmt: skip
+    def import_data(
+        self,
+        dataset,
+        dry_run=False,
+        raise_errors=False,
+        use_transactions=None,
+        collect_failed_rows=False,
+        **kwargs,
+    ):
         """Receive and process the dataset as one upload. The pipeline runs its own transactions
         and keeps every rejected row in UploadError, so use_transactions, collect_failed_rows and
         raise_errors do not apply: problems are reported in the Result, never raised."""
@@ -116,8 +123,13 @@ class PipelineResource(resources.ModelResource):
         """The preview this confirmation follows: the same rows, kind and user, not loaded yet."""
         buffer.seek(0)
         digest = hashlib.file_digest(buffer, "sha256").hexdigest()
-        candidates = Upload.objects.filter(sha256=digest, kind=self.kind, via=Upload.Via.ADMIN,
-                                           uploaded_by=username, status=Upload.Status.PREVIEWED)  # fmt: skip
+        candidates = Upload.objects.filter(
+            sha256=digest,
+            kind=self.kind,
+            via=Upload.Via.ADMIN,
+            uploaded_by=username,
+            status=Upload.Status.PREVIEWED,
+        )
         return candidates.order_by("-pk").first()
 
 
@@ -136,10 +148,14 @@ def _write_csv(handle, dataset, keep: list[int]) -> dict[int, int]:
 
 
 def _report_rows(result: UploadResult, upload: Upload, dataset, starts: dict[int, int]) -> None:
-    result.totals.update({
-        RowResult.IMPORT_TYPE_NEW: upload.inserted, RowResult.IMPORT_TYPE_UPDATE: upload.updated,
-        RowResult.IMPORT_TYPE_SKIP: upload.unchanged, RowResult.IMPORT_TYPE_INVALID: upload.rejected,
-    })  # fmt: skip
+    result.totals.update(
+        {
+            RowResult.IMPORT_TYPE_NEW: upload.inserted,
+            RowResult.IMPORT_TYPE_UPDATE: upload.updated,
+            RowResult.IMPORT_TYPE_SKIP: upload.unchanged,
+            RowResult.IMPORT_TYPE_INVALID: upload.rejected,
+        }
+    )
     for line, errors in groupby(upload.errors.all()[:MAX_ROWS_SHOWN], key=attrgetter("line")):
         problems: dict[str, list[str]] = {}
         for error in errors:

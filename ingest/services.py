@@ -299,8 +299,13 @@ def _load(upload: Upload) -> None:
     Upload.objects.filter(pk=upload.pk).update(rows_total=upload.rows_total)
     # In account_rollup mode the file itself names the account, so the column is optional.
     required = set(spec.required) - ({"account"} if upload.account_from_file else set())
-    header, rows = read_header_and_rows(str(path), upload.original_name, expected=set(spec.expected),
-                                        required=required, limits=upload_limits())  # fmt: skip
+    header, rows = read_header_and_rows(
+        str(path),
+        upload.original_name,
+        expected=set(spec.expected),
+        required=required,
+        limits=upload_limits(),
+    )
     tables = loaders.Tables(upload.pk)
     passwords: dict[int, str] = {}  # a users file's initial passwords by line, never staged
     with transaction.atomic():
@@ -356,7 +361,9 @@ def _document_store(
     return []
 
 
-def _stage(upload: Upload, tables: loaders.Tables, path: Path, header: list[str], rows, passwords: dict) -> tuple[int, int]:  # fmt: skip
+def _stage(
+    upload: Upload, tables: loaders.Tables, path: Path, header: list[str], rows, passwords: dict
+) -> tuple[int, int]:
     """Valid rows into the staging table, errors recorded. Returns (rows read, rows rejected).
 
     Big CSV files of sales and KPI values are read by PostgreSQL and checked in SQL first
@@ -386,8 +393,9 @@ def _batches(rows) -> Iterator[list]:
         yield batch
 
 
-def _validate(upload: Upload, tables: loaders.Tables, batches, context: Context, passwords: dict,
-              done: int = 0) -> tuple[int, int]:  # fmt: skip
+def _validate(
+    upload: Upload, tables: loaders.Tables, batches, context: Context, passwords: dict, done: int = 0
+) -> tuple[int, int]:
     """validate_row for each row; the valid ones are COPied to staging a batch at a time.
     `done`: rows already accepted before these, for the progress shown."""
     read = rejected = 0
@@ -497,9 +505,16 @@ def _finish_counts(upload: Upload, read: int, rejected: int, result: loaders.Mer
         "newest_date": result.newest_date.isoformat() if result.newest_date else None,
     }
     Upload.objects.filter(pk=upload.pk).update(
-        rows_read=read, inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,
-        rejected=rejected, summary=summary, status=status, finished_at=timezone.now(), message=_message(status, rejected),
-    )  # fmt: skip
+        rows_read=read,
+        inserted=result.inserted,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        rejected=rejected,
+        summary=summary,
+        status=status,
+        finished_at=timezone.now(),
+        message=_message(status, rejected),
+    )
     upload.refresh_from_db()
 
 

@@ -343,18 +343,24 @@ def _finish_empty(run: SyncRun, source: SyncSource) -> None:
     _close(run, SyncRun.Status.EMPTY, source)
     _alerts_clear(run, Alert.Kind.SYNC_FAILED, *([] if source.expect_rows else [Alert.Kind.SYNC_EMPTY]))
     if source.expect_rows:
-        _alert(run, Alert.Kind.SYNC_EMPTY,
-               f"Sales sync “{source.name}” returned no rows dated {run.cursor_from} or later. Check that the "
-               "API still records sales and that the source's URL is right; if quiet days are normal, "
-               "turn off “expect rows”.")  # fmt: skip
+        _alert(
+            run,
+            Alert.Kind.SYNC_EMPTY,
+            f"Sales sync “{source.name}” returned no rows dated {run.cursor_from} or later. Check that the "
+            "API still records sales and that the source's URL is right; if quiet days are normal, "
+            "turn off “expect rows”.",
+        )
 
 
 def _fail(run: SyncRun, error: str) -> None:
     run.error = error
     _close(run, SyncRun.Status.FAILED, run.source)
     cursor = run.source.cursor
-    retry = (f"The cursor stays at {cursor}, so the next run asks again from that date." if cursor else
-             "There is no cursor yet: if this lasts, pull the missed days with the sync_sales command.")  # fmt: skip
+    retry = (
+        f"The cursor stays at {cursor}, so the next run asks again from that date."
+        if cursor
+        else "There is no cursor yet: if this lasts, pull the missed days with the sync_sales command."
+    )
     _alert(run, Alert.Kind.SYNC_FAILED, f"Sales sync “{run.source.name}” failed: {error} {retry}")
 
 

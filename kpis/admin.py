@@ -28,8 +28,15 @@ class KpiDefinitionAdmin(admin.ModelAdmin):
 class HealthModelAdmin(ReadOnly, admin.ModelAdmin):
     """Versions are made by the health settings page."""
 
-    list_display = ("version", "healthy_min", "critical_below", "missing_data_rule", "upload_mode",
-                    "created_by", "created_at")  # fmt: skip
+    list_display = (
+        "version",
+        "healthy_min",
+        "critical_below",
+        "missing_data_rule",
+        "upload_mode",
+        "created_by",
+        "created_at",
+    )
 
 
 @admin.register(HealthSnapshot, site=tenant_admin_site)

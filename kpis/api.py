@@ -53,8 +53,24 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = ["id", "external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
-                  "score", "band", "change", "slope_3m", "latest_period", "created_at", "updated_at"]  # fmt: skip
+        fields = [
+            "id",
+            "external_id",
+            "name",
+            "revenue",
+            "industry",
+            "region",
+            "status",
+            "renewal_date",
+            "owner",
+            "score",
+            "band",
+            "change",
+            "slope_3m",
+            "latest_period",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class AccountDetailSerializer(AccountSerializer):
@@ -92,8 +108,19 @@ class KpiSeriesSerializer(serializers.Serializer):
     class Kpi(serializers.ModelSerializer):
         class Meta:
             model = KpiDefinition
-            fields = ["key", "name", "category", "unit", "direction", "impact", "weight", "worst", "critical",
-                      "healthy", "best"]  # fmt: skip
+            fields = [
+                "key",
+                "name",
+                "category",
+                "unit",
+                "direction",
+                "impact",
+                "weight",
+                "worst",
+                "critical",
+                "healthy",
+                "best",
+            ]
 
     kpi = Kpi()
     points = Point(many=True)
@@ -420,8 +447,19 @@ class LearnedModelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LearnedModel
-        fields = ["id", "status", "proven", "verdict", "requested_by", "compared_with_version", "report_card",
-                  "rules_report_card", "created_at", "finished_at", "status_url"]  # fmt: skip
+        fields = [
+            "id",
+            "status",
+            "proven",
+            "verdict",
+            "requested_by",
+            "compared_with_version",
+            "report_card",
+            "rules_report_card",
+            "created_at",
+            "finished_at",
+            "status_url",
+        ]
 
     def get_status_url(self, learned) -> str:
         return reverse("api-learned-model", args=[learned.pk], request=self.context.get("request"))

@@ -96,8 +96,15 @@ def dataset_build(
         flag = latest_index(history, renewal.renewal_date - dt.timedelta(days=FLAG_DAYS))
         assert flag is not None  # FLAG_DAYS < LEAD_DAYS: the flag month is on or after the lead month
         periods = {period: i for i, (period, _values) in enumerate(history)}
-        rows.append((renewal, scorer.score(history[lead][1]).score, scorer.score(history[flag][1]).score,
-                     space.row(history, lead, periods), space.row(history, flag, periods)))  # fmt: skip
+        rows.append(
+            (
+                renewal,
+                scorer.score(history[lead][1]).score,
+                scorer.score(history[flag][1]).score,
+                space.row(history, lead, periods),
+                space.row(history, flag, periods),
+            )
+        )
     width = len(space.names)
     return Dataset(
         account_ids=np.array([row[0].account_id for row in rows], dtype=int),
@@ -237,8 +244,12 @@ def reliability(churned: np.ndarray, probability: np.ndarray, bins: int = 10) ->
 
 
 def _fold_figures(fold: Fold, churned: np.ndarray, risk: np.ndarray) -> dict:
-    return {"quarter": fold.quarter, "renewals": int(len(fold.test)), "churns": int(churned[fold.test].sum()),
-            "auc": _round(auc(churned[fold.test], risk[fold.test]))}  # fmt: skip
+    return {
+        "quarter": fold.quarter,
+        "renewals": int(len(fold.test)),
+        "churns": int(churned[fold.test].sum()),
+        "auc": _round(auc(churned[fold.test], risk[fold.test])),
+    }
 
 
 def auc(churned: np.ndarray, risk: np.ndarray) -> float | None:
@@ -272,11 +283,15 @@ def unproven_reason(data: Dataset, folds: Sequence[Fold]) -> str | None:
     """Why a learned model on this history cannot be trusted yet (None when it can)."""
     churns, quarters = int(data.churned.sum()), len(set(data.quarters.tolist()))
     if churns < MIN_CHURNS:
-        return (f"Unproven: the renewal history holds {churns} churn event(s); a learned model needs at least "
-                f"{MIN_CHURNS} before its backtest means anything. Load more renewal outcomes.")  # fmt: skip
+        return (
+            f"Unproven: the renewal history holds {churns} churn event(s); a learned model needs at least "
+            f"{MIN_CHURNS} before its backtest means anything. Load more renewal outcomes."
+        )
     if quarters < MIN_QUARTERS or not folds:
-        return (f"Unproven: renewals span {quarters} quarter(s); a learned model needs at least {MIN_QUARTERS}, "
-                "so that it is tested on quarters it never saw. Load older renewal outcomes.")  # fmt: skip
+        return (
+            f"Unproven: renewals span {quarters} quarter(s); a learned model needs at least {MIN_QUARTERS}, "
+            "so that it is tested on quarters it never saw. Load older renewal outcomes."
+        )
     return None
 
 
@@ -290,8 +305,10 @@ def activation_refusal(*, proven: bool, verdict: str, learned: Mapping, rules: M
     rules_lift = rules["critical_lift"] if rules["critical_lift"] is not None else 1.0
     lift = learned.get("critical_lift_at_rules_share", learned["critical_lift"])
     if lift is None or lift <= rules_lift:
-        return (f"Flagging as many renewals critical as the rules do, its churn lift {lift} does not beat the "
-                f"rules' {rules['critical_lift']} on the same renewals.")  # fmt: skip
+        return (
+            f"Flagging as many renewals critical as the rules do, its churn lift {lift} does not beat the "
+            f"rules' {rules['critical_lift']} on the same renewals."
+        )
     return None
 
 

@@ -21,10 +21,18 @@ def demo_data_load(today: dt.date | None = None) -> int:
     and projections. Returns the number of KPI values loaded."""
     dataset = demo_dataset(today or timezone.localdate())
     accounts = Account.objects.bulk_create(
-        Account(external_id=a.external_id, name=a.name, revenue=a.revenue, industry=a.industry, region=a.region,
-                status=a.status, renewal_date=a.renewal_date, owner=a.owner)
+        Account(
+            external_id=a.external_id,
+            name=a.name,
+            revenue=a.revenue,
+            industry=a.industry,
+            region=a.region,
+            status=a.status,
+            renewal_date=a.renewal_date,
+            owner=a.owner,
+        )
         for a in dataset.accounts
-    )  # fmt: skip
+    )
     account_ids = {account.external_id: account.pk for account in accounts}
     loaded = _values_copy(account_ids, dataset.values)
     health_refresh()
@@ -50,18 +58,31 @@ def renewal_book_load(book: Book) -> list[int]:
     """A generated book (kpis.renewal_history) into the current schema: its accounts, their KPI
     history and their renewal outcomes. Returns the new accounts' ids."""
     accounts = Account.objects.bulk_create(
-        Account(external_id=a.external_id, name=a.name, revenue=Decimal(str(a.revenue)), industry=a.industry,
-                region=a.region, status=a.status, renewal_date=a.renewal_date, owner="")
+        Account(
+            external_id=a.external_id,
+            name=a.name,
+            revenue=Decimal(str(a.revenue)),
+            industry=a.industry,
+            region=a.region,
+            status=a.status,
+            renewal_date=a.renewal_date,
+            owner="",
+        )
         for a in book.accounts
-    )  # fmt: skip
+    )
     account_ids = {account.external_id: account.pk for account in accounts}
     _values_copy(account_ids, book.value_rows())
     RenewalOutcome.objects.bulk_create(
-        RenewalOutcome(account_id=account_ids[r.external_id], renewal_date=r.renewal_date, outcome=r.outcome,
-                       arr_before=Decimal(str(r.arr_before)),
-                       arr_after=None if r.arr_after is None else Decimal(str(r.arr_after)), source="demo")
+        RenewalOutcome(
+            account_id=account_ids[r.external_id],
+            renewal_date=r.renewal_date,
+            outcome=r.outcome,
+            arr_before=Decimal(str(r.arr_before)),
+            arr_after=None if r.arr_after is None else Decimal(str(r.arr_after)),
+            source="demo",
+        )
         for r in book.renewals
-    )  # fmt: skip
+    )
     return list(account_ids.values())
 
 

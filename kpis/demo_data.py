@@ -82,12 +82,20 @@ class _Profile(NamedTuple):
 
 
 PROFILES = [
-    _Profile("TechCorp Solutions", "Software", "North America", "declining", "enterprise",
-             curve="sharp_decline", renews_soon=True),
+    _Profile(
+        "TechCorp Solutions",
+        "Software",
+        "North America",
+        "declining",
+        "enterprise",
+        curve="sharp_decline",
+        renews_soon=True,
+    ),
     _Profile("Acme Corp", "Manufacturing", "North America", "expanding", "enterprise"),
     _Profile("Northwind Traders", "Retail", "North America", "steady_healthy", "mid"),
-    _Profile("Meridian Health Partners", "Healthcare", "North America", "declining", "enterprise",
-             renews_soon=True),
+    _Profile(
+        "Meridian Health Partners", "Healthcare", "North America", "declining", "enterprise", renews_soon=True
+    ),
     _Profile("Harborview Capital", "Financial Services", "EMEA", "steady_healthy", "mid", renews_soon=True),
     _Profile("Bluepeak Analytics", "Software", "EMEA", "expanding", "mid"),
     _Profile("Crestline Manufacturing", "Manufacturing", "EMEA", "recovering", "mid"),
@@ -98,8 +106,15 @@ PROFILES = [
     _Profile("Pinecrest University System", "Education", "North America", "steady_healthy", "mid"),
     _Profile("Vantage Cloud Systems", "Software", "APAC", "expanding", "enterprise"),
     _Profile("Solano Medical Devices", "Healthcare", "LATAM", "steady_healthy", "smb"),
-    _Profile("Brightwater Outfitters", "Retail", "North America", "declining", "smb", status="churned",
-             renews_soon=True),
+    _Profile(
+        "Brightwater Outfitters",
+        "Retail",
+        "North America",
+        "declining",
+        "smb",
+        status="churned",
+        renews_soon=True,
+    ),
     _Profile("Atlas Payments", "Financial Services", "LATAM", "volatile", "mid"),
     _Profile("Fernhill Clinics", "Healthcare", "EMEA", "gappy", "smb"),
     _Profile("Quarry Point Software", "Software", "North America", "recovering", "mid"),
@@ -108,10 +123,11 @@ PROFILES = [
     _Profile("Halcyon Schools Network", "Education", "APAC", "steady_healthy", "smb"),
     _Profile("Ironbridge Industrial", "Manufacturing", "North America", "declining", "mid"),
     _Profile("Nimbus Health", "Healthcare", "APAC", "expanding", "mid", status="onboarding", history=8),
-    _Profile("Corvid Data Labs", "Software", "EMEA", "steady_healthy", "smb", status="onboarding",
-             history=10),
+    _Profile(
+        "Corvid Data Labs", "Software", "EMEA", "steady_healthy", "smb", status="onboarding", history=10
+    ),
     _Profile("Redwood Mutual", "Financial Services", "North America", "steady_healthy", "mid"),
-]  # fmt: skip
+]
 
 
 def demo_dataset(today: date, months: int = 18) -> DemoDataset:

@@ -67,8 +67,17 @@ def _score_drops(account: Account, snapshots: list[HealthSnapshot]) -> list[tupl
             )
             drivers = after.explanation.get("drivers", [])
             data = {"from": round(before.score, 1), "to": round(after.score, 1), "drivers": drivers}
-            found.append(_insight(account, Insight.Rule.SCORE_DROP, after.period, severity,
-                                  f"{account.name}: health dropped {drop:.0f} points", detail, data))  # fmt: skip
+            found.append(
+                _insight(
+                    account,
+                    Insight.Rule.SCORE_DROP,
+                    after.period,
+                    severity,
+                    f"{account.name}: health dropped {drop:.0f} points",
+                    detail,
+                    data,
+                )
+            )
     return found
 
 
@@ -84,9 +93,17 @@ def _kpis_entering_critical(account: Account, snapshots: list[HealthSnapshot]) -
         if entered:
             names = ", ".join(k["kpi"] for k in entered)
             data = {"kpis": [{"kpi": k["kpi"], "value": k["value"], "score": k["score"]} for k in entered]}
-            found.append(_insight(account, Insight.Rule.KPI_CRITICAL, after.period, Insight.Severity.WARNING,
-                                  f"{account.name}: {len(entered)} KPI(s) entered critical",
-                                  f"Now in the critical range: {names}.", data))  # fmt: skip
+            found.append(
+                _insight(
+                    account,
+                    Insight.Rule.KPI_CRITICAL,
+                    after.period,
+                    Insight.Severity.WARNING,
+                    f"{account.name}: {len(entered)} KPI(s) entered critical",
+                    f"Now in the critical range: {names}.",
+                    data,
+                )
+            )
     return found
 
 
@@ -98,12 +115,28 @@ def _renewal_risk(account: Account, snapshots: list[HealthSnapshot], today: dt.d
     if not 0 <= days <= RENEWAL_WINDOW_DAYS:
         return []
     severity = Insight.Severity.CRITICAL if latest.band == Band.CRITICAL else Insight.Severity.WARNING
-    detail = (f"Renews on {account.renewal_date:%Y-%m-%d} (in {days} days) while {latest.band} "
-              f"with a score of {latest.score:.0f}; ARR {account.revenue}.")  # fmt: skip
-    data = {"renewal_date": account.renewal_date, "days": days, "band": latest.band, "score": round(latest.score, 1),
-            "arr": str(account.revenue)}  # fmt: skip
-    return [_insight(account, Insight.Rule.RENEWAL_RISK, latest.period, severity,
-                     f"{account.name}: renewal in {days} days at {latest.band}", detail, data)]  # fmt: skip
+    detail = (
+        f"Renews on {account.renewal_date:%Y-%m-%d} (in {days} days) while {latest.band} "
+        f"with a score of {latest.score:.0f}; ARR {account.revenue}."
+    )
+    data = {
+        "renewal_date": account.renewal_date,
+        "days": days,
+        "band": latest.band,
+        "score": round(latest.score, 1),
+        "arr": str(account.revenue),
+    }
+    return [
+        _insight(
+            account,
+            Insight.Rule.RENEWAL_RISK,
+            latest.period,
+            severity,
+            f"{account.name}: renewal in {days} days at {latest.band}",
+            detail,
+            data,
+        )
+    ]
 
 
 def _expansion(account: Account, snapshots: list[HealthSnapshot], usage_keys: set[str]) -> list[tuple]:
@@ -117,9 +150,17 @@ def _expansion(account: Account, snapshots: list[HealthSnapshot], usage_keys: se
         return []
     growth = 100 * sum(growths) / len(growths)
     data = {"usage_growth_pct": round(growth, 1), "score": round(snapshots[-1].score, 1)}
-    return [_insight(account, Insight.Rule.EXPANSION, snapshots[-1].period, Insight.Severity.INFO,
-                     f"{account.name}: usage up {growth:.0f}% — time to talk expansion",
-                     f"Product usage grew {growth:.0f}% over three months while the account is healthy.", data)]  # fmt: skip
+    return [
+        _insight(
+            account,
+            Insight.Rule.EXPANSION,
+            snapshots[-1].period,
+            Insight.Severity.INFO,
+            f"{account.name}: usage up {growth:.0f}% — time to talk expansion",
+            f"Product usage grew {growth:.0f}% over three months while the account is healthy.",
+            data,
+        )
+    ]
 
 
 def _usage_keys() -> set[str]:
@@ -144,9 +185,17 @@ def _data_gaps(accounts: dict[int, Account], history: dict[int, list[HealthSnaps
         if latest not in periods and previous not in periods:
             last_seen = max(periods, default=None)
             data = {"last_period_with_data": last_seen, "months_missing": [previous, latest]}
-            found.append(_insight(account, Insight.Rule.DATA_GAP, latest, Insight.Severity.WARNING,
-                                  f"{account.name}: no data for 2 months",
-                                  "No KPI values arrived for the last two months; its health is out of date.", data))  # fmt: skip
+            found.append(
+                _insight(
+                    account,
+                    Insight.Rule.DATA_GAP,
+                    latest,
+                    Insight.Severity.WARNING,
+                    f"{account.name}: no data for 2 months",
+                    "No KPI values arrived for the last two months; its health is out of date.",
+                    data,
+                )
+            )
     return found
 
 

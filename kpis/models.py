@@ -185,9 +185,13 @@ class HealthModel(models.Model):
     upload_mode = models.CharField(max_length=14, choices=UploadMode.choices, default=UploadMode.CORPORATE)
     master_file_name = models.CharField(max_length=200, blank=True)
     learned_model = models.ForeignKey(
-        "LearnedModel", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "LearnedModel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="When set, this version's live score is the learned churn model's, not the rules'.",
-    )  # fmt: skip
+    )
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

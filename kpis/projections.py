@@ -19,8 +19,11 @@ def projections_compute(*, model: HealthModel, account_ids: list[int] | None = N
     accounts = Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=account_ids)
     latest = _latest_snapshots(model.version, accounts)
     expanding = set(accounts.filter(insights__rule="expansion_signal").values_list("pk", flat=True))
-    rows = [_projection(account, latest[account.pk], model, account.pk in expanding)
-            for account in accounts if account.pk in latest]  # fmt: skip
+    rows = [
+        _projection(account, latest[account.pk], model, account.pk in expanding)
+        for account in accounts
+        if account.pk in latest
+    ]
     FinancialProjection.objects.filter(model_version=model.version, account__in=accounts).delete()
     FinancialProjection.objects.bulk_create(rows)
     return len(rows)

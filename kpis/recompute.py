@@ -24,9 +24,16 @@ VALUES_SQL = """
     ORDER BY account_id, period
 """
 SNAPSHOT_COLUMNS = (
-    "account_id", "period", "model_version", "score", "band", "category_scores", "coverage", "explanation",
+    "account_id",
+    "period",
+    "model_version",
+    "score",
+    "band",
+    "category_scores",
+    "coverage",
+    "explanation",
     "computed_at",
-)  # fmt: skip
+)
 
 
 def health_recompute(*, model_version: int | None = None, account_ids: Iterable[int] | None = None) -> int:
@@ -119,10 +126,16 @@ def _snapshot_rows(
             history.append((period, month_values))
             churn = learned.apply(health, history, periods) if learned else {}
             yield (
-                account_id, period, version, round(health.score, 4), health.band,
+                account_id,
+                period,
+                version,
+                round(health.score, 4),
+                health.band,
                 compact_json({c: round(s, 2) for c, s in health.category_scores.items()}),
-                round(health.coverage, 2), compact_json(explanation(health, previous) | churn), now,
-            )  # fmt: skip
+                round(health.coverage, 2),
+                compact_json(explanation(health, previous) | churn),
+                now,
+            )
             previous = health
 
 

@@ -36,10 +36,47 @@ TRUE_WEIGHTS = {
     f"trend:{RELATIONSHIP}": -0.08,
 }
 TRUE_INTERCEPT = 5.0  # about one renewal in six churns
-WORDS = (["Apex", "Birch", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Indigo", "Juniper", "Keystone",
-          "Lattice", "Maple", "Nimbus", "Onyx", "Prairie", "Quartz", "Ridge", "Summit", "Tundra"],
-         ["Logistics", "Dental", "Foods", "Robotics", "Media", "Energy", "Insurance", "Textiles", "Labs", "Freight",
-          "Pharma", "Studios", "Telecom", "Metals", "Travel"])  # fmt: skip
+WORDS = (
+    [
+        "Apex",
+        "Birch",
+        "Cobalt",
+        "Delta",
+        "Ember",
+        "Fjord",
+        "Granite",
+        "Harbor",
+        "Indigo",
+        "Juniper",
+        "Keystone",
+        "Lattice",
+        "Maple",
+        "Nimbus",
+        "Onyx",
+        "Prairie",
+        "Quartz",
+        "Ridge",
+        "Summit",
+        "Tundra",
+    ],
+    [
+        "Logistics",
+        "Dental",
+        "Foods",
+        "Robotics",
+        "Media",
+        "Energy",
+        "Insurance",
+        "Textiles",
+        "Labs",
+        "Freight",
+        "Pharma",
+        "Studios",
+        "Telecom",
+        "Metals",
+        "Travel",
+    ],
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +118,10 @@ class Book:
 
 
 def rules_of(kpis: list[CatalogKpi]) -> list[KpiRule]:
-    return [KpiRule(k.key, k.category, k.direction, k.impact, k.weight, k.worst, k.critical, k.healthy, k.best)
-            for k in kpis]  # fmt: skip
+    return [
+        KpiRule(k.key, k.category, k.direction, k.impact, k.weight, k.worst, k.critical, k.healthy, k.best)
+        for k in kpis
+    ]
 
 
 def book_generate(accounts: int, today: date, years: int = 3, seed: int = 17, prefix: str = "HIST") -> Book:
@@ -140,8 +179,9 @@ def _value_at(kpi: CatalogKpi, scores: np.ndarray) -> np.ndarray:
     return np.round(value) if kpi.unit in INTEGER_UNITS else np.round(value, 1)
 
 
-def _account_renewals(book: Book, index: int, rng, space: FeatureSpace, weights: np.ndarray, prefix: str,
-                      today: date) -> None:  # fmt: skip
+def _account_renewals(
+    book: Book, index: int, rng, space: FeatureSpace, weights: np.ndarray, prefix: str, today: date
+) -> None:
     """Walk the account's yearly renewals, drawing each outcome; a churn ends its data."""
     arr = float(math.exp(rng.uniform(math.log(15_000), math.log(600_000))))
     external_id = f"{prefix}-{index + 1:05d}"
@@ -159,9 +199,17 @@ def _account_renewals(book: Book, index: int, rng, space: FeatureSpace, weights:
     name = f"{WORDS[0][index % 20]} {WORDS[1][(index // 20) % 15]}" + (
         f" {index // 300 + 1}" if index >= 300 else ""
     )
-    book.accounts.append(BookAccount(external_id, name, round(arr, 2), status, renewal,
-                                     ["Software", "Retail", "Healthcare", "Manufacturing"][index % 4],
-                                     ["North America", "EMEA", "APAC", "LATAM"][index % 4]))  # fmt: skip
+    book.accounts.append(
+        BookAccount(
+            external_id,
+            name,
+            round(arr, 2),
+            status,
+            renewal,
+            ["Software", "Retail", "Healthcare", "Manufacturing"][index % 4],
+            ["North America", "EMEA", "APAC", "LATAM"][index % 4],
+        )
+    )
 
 
 def _true_probability(
@@ -170,8 +218,10 @@ def _true_probability(
     as_of = renewal - timedelta(days=LEAD_DAYS)
     month = latest_index([(p, {}) for p in book.periods], as_of)
     assert month is not None  # the first renewal is LEAD_MONTHS into the periods
-    history = [(book.periods[m], dict(zip((k.key for k in book.kpis), book.values[index, m], strict=True)))
-               for m in range(max(month - 3, 0), month + 1)]  # fmt: skip
+    history = [
+        (book.periods[m], dict(zip((k.key for k in book.kpis), book.values[index, m], strict=True)))
+        for m in range(max(month - 3, 0), month + 1)
+    ]
     row = np.nan_to_num(np.array(space.row(history, len(history) - 1)))
     return float(1 / (1 + math.exp(-(TRUE_INTERCEPT + row @ weights))))
 

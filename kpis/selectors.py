@@ -99,10 +99,15 @@ def accounts_with_health(version: int) -> QuerySet[AccountWithHealth]:
 
 
 SORTS: dict[str, str | OrderBy] = {
-    "name": "name", "-name": "-name", "score": F("score").asc(nulls_last=True),
-    "-score": F("score").desc(nulls_last=True), "revenue": "revenue", "-revenue": "-revenue",
-    "renewal": F("renewal_date").asc(nulls_last=True), "change": F("change").asc(nulls_last=True),
-}  # fmt: skip
+    "name": "name",
+    "-name": "-name",
+    "score": F("score").asc(nulls_last=True),
+    "-score": F("score").desc(nulls_last=True),
+    "revenue": "revenue",
+    "-revenue": "-revenue",
+    "renewal": F("renewal_date").asc(nulls_last=True),
+    "change": F("change").asc(nulls_last=True),
+}
 
 
 @dataclass(frozen=True)
@@ -128,10 +133,14 @@ def account_filters(params) -> AccountFilters:
             {"renewal_within_days": ["Give a whole number of days from 0 to 3650, e.g. 90."]}
         )
     return AccountFilters(
-        q=params.get("q", ""), band=params.get("band", ""), industry=params.get("industry", ""),
-        region=params.get("region", ""), owner=params.get("owner", ""),
-        renewal_within_days=int(days) if days not in (None, "") else None, sort=params.get("ordering", "name"),
-    )  # fmt: skip
+        q=params.get("q", ""),
+        band=params.get("band", ""),
+        industry=params.get("industry", ""),
+        region=params.get("region", ""),
+        owner=params.get("owner", ""),
+        renewal_within_days=int(days) if days not in (None, "") else None,
+        sort=params.get("ordering", "name"),
+    )
 
 
 # --- Insights ------------------------------------------------------------------------------------
@@ -293,8 +302,11 @@ def portfolio_trend(version: int, months: int = 12) -> dict:
         ::-1
     ]
     scores = [point["score"] for point in trend]
-    return {"points": trend, "change": round(scores[-1] - scores[-2], 1) if len(scores) > 1 else None,
-            "slope_3m": round(slope(scores[-3:]), 2)}  # fmt: skip
+    return {
+        "points": trend,
+        "change": round(scores[-1] - scores[-2], 1) if len(scores) > 1 else None,
+        "slope_3m": round(slope(scores[-3:]), 2),
+    }
 
 
 def portfolio_money(version: int) -> dict:

@@ -46,9 +46,16 @@ from users.models import User
 logger = logging.getLogger(__name__)
 
 MODEL_SETTINGS = (
-    "category_weights", "healthy_min", "critical_below", "missing_data_rule", "override_rules",
-    "renewal_probabilities", "upload_mode", "master_file_name", "learned_model",
-)  # fmt: skip
+    "category_weights",
+    "healthy_min",
+    "critical_below",
+    "missing_data_rule",
+    "override_rules",
+    "renewal_probabilities",
+    "upload_mode",
+    "master_file_name",
+    "learned_model",
+)
 # What the catalog ships of a KPI; `active` is the tenant's own switch.
 KPI_CATALOG_FIELDS = (
     "name",
@@ -297,10 +304,15 @@ def learned_model_train(*, learned_model_id) -> LearnedModel:
         logger.exception("Training learned model %s failed", learned_model_id)
         return _learned_finish(learned_model_id, status=LearnedModel.Status.FAILED, verdict=TRAINING_FAILED)
     return _learned_finish(
-        learned_model_id, status=LearnedModel.Status.READY, compared_with_version=rules.version,
-        parameters=proof.model.to_json() if proof.model else {}, report_card=proof.learned_card,
-        rules_report_card=proof.rules_card, proven=proof.proven, verdict=proof.verdict,
-    )  # fmt: skip
+        learned_model_id,
+        status=LearnedModel.Status.READY,
+        compared_with_version=rules.version,
+        parameters=proof.model.to_json() if proof.model else {},
+        report_card=proof.learned_card,
+        rules_report_card=proof.rules_card,
+        proven=proof.proven,
+        verdict=proof.verdict,
+    )
 
 
 def _learned_finish(learned_model_id, **fields) -> LearnedModel:
@@ -326,10 +338,16 @@ def _activation_refusal(learned: LearnedModel, current: HealthModel) -> str | No
     if current.learned_model_id == learned.pk:
         return "This learned model is already the live score."
     if learned.compared_with_version != current.version:
-        return (f"It was measured against health model version {learned.compared_with_version}, and the live "
-                f"version is now {current.version}; train again to compare it with the current rules.")  # fmt: skip
-    return activation_refusal(proven=learned.proven, verdict=learned.verdict, learned=learned.report_card,
-                              rules=learned.rules_report_card)  # fmt: skip
+        return (
+            f"It was measured against health model version {learned.compared_with_version}, and the live "
+            f"version is now {current.version}; train again to compare it with the current rules."
+        )
+    return activation_refusal(
+        proven=learned.proven,
+        verdict=learned.verdict,
+        learned=learned.report_card,
+        rules=learned.rules_report_card,
+    )
 
 
 def health_rules_restore(*, created_by: str) -> HealthModel:

@@ -55,8 +55,19 @@ from users.models import User
 
 # The accounts page's "Mine" owner filter: the signed-in teammate's accounts (kpis.selectors.owned_by).
 MINE = "me"
-EXPORT_COLUMNS = ["external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
-                  "score", "band", "change"]  # fmt: skip
+EXPORT_COLUMNS = [
+    "external_id",
+    "name",
+    "revenue",
+    "industry",
+    "region",
+    "status",
+    "renewal_date",
+    "owner",
+    "score",
+    "band",
+    "change",
+]
 
 
 @login_required
@@ -92,8 +103,14 @@ def accounts(request):
     if request.GET.get("format") == "csv":
         return _accounts_csv(rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    context = {"page": page, "filters": filters, "choices": filter_choices(), "bands": Band.choices,
-               "query": request.GET.copy(), "mine": request.GET.get("owner") == MINE}  # fmt: skip
+    context = {
+        "page": page,
+        "filters": filters,
+        "choices": filter_choices(),
+        "bands": Band.choices,
+        "query": request.GET.copy(),
+        "mine": request.GET.get("owner") == MINE,
+    }
     context["query"].pop("page", None)
     return render(request, "kpis/accounts.html", context)
 
@@ -164,8 +181,11 @@ def _named(explanation: dict, names: dict) -> dict:
     """The explanation with KPI names next to keys, contributions largest first."""
     kpis = sorted(explanation.get("kpis", []), key=lambda k: -k["points"])
     drivers = explanation.get("drivers", [])
-    return {**explanation, "kpis": [k | {"name": names.get(k["kpi"], k["kpi"])} for k in kpis],
-            "drivers": [d | {"name": names.get(d["kpi"], d["kpi"])} for d in drivers]}  # fmt: skip
+    return {
+        **explanation,
+        "kpis": [k | {"name": names.get(k["kpi"], k["kpi"])} for k in kpis],
+        "drivers": [d | {"name": names.get(d["kpi"], d["kpi"])} for d in drivers],
+    }
 
 
 def _labelled(drivers: list[dict], names: dict) -> list[dict]:
@@ -197,7 +217,7 @@ def _account_chart(history, explanation, series, names) -> dict:
                 "values": [p["value"] for p in s["points"]],
                 "critical": s["kpi"].critical,
                 "healthy": s["kpi"].healthy,
-            }  # fmt: skip
+            }
             for s in series
             if s["points"]
         ],
@@ -292,8 +312,16 @@ def health_settings(request):
         preview = band_change_preview(model_rules(model), proposed)
     kpis = KpiDefinition.objects.order_by("category", "name")
     proof = report_cards()
-    context = {"form": form, "model": model, "preview": preview, "kpis": kpis, "proof": proof, "bands": Band.values,
-               "columns": _card_columns(proof), "chart": _proof_chart(proof)}  # fmt: skip
+    context = {
+        "form": form,
+        "model": model,
+        "preview": preview,
+        "kpis": kpis,
+        "proof": proof,
+        "bands": Band.values,
+        "columns": _card_columns(proof),
+        "chart": _proof_chart(proof),
+    }
     return render(request, "kpis/settings.html", context)
 
 
@@ -307,8 +335,12 @@ def _card_columns(proof: dict) -> list[dict]:
     learned = proof["learned_model"]
     if learned and learned.report_card:
         label = "proven" if learned.proven else "unproven"
-        columns.append({"title": f"Learned model, trained {learned.created_at:%Y-%m-%d} ({label})",
-                        "card": learned.report_card})  # fmt: skip
+        columns.append(
+            {
+                "title": f"Learned model, trained {learned.created_at:%Y-%m-%d} ({label})",
+                "card": learned.report_card,
+            }
+        )
     return columns
 
 

@@ -19,16 +19,33 @@ class PlaybookSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Playbook
-        fields = ["key", "name", "purpose", "when_to_use", "expected_duration_days", "expected_outcomes",
-                  "exit_criteria", "active", "steps"]  # fmt: skip
+        fields = [
+            "key",
+            "name",
+            "purpose",
+            "when_to_use",
+            "expected_duration_days",
+            "expected_outcomes",
+            "exit_criteria",
+            "active",
+            "steps",
+        ]
 
     def get_steps(self, playbook) -> list[dict]:
         return [
-            {"order": s.order, "title": s.title, "description": s.description, "responsible": s.responsible,
-             "accountable": s.accountable, "consulted": s.consulted, "informed": s.informed,
-             "due_offset_days": s.due_offset_days, "required": s.required}
+            {
+                "order": s.order,
+                "title": s.title,
+                "description": s.description,
+                "responsible": s.responsible,
+                "accountable": s.accountable,
+                "consulted": s.consulted,
+                "informed": s.informed,
+                "due_offset_days": s.due_offset_days,
+                "required": s.required,
+            }
             for s in playbook.steps.all()
-        ]  # fmt: skip
+        ]
 
 
 class ExecutionSerializer(serializers.ModelSerializer):
@@ -38,22 +55,41 @@ class ExecutionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Execution
-        fields = ["id", "playbook", "account", "account_name", "status", "current_step", "owner", "notes",
-                  "started_by", "started_at", "completed_at", "completion_reason", "health_at_start",
-                  "manual_criteria", "steps"]  # fmt: skip
+        fields = [
+            "id",
+            "playbook",
+            "account",
+            "account_name",
+            "status",
+            "current_step",
+            "owner",
+            "notes",
+            "started_by",
+            "started_at",
+            "completed_at",
+            "completion_reason",
+            "health_at_start",
+            "manual_criteria",
+            "steps",
+        ]
         read_only_fields = fields
 
     def get_steps(self, execution) -> list[dict]:
         progress = {p.index: p for p in execution.progress.all()}
         return [
-            {"number": i + 1, "title": step["title"], "accountable": step["accountable"],
-             "responsible": step["responsible"], "required": step.get("required", True),
-             "status": progress[i].status if i in progress else "pending",
-             "due_date": progress[i].due_date if i in progress else None,
-             "done_by": progress[i].done_by if i in progress else "",
-             "done_at": progress[i].done_at if i in progress else None}
+            {
+                "number": i + 1,
+                "title": step["title"],
+                "accountable": step["accountable"],
+                "responsible": step["responsible"],
+                "required": step.get("required", True),
+                "status": progress[i].status if i in progress else "pending",
+                "due_date": progress[i].due_date if i in progress else None,
+                "done_by": progress[i].done_by if i in progress else "",
+                "done_at": progress[i].done_at if i in progress else None,
+            }
             for i, step in enumerate(execution.plan.get("steps", []))
-        ]  # fmt: skip
+        ]
 
 
 class ExecutionCreateSerializer(serializers.Serializer):
@@ -154,8 +190,11 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
             executions = executions.filter(account_id=params["account"])
         return executions
 
-    @extend_schema(summary="Start a playbook for an account", request=ExecutionCreateSerializer,
-                   responses={201: ExecutionSerializer})  # fmt: skip
+    @extend_schema(
+        summary="Start a playbook for an account",
+        request=ExecutionCreateSerializer,
+        responses={201: ExecutionSerializer},
+    )
     def create(self, request):
         form = ExecutionCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -181,8 +220,11 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
         )
         return Response(ExecutionSerializer(execution).data)
 
-    @extend_schema(summary="Complete (or skip) step n, counted from 1", request=StepCompleteSerializer,
-                   responses=ExecutionSerializer)  # fmt: skip
+    @extend_schema(
+        summary="Complete (or skip) step n, counted from 1",
+        request=StepCompleteSerializer,
+        responses=ExecutionSerializer,
+    )
     def complete_step(self, request, pk=None, number=None):
         form = StepCompleteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -210,8 +252,13 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
 def _progress(progress) -> dict | None:
     if progress is None:
         return None
-    return {"status": progress.status, "due_date": progress.due_date, "done_by": progress.done_by,
-            "done_at": progress.done_at, "notes": progress.notes}  # fmt: skip
+    return {
+        "status": progress.status,
+        "due_date": progress.due_date,
+        "done_by": progress.done_by,
+        "done_at": progress.done_at,
+        "notes": progress.notes,
+    }
 
 
 @extend_schema(tags=["playbooks"])

@@ -38,8 +38,9 @@ def demo_playbooks_load() -> int:
 
 def _run(key: str, account: Account, days_ago: int, steps_done: int | None) -> Execution:
     """Start, complete `steps_done` steps (all when None), then move it all back in time."""
-    execution = execution_start(playbook=Playbook.objects.get(key=key), account=account, started_by="user:admin",
-                                owner="admin")  # fmt: skip
+    execution = execution_start(
+        playbook=Playbook.objects.get(key=key), account=account, started_by="user:admin", owner="admin"
+    )
     total = len(execution.plan["steps"])
     for index in range(total if steps_done is None else steps_done):
         execution = step_record(execution=execution, index=index, by="admin", notes="Done in the demo.")

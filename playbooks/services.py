@@ -70,8 +70,14 @@ def step_values(step: PlaybookStep) -> dict:
 def playbook_plan(playbook: Playbook) -> dict:
     """The copy of the playbook an execution keeps (steps with RACI, outcomes, criteria)."""
     steps = [step_values(s) for s in playbook.steps.order_by("order")]
-    return {"key": playbook.key, "name": playbook.name, "purpose": playbook.purpose, "steps": steps,
-            "expected_outcomes": playbook.expected_outcomes, "exit_criteria": playbook.exit_criteria}  # fmt: skip
+    return {
+        "key": playbook.key,
+        "name": playbook.name,
+        "purpose": playbook.purpose,
+        "steps": steps,
+        "expected_outcomes": playbook.expected_outcomes,
+        "exit_criteria": playbook.exit_criteria,
+    }
 
 
 def execution_start(*, playbook: Playbook, account: Account, started_by: str, owner: str = "") -> Execution:
@@ -84,9 +90,14 @@ def execution_start(*, playbook: Playbook, account: Account, started_by: str, ow
     try:
         with transaction.atomic():
             execution = Execution.objects.create(
-                playbook=playbook, account=account, plan=playbook_plan(playbook), owner=owner, started_by=started_by,
-                started_at=now, health_at_start=_health_summary(facts),
-            )  # fmt: skip
+                playbook=playbook,
+                account=account,
+                plan=playbook_plan(playbook),
+                owner=owner,
+                started_by=started_by,
+                started_at=now,
+                health_at_start=_health_summary(facts),
+            )
             StepProgress.objects.bulk_create(
                 StepProgress(
                     execution=execution,
@@ -463,11 +474,17 @@ def _cooling_down(trigger: Trigger, account_id: int, now: dt.datetime) -> bool:
 def _suggest(trigger: Trigger, account: Account, why: str, now: dt.datetime) -> bool:
     """An insight with a one-click start; at most one per account, playbook and month."""
     _insight, created = Insight.objects.get_or_create(
-        account=account, rule=Insight.Rule.PLAYBOOK_SUGGESTED, subject=trigger.playbook.key,
+        account=account,
+        rule=Insight.Rule.PLAYBOOK_SUGGESTED,
+        subject=trigger.playbook.key,
         period=now.date().replace(day=1),
-        defaults={"severity": Insight.Severity.INFO, "title": f"{account.name}: run {trigger.playbook.name}?",
-                  "detail": f"Suggested because {why}.", "data": {"playbook": trigger.playbook.key, "trigger": trigger.pk}},
-    )  # fmt: skip
+        defaults={
+            "severity": Insight.Severity.INFO,
+            "title": f"{account.name}: run {trigger.playbook.name}?",
+            "detail": f"Suggested because {why}.",
+            "data": {"playbook": trigger.playbook.key, "trigger": trigger.pk},
+        },
+    )
     return created
 
 

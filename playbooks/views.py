@@ -73,8 +73,12 @@ def execution_start_view(request, key: str):
     playbook = get_object_or_404(Playbook, key=key)
     account = get_object_or_404(Account, pk=request.POST.get("account") or 0)
     try:
-        execution = execution_start(playbook=playbook, account=account, started_by=f"user:{request.user.username}",
-                                    owner=request.user.username)  # fmt: skip
+        execution = execution_start(
+            playbook=playbook,
+            account=account,
+            started_by=f"user:{request.user.username}",
+            owner=request.user.username,
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("playbook_detail", key=key)
@@ -138,12 +142,20 @@ def execution_detail(request, pk):
     progress = {p.index: p for p in execution.progress.all()}
     today = timezone.localdate()
     steps = [
-        {**step, "index": i, "progress": progress.get(i),
-         "overdue": progress.get(i) and progress[i].status == "pending" and progress[i].due_date < today}
+        {
+            **step,
+            "index": i,
+            "progress": progress.get(i),
+            "overdue": progress.get(i) and progress[i].status == "pending" and progress[i].due_date < today,
+        }
         for i, step in enumerate(execution.plan.get("steps", []))
-    ]  # fmt: skip
-    context = {"execution": execution, "steps": steps, "criteria": exit_criteria_status(execution, facts),
-               "facts": facts}  # fmt: skip
+    ]
+    context = {
+        "execution": execution,
+        "steps": steps,
+        "criteria": exit_criteria_status(execution, facts),
+        "facts": facts,
+    }
     return render(request, "playbooks/execution_detail.html", context)
 
 
@@ -151,8 +163,13 @@ def execution_detail(request, pk):
 @require_POST
 def step_view(request, pk, index: int):
     try:
-        step_record(execution=_execution(pk), index=index, by=request.user.username,
-                    notes=request.POST.get("notes", ""), skip="skip" in request.POST)  # fmt: skip
+        step_record(
+            execution=_execution(pk),
+            index=index,
+            by=request.user.username,
+            notes=request.POST.get("notes", ""),
+            skip="skip" in request.POST,
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("execution_detail", pk=pk)
@@ -212,8 +229,17 @@ def _report_csv(report: dict) -> HttpResponse:
     )
     for number, step in enumerate(report["steps"], start=1):
         progress = step["progress"]
-        writer.writerow([number, csv_safe(step["title"]), "; ".join(step["responsible"]), step["accountable"],
-                         "; ".join(step["consulted"]), "; ".join(step["informed"]),
-                         progress.status if progress else "pending", csv_safe(progress.done_by if progress else ""),
-                         progress.done_at.isoformat() if progress and progress.done_at else ""])  # fmt: skip
+        writer.writerow(
+            [
+                number,
+                csv_safe(step["title"]),
+                "; ".join(step["responsible"]),
+                step["accountable"],
+                "; ".join(step["consulted"]),
+                "; ".join(step["informed"]),
+                progress.status if progress else "pending",
+                csv_safe(progress.done_by if progress else ""),
+                progress.done_at.isoformat() if progress and progress.done_at else "",
+            ]
+        )
     return response

@@ -34,10 +34,14 @@ def manage(*args: str, **environment: str) -> subprocess.CompletedProcess:
 
 def test_a_command_without_its_database_says_what_to_do():
     result = manage(
-        "create_api_key", "--tenant", "demo", "--name", "x",
+        "create_api_key",
+        "--tenant",
+        "demo",
+        "--name",
+        "x",
         DATABASE_URL=f"postgresql://postgres@127.0.0.1:{closed_port()}/pulse",
         REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0",
-    )  # fmt: skip
+    )
 
     assert result.returncode == 1
     assert "Pulse cannot reach the database server in DATABASE_URL" in result.stderr
@@ -52,12 +56,17 @@ def test_a_data_import_without_redis_says_what_to_do_and_writes_nothing(committe
     kpis.write_text("account,kpi,period,value\nACC-1,nps,2026-10,35\n")
 
     result = manage(
-        "import_data", "--tenant", "alice", "--kind", "kpis", str(kpis),
+        "import_data",
+        "--tenant",
+        "alice",
+        "--kind",
+        "kpis",
+        str(kpis),
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=celery_worker.test_database_url(),
         REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0",
         MEDIA_ROOT=str(tmp_path / "media"),
-    )  # fmt: skip
+    )
 
     assert result.returncode == 1
     assert "Pulse cannot reach the Redis server in REDIS_URL" in result.stderr

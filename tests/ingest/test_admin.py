@@ -31,8 +31,10 @@ def preview(client, model: str, content: str, name: str = "accounts.csv"):
 
 
 def confirm(client, model: str, previewed):
-    fields = re.findall(r'name="(import_file_name|original_file_name|format|resource)" value="([^"]*)"',
-                        previewed.content.decode())  # fmt: skip
+    fields = re.findall(
+        r'name="(import_file_name|original_file_name|format|resource)" value="([^"]*)"',
+        previewed.content.decode(),
+    )
     assert fields, "the preview offers no confirm form"
     return client.post(f"/admin/{model}/process_import/", dict(fields), follow=True)
 
@@ -114,10 +116,14 @@ def test_exports_contain_the_data_and_escape_formulas(alice):
         for number, name in enumerate(FORMULAS):
             Account.objects.create(external_id=f"F-{number}", name=name, revenue=-1)
         SalesRecord.objects.create(
-            account=Account.objects.get(external_id="F-0"), date=dt.date(2026, 10, 1), user_id="u1",
-            product_name="=cmd|' /C calc'!A0", quantity=2, unit_price=Decimal("5.00"),
+            account=Account.objects.get(external_id="F-0"),
+            date=dt.date(2026, 10, 1),
+            user_id="u1",
+            product_name="=cmd|' /C calc'!A0",
+            quantity=2,
+            unit_price=Decimal("5.00"),
             total_amount=Decimal("10.00"),
-        )  # fmt: skip
+        )
     client = signed_in_client("alice")
 
     accounts = export(client, "kpis/account")
@@ -131,8 +137,15 @@ def test_exports_contain_the_data_and_escape_formulas(alice):
 
 def test_the_sync_source_page_never_shows_the_key_or_its_encrypted_form(alice):
     client = signed_in_client("alice")
-    form = {"name": "Shop", "url": "https://shop.example.com/api/sales", "api_key": "sk-live-SECRET-123",
-            "hour": "2", "timezone": "Europe/Paris", "enabled": "on", "expect_rows": "on"}  # fmt: skip
+    form = {
+        "name": "Shop",
+        "url": "https://shop.example.com/api/sales",
+        "api_key": "sk-live-SECRET-123",
+        "hour": "2",
+        "timezone": "Europe/Paris",
+        "enabled": "on",
+        "expect_rows": "on",
+    }
 
     assert client.post("/admin/ingest/syncsource/add/", form).status_code == 302
     with schema_context("alice"):

@@ -98,18 +98,44 @@ def zipped(entries: dict[str, bytes]) -> bytes:
 @pytest.mark.parametrize(
     ("name", "content", "doc_id", "title", "text"),
     [
-        ("Renewal Policy.md", POLICY_MD, "renewal-policy", "Renewal policy", "Customers give 60 days written notice"),
-        ("escalations.html", b"<html><head><title>Escalations</title><script>x()</script></head>"
-         b"<body><p>P1 pages the duty manager.</p></body></html>", "escalations", "Escalations",
-         "P1 pages the duty manager."),
-        ("pricing_faq.txt", "Prices are in euros – VAT excluded.".encode("cp1252"), "pricing-faq", "Pricing faq",
-         "Prices are in euros – VAT excluded."),
-        ("onboarding.pdf", pdf("Kick-off happens in week one.", title="Onboarding guide"), "onboarding",
-         "Onboarding guide", "Kick-off happens in week one."),
-        ("sla.docx", docx(["Support answers P1 within 15 minutes.", "P2 within 4 hours."], title="SLA"), "sla",
-         "SLA", "Support answers P1 within 15 minutes.\n\nP2 within 4 hours."),
+        (
+            "Renewal Policy.md",
+            POLICY_MD,
+            "renewal-policy",
+            "Renewal policy",
+            "Customers give 60 days written notice",
+        ),
+        (
+            "escalations.html",
+            b"<html><head><title>Escalations</title><script>x()</script></head>"
+            b"<body><p>P1 pages the duty manager.</p></body></html>",
+            "escalations",
+            "Escalations",
+            "P1 pages the duty manager.",
+        ),
+        (
+            "pricing_faq.txt",
+            "Prices are in euros – VAT excluded.".encode("cp1252"),
+            "pricing-faq",
+            "Pricing faq",
+            "Prices are in euros – VAT excluded.",
+        ),
+        (
+            "onboarding.pdf",
+            pdf("Kick-off happens in week one.", title="Onboarding guide"),
+            "onboarding",
+            "Onboarding guide",
+            "Kick-off happens in week one.",
+        ),
+        (
+            "sla.docx",
+            docx(["Support answers P1 within 15 minutes.", "P2 within 4 hours."], title="SLA"),
+            "sla",
+            "SLA",
+            "Support answers P1 within 15 minutes.\n\nP2 within 4 hours.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_file_becomes_a_document_named_after_it(alice, name, content, doc_id, title, text):
     upload = load(alice, content, name)
 
@@ -123,8 +149,15 @@ def test_a_file_becomes_a_document_named_after_it(alice, name, content, doc_id, 
 
 
 def test_a_zip_of_documents_loads_each_and_reports_what_it_cannot_read(alice):
-    archive = zipped({"policies/renewal.md": POLICY_MD, "escalation.txt": b"P1 pages the duty manager.",
-                      "logo.png": b"\x89PNG", "__MACOSX/._renewal.md": b"junk", "broken.pdf": b"not a pdf"})  # fmt: skip
+    archive = zipped(
+        {
+            "policies/renewal.md": POLICY_MD,
+            "escalation.txt": b"P1 pages the duty manager.",
+            "logo.png": b"\x89PNG",
+            "__MACOSX/._renewal.md": b"junk",
+            "broken.pdf": b"not a pdf",
+        }
+    )
 
     upload = load(alice, archive, "handbook.zip")
 

@@ -39,26 +39,80 @@ KPI = {"account": "ACME-1", "kpi": "nps", "period": "2024-05", "value": "42.5"}
 
 # Cells that are valid, valid but unusual, or invalid, each tried in a copy of a valid row.
 SALE_VARIANTS = {
-    "date": ["2024-02-29", "2023-02-29", "2023-02-28", "2024-04-31", "2024-04-30", "2024-06-15", "2024-06-16",
-             "1899-12-31", "1900-01-01", "2024-5-31", "2024-05-31 ", "24-05-31", "2024/05/31", "", None],
-    "quantity": ["1", "0", "-1", "+2", "2.0", "1,000", "007", "999999999", "2147483648", "1e3", " 3", "", None],
-    "unit_price": ["10.5", "0", "0.00", "-10.50", "1,234.50", "999999999999.99", "1000000000000", ".5", "5.",
-                   "10.123456789", "NaN", "", None],
+    "date": [
+        "2024-02-29",
+        "2023-02-29",
+        "2023-02-28",
+        "2024-04-31",
+        "2024-04-30",
+        "2024-06-15",
+        "2024-06-16",
+        "1899-12-31",
+        "1900-01-01",
+        "2024-5-31",
+        "2024-05-31 ",
+        "24-05-31",
+        "2024/05/31",
+        "",
+        None,
+    ],
+    "quantity": [
+        "1",
+        "0",
+        "-1",
+        "+2",
+        "2.0",
+        "1,000",
+        "007",
+        "999999999",
+        "2147483648",
+        "1e3",
+        " 3",
+        "",
+        None,
+    ],
+    "unit_price": [
+        "10.5",
+        "0",
+        "0.00",
+        "-10.50",
+        "1,234.50",
+        "999999999999.99",
+        "1000000000000",
+        ".5",
+        "5.",
+        "10.123456789",
+        "NaN",
+        "",
+        None,
+    ],
     "total_amount": ["31.49", "31.47", "31.53", "31.54", "31.5", "31.500", "", None],
     "user_id": ["u" * 64, "u" * 65, " u-1", "u-1\u00a0", "u\u00a0b", "Ünïcødé", "\u3000u", "", None],
     "product_name": ["p" * 200, "p" * 201, "Widget\t", "", None],
     "region": ["r" * 80, "r" * 81, "", None, " EMEA"],
     "account": ["a" * 200, "a" * 201, "ACME 1", "", None],
-}  # fmt: skip
+}
 KPI_VARIANTS = {
     "kpi": ["csat", "NPS", "Odd", "odd", "unknown", " nps", "", None],
-    "period": ["2024-06", "2024-07", "2024-06-30", "2024-02-29", "2023-02-29", "2024-13", "2024-00", "1899-12",
-               "2024-6", "2024-05-01", "", None],
+    "period": [
+        "2024-06",
+        "2024-07",
+        "2024-06-30",
+        "2024-02-29",
+        "2023-02-29",
+        "2024-13",
+        "2024-00",
+        "1899-12",
+        "2024-6",
+        "2024-05-01",
+        "",
+        None,
+    ],
     "value": ["100", "100.0001", "-100", "-101", "0", "-0", "1,000", "+5", "1e2", "3.14159", "", None],
     "account": ["a" * 200, "a" * 201, "ACME-1 ", "", None],
     "category": ["", "Engagement", None],
     "weight": ["", "2"],
-}  # fmt: skip
+}
 
 
 def rows_of(base: dict, variants: dict) -> list[dict]:
@@ -102,8 +156,10 @@ def test_sql_accepts_only_what_validate_row_accepts_with_the_same_values(db, kin
 
 
 def test_the_usual_spellings_of_valid_rows_all_take_the_fast_path(db):
-    usual = [{**SALE, "quantity": "20", "unit_price": "0.99", "total_amount": "19.80", "region": ""},
-             {**SALE, "date": "2024-02-29", "region": None, "account": "Ünïcødé GmbH"}]  # fmt: skip
+    usual = [
+        {**SALE, "quantity": "20", "unit_price": "0.99", "total_amount": "19.80", "region": ""},
+        {**SALE, "date": "2024-02-29", "region": None, "account": "Ünïcødé GmbH"},
+    ]
     assert set(accepted("sales", usual)) == {2, 3}
     kpis = [{**KPI, "period": "2024-06-01", "value": "-100"}, {**KPI, "kpi": "csat", "value": "99.5"}]
     assert set(accepted("kpis", kpis)) == {2, 3}
@@ -140,7 +196,7 @@ def outcome(tenant, content: bytes, name="sales.csv"):
             fetch(
                 "SELECT a.external_id, s.date, s.user_id, s.product_name, s.quantity, s.unit_price, s.total_amount,"
                 " s.region FROM ingest_salesrecord s JOIN kpis_account a ON a.id = s.account_id"
-            )  # fmt: skip
+            )
         )
     return (upload.inserted, upload.updated, upload.unchanged, upload.rejected), errors, stored
 
@@ -155,8 +211,11 @@ def test_a_file_gives_the_same_result_through_sql_as_through_the_python_reader(a
     counts, errors, stored = fast
     assert counts == (3, 0, 0, 4)
     assert [(line, field) for line, field, _value, _reason in errors] == [
-        (4, "total_amount"), (5, "account, date, user_id, product_name"), (7, "date"), (8, "product_name"),
-    ]  # fmt: skip
+        (4, "total_amount"),
+        (5, "account, date, user_id, product_name"),
+        (7, "date"),
+        (8, "product_name"),
+    ]
     assert (
         "A1",
         date(2026, 10, 3),
@@ -224,8 +283,10 @@ def test_scratch_tables_are_gone_after_a_load_and_live_in_the_tenants_schema(ali
         load(bob, sales_text(MIXED).encode(), "sales")  # the same upload id in another schema
 
     assert set(seen) == {"alice", "bob"}
-    leftovers = fetch("SELECT table_schema, table_name FROM information_schema.tables WHERE table_name ~ %s",
-                      [r"^ingest_(raw|stage|accounts|kpirows)_\d+$"])  # fmt: skip
+    leftovers = fetch(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name ~ %s",
+        [r"^ingest_(raw|stage|accounts|kpirows)_\d+$"],
+    )
     assert leftovers == []
 
 

@@ -219,7 +219,15 @@ def test_two_uploads_of_the_same_sales_at_once_both_load_without_a_key_clash(com
     content = SALES_HEADER + "".join(rows)  # big enough for the two merges to overlap
     with schema_context("alice"):
         Account.objects.create(external_id="A1", name="Acme")  # a new one would make the loads take turns
-        uploads = [upload_receive(fileobj=named(content, f"s{n}.csv"), request=UploadRequest(tenant=tenant, original_name=f"s{n}.csv", kind="sales", acting_role="admin")) for n in range(2)]  # fmt: skip
+        uploads = [
+            upload_receive(
+                fileobj=named(content, f"s{n}.csv"),
+                request=UploadRequest(
+                    tenant=tenant, original_name=f"s{n}.csv", kind="sales", acting_role="admin"
+                ),
+            )
+            for n in range(2)
+        ]
     start = threading.Barrier(2)
 
     def process(upload):
@@ -245,9 +253,12 @@ def test_a_file_that_would_pass_the_plans_account_limit_is_refused_whole(alice):
     from tenants.models import Plan
     from tenants.services import tenant_change_plan
 
-    tenant_change_plan(tenant=alice, plan=Plan.objects.create(
-        name="two-accounts", max_accounts=2, max_documents=10, max_api_requests_per_month=10, max_users=5
-    ))  # fmt: skip
+    tenant_change_plan(
+        tenant=alice,
+        plan=Plan.objects.create(
+            name="two-accounts", max_accounts=2, max_documents=10, max_api_requests_per_month=10, max_users=5
+        ),
+    )
     upload = load(alice, KPI_HEADER + "A,nps,2026-10,1\nB,nps,2026-10,1\nC,nps,2026-10,1\n", "kpis")
 
     assert upload.status == Upload.Status.FAILED

@@ -33,8 +33,16 @@ PAGE_SIZE = 2
 
 def sale(days_ago: int, user: str, product: str = "Seats", quantity: int = 2, price: str = "10.00") -> dict:
     total = f"{quantity * float(price):.2f}"
-    return {"date": str(TODAY - dt.timedelta(days=days_ago)), "user_id": user, "product_name": product,
-            "quantity": quantity, "unit_price": price, "total_amount": total, "region": "EU", "account": "ACME"}  # fmt: skip
+    return {
+        "date": str(TODAY - dt.timedelta(days=days_ago)),
+        "user_id": user,
+        "product_name": product,
+        "quantity": quantity,
+        "unit_price": price,
+        "total_amount": total,
+        "region": "EU",
+        "account": "ACME",
+    }
 
 
 @dataclass

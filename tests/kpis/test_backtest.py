@@ -33,10 +33,13 @@ def tools():
 def histories_of(book) -> dict[int, list]:
     keys = [kpi.key for kpi in book.kpis]
     return {
-        a: [(p, dict(zip(keys, book.values[a, m].tolist(), strict=True)))
-            for m, p in enumerate(book.periods) if not np.isnan(book.values[a, m, 0])]
+        a: [
+            (p, dict(zip(keys, book.values[a, m].tolist(), strict=True)))
+            for m, p in enumerate(book.periods)
+            if not np.isnan(book.values[a, m, 0])
+        ]
         for a in range(len(book.accounts))
-    }  # fmt: skip
+    }
 
 
 def dataset_of(book):
@@ -106,8 +109,9 @@ def test_with_few_churns_the_learned_model_is_unproven_and_may_not_replace_the_r
 
     assert not proof.proven
     assert f"at least {MIN_CHURNS}" in proof.verdict
-    refusal = activation_refusal(proven=proof.proven, verdict=proof.verdict, learned=proof.learned_card,
-                                 rules=proof.rules_card)  # fmt: skip
+    refusal = activation_refusal(
+        proven=proof.proven, verdict=proof.verdict, learned=proof.learned_card, rules=proof.rules_card
+    )
     assert refusal == proof.verdict
 
 
@@ -117,10 +121,18 @@ def test_a_proven_model_that_does_not_beat_the_rules_is_refused_with_the_reason(
     weaker_auc = activation_refusal(
         proven=True, verdict="", learned={"auc": 0.78, "critical_lift": 5.0}, rules=rules
     )
-    weaker_lift = activation_refusal(proven=True, verdict="", learned={"auc": 0.85, "critical_lift": 2.0,
-                                                                      "critical_lift_at_rules_share": 2.5}, rules=rules)  # fmt: skip
-    better = activation_refusal(proven=True, verdict="", learned={"auc": 0.85, "critical_lift": 2.0,
-                                                                 "critical_lift_at_rules_share": 3.5}, rules=rules)  # fmt: skip
+    weaker_lift = activation_refusal(
+        proven=True,
+        verdict="",
+        learned={"auc": 0.85, "critical_lift": 2.0, "critical_lift_at_rules_share": 2.5},
+        rules=rules,
+    )
+    better = activation_refusal(
+        proven=True,
+        verdict="",
+        learned={"auc": 0.85, "critical_lift": 2.0, "critical_lift_at_rules_share": 3.5},
+        rules=rules,
+    )
 
     assert "AUC 0.78 does not beat the rules' 0.8" in weaker_auc
     assert "lift 2.5 does not beat the rules' 3.0" in weaker_lift

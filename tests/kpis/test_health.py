@@ -12,8 +12,12 @@ def test_every_new_tenant_has_the_default_catalog_and_model(alice):
     with schema_context("alice"):
         assert KpiDefinition.objects.count() == 25
         assert set(KpiDefinition.objects.values_list("category", flat=True)) == {
-            "Product Usage", "Support", "Sentiment/VoC", "Financial", "Relationship",
-        }  # fmt: skip
+            "Product Usage",
+            "Support",
+            "Sentiment/VoC",
+            "Financial",
+            "Relationship",
+        }
         model = HealthModel.objects.get()
         assert (model.version, model.healthy_min, model.critical_below) == (1, 70, 40)
         assert model.renewal_probabilities == {"healthy": 0.95, "risk": 0.75, "critical": 0.45}

@@ -23,8 +23,14 @@ def test_a_new_tenant_sees_the_empty_state(alice):
 
 def test_the_dashboard_shows_distribution_trend_money_and_attention(alice_data):
     page = signed_in_client("alice").get("/").content.decode()
-    for text in ("Health distribution", "Portfolio health, last 12 months", "Revenue at risk", "TechCorp Solutions",
-                 'id="chart-data"', "vendor/chart.umd.min.js"):  # fmt: skip
+    for text in (
+        "Health distribution",
+        "Portfolio health, last 12 months",
+        "Revenue at risk",
+        "TechCorp Solutions",
+        'id="chart-data"',
+        "vendor/chart.umd.min.js",
+    ):
         assert text in page, text
 
 
@@ -67,8 +73,15 @@ def test_the_account_page_explains_the_score(alice_data):
     with schema_context("alice"):
         techcorp = Account.objects.get(name="TechCorp Solutions")
     page = signed_in_client("alice").get(f"/accounts/{techcorp.pk}/").content.decode()
-    for text in ("Why this score", "What moved it this month", "Best practices", "Peer benchmarks", "Projection",
-                 'id="contributions"', "KPIs over time"):  # fmt: skip
+    for text in (
+        "Why this score",
+        "What moved it this month",
+        "Best practices",
+        "Peer benchmarks",
+        "Projection",
+        'id="contributions"',
+        "KPIs over time",
+    ):
         assert text in page, text
 
 

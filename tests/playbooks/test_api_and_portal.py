@@ -16,19 +16,28 @@ def test_the_catalog_and_a_playbook_with_effectiveness(techcorp, alice_data):
 
 def test_start_step_report_and_cancel_over_the_api(techcorp, alice_data):
     client = api(new_key(alice_data))
-    created = client.post("/api/v1/executions/", {"playbook": "voc_sprint", "account": techcorp.pk},
-                          content_type="application/json")  # fmt: skip
+    created = client.post(
+        "/api/v1/executions/",
+        {"playbook": "voc_sprint", "account": techcorp.pk},
+        content_type="application/json",
+    )
     assert created.status_code == 201
     execution_id = created.json()["id"]
 
-    again = client.post("/api/v1/executions/", {"playbook": "voc_sprint", "account": techcorp.pk},
-                        content_type="application/json")  # fmt: skip
+    again = client.post(
+        "/api/v1/executions/",
+        {"playbook": "voc_sprint", "account": techcorp.pk},
+        content_type="application/json",
+    )
     assert again.status_code == 400 and "already in progress" in error_of(again)["message"] + str(
         error_of(again)["fields"]
     )
 
-    stepped = client.post(f"/api/v1/executions/{execution_id}/steps/1/complete", {"notes": "done"},
-                          content_type="application/json")  # fmt: skip
+    stepped = client.post(
+        f"/api/v1/executions/{execution_id}/steps/1/complete",
+        {"notes": "done"},
+        content_type="application/json",
+    )
     assert stepped.json()["steps"][0]["status"] == "completed"
     report = client.get(f"/api/v1/executions/{execution_id}/report/").json()
     assert report["steps"][0]["progress"]["notes"] == "done" and report["timeline"]
@@ -50,15 +59,25 @@ def test_bad_execution_input_is_a_400(techcorp, alice_data):
 
 def test_triggers_are_listed_created_and_changed(alice_data):
     client = api(new_key(alice_data))
-    created = client.post("/api/v1/triggers/", {"playbook": "adoption_rescue", "condition": {"type": "kpi_below",
-                          "kpi": "active_user_ratio", "value": 30}, "action": "suggest"}, content_type="application/json")  # fmt: skip
+    created = client.post(
+        "/api/v1/triggers/",
+        {
+            "playbook": "adoption_rescue",
+            "condition": {"type": "kpi_below", "kpi": "active_user_ratio", "value": 30},
+            "action": "suggest",
+        },
+        content_type="application/json",
+    )
     assert created.status_code == 201
     changed = client.patch(
         f"/api/v1/triggers/{created.json()['id']}/", {"enabled": False}, content_type="application/json"
     )
     assert changed.json()["enabled"] is False
-    bad = client.post("/api/v1/triggers/", {"playbook": "adoption_rescue", "condition": {"type": "magic"}},
-                      content_type="application/json")  # fmt: skip
+    bad = client.post(
+        "/api/v1/triggers/",
+        {"playbook": "adoption_rescue", "condition": {"type": "magic"}},
+        content_type="application/json",
+    )
     assert bad.status_code == 400 and "condition" in error_of(bad)["fields"]
 
 

@@ -88,8 +88,10 @@ def test_meeting_every_exit_criterion_completes_the_execution(alice_data):
     with schema_context("alice"):
         healthy = Account.objects.get(name="Acme Corp")
         playbook = Playbook.objects.get(key="voc_sprint")
-        playbook.exit_criteria = [{"key": "signed_off", "description": "Sponsor signed off", "check": None},
-                                  {"key": "healthy", "description": "Healthy", "check": {"type": "band_is", "band": "healthy"}}]  # fmt: skip
+        playbook.exit_criteria = [
+            {"key": "signed_off", "description": "Sponsor signed off", "check": None},
+            {"key": "healthy", "description": "Healthy", "check": {"type": "band_is", "band": "healthy"}},
+        ]
         playbook.save()
         execution = execution_start(playbook=playbook, account=healthy, started_by="user:test")
         criterion_tick(execution=execution, key="signed_off", by="maya")
@@ -137,8 +139,12 @@ def test_cooldown_holds_a_trigger_back_after_its_execution_is_closed(techcorp):
     with schema_context("alice"):
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
-        Trigger.objects.create(playbook=renewal, condition={"type": "band_in", "bands": ["critical"]},
-                               action="auto_start", cooldown_days=30)  # fmt: skip
+        Trigger.objects.create(
+            playbook=renewal,
+            condition={"type": "band_in", "bands": ["critical"]},
+            action="auto_start",
+            cooldown_days=30,
+        )
         triggers_evaluate(account_ids=[techcorp.pk])
         execution_update(
             execution=Execution.objects.get(playbook=renewal, account=techcorp), by="maya", status="cancelled"

@@ -52,8 +52,11 @@ def run_import(
     for error in first_errors:
         command.stdout.write(f"  line {error.line} {error.field} “{error.value}”: {error.reason}")
     if upload.status == Upload.Status.FAILED or upload.rejected:
-        raise CommandError(f"{upload.rejected} row(s) rejected; upload id {upload.public_id}." if upload.rejected
-                           else upload.message)  # fmt: skip
+        raise CommandError(
+            f"{upload.rejected} row(s) rejected; upload id {upload.public_id}."
+            if upload.rejected
+            else upload.message
+        )
     return upload
 
 

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
-from tenants.models import ApiKey
+from tenants.models import ApiKey, Currency
 from tenants.services import slug_ensure_available
 from users.models import User
 
@@ -44,6 +44,12 @@ class ApiKeyForm(forms.Form):
     scope = forms.ChoiceField(choices=ApiKey.Scope.choices, initial=ApiKey.Scope.WRITE)
     expires_in_days = forms.IntegerField(
         required=False, min_value=1, max_value=3650, help_text="Leave empty for a key that does not expire."
+    )
+
+
+class WorkspaceForm(forms.Form):
+    currency = forms.ChoiceField(
+        choices=Currency.choices, help_text="Amounts are shown in it, never converted."
     )
 
 

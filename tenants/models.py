@@ -23,6 +23,20 @@ class Plan(models.Model):
         return self.name
 
 
+class Currency(models.TextChoices):
+    """The currencies a workspace may show its money in; amounts are never converted."""
+
+    USD = "USD", "US dollar ($)"
+    EUR = "EUR", "Euro (€)"
+    GBP = "GBP", "Pound sterling (£)"
+    CHF = "CHF", "Swiss franc (CHF)"
+    CAD = "CAD", "Canadian dollar (CA$)"
+    AUD = "AUD", "Australian dollar (A$)"
+    JPY = "JPY", "Japanese yen (¥)"
+    INR = "INR", "Indian rupee (₹)"
+    SEK = "SEK", "Swedish krona (SEK)"
+
+
 class Tenant(TenantMixin):
     """A customer company, living in its own PostgreSQL schema named after its slug."""
 
@@ -45,6 +59,9 @@ class Tenant(TenantMixin):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_active = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(
+        max_length=3, choices=Currency.choices, default=Currency.USD, help_text="How the portal writes money."
+    )
     peer_benchmarks = models.BooleanField(
         "share aggregates for peer benchmarks",
         default=False,

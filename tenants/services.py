@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from tenants.keys import key_generate, key_split, legacy_key_digest
-from tenants.models import ApiKey, Domain, LegacyRecord, Plan, SchemaHealth, Tenant, UsageMonth
+from tenants.models import ApiKey, Currency, Domain, LegacyRecord, Plan, SchemaHealth, Tenant, UsageMonth
 from tenants.plans import plans_ensure_defaults
 from tenants.schema_clone import schema_clone
 from tenants.selectors import schema_pending_migrations
@@ -513,3 +513,12 @@ def _plan_restore(plan: dict | None) -> Plan | None:
         return None
     defaults = {field: value for field, value in plan.items() if field not in ("id", "name")}
     return Plan.objects.get_or_create(name=plan["name"], defaults=defaults)[0]
+
+
+def tenant_currency_set(*, tenant: Tenant, currency: str) -> Tenant:
+    """The currency the portal writes this workspace's money in (labels only: nothing is converted)."""
+    if currency not in Currency.values:
+        raise ValidationError({"currency": f"Choose one of: {', '.join(Currency.values)}."})
+    Tenant.objects.filter(pk=tenant.pk).update(currency=currency)
+    tenant.currency = currency
+    return tenant

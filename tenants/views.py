@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_tenants.utils import schema_context
 
-from tenants.forms import ApiKeyForm, PeerBenchmarksForm, RegistrationForm
+from tenants.forms import ApiKeyForm, PeerBenchmarksForm, RegistrationForm, WorkspaceForm
 from tenants.models import ApiKey
 from tenants.selectors import usage_summary
 from tenants.services import (
@@ -22,6 +22,7 @@ from tenants.services import (
     api_key_revoke,
     host_url,
     registration_attempt_record,
+    tenant_currency_set,
     tenant_host,
     tenant_peer_benchmarks_set,
     tenant_provision,
@@ -113,6 +114,18 @@ def peer_benchmarks_settings(request):
         messages.success(request, "Peer benchmarks are on." if enabled else "Peer benchmarks are off.")
         return redirect("peer_benchmarks_settings")
     return render(request, "tenants/peer_benchmarks.html", {"form": form, "tenant": request.tenant})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def workspace_settings(request):
+    """The workspace's own presentation settings: the currency money is written in."""
+    form = WorkspaceForm(request.POST or None, initial={"currency": request.tenant.currency})
+    if request.method == "POST" and form.is_valid():
+        tenant_currency_set(tenant=request.tenant, currency=form.cleaned_data["currency"])
+        messages.success(request, f"Money is now shown in {request.tenant.get_currency_display()}.")
+        return redirect("workspace_settings")
+    return render(request, "tenants/workspace.html", {"form": form})
 
 
 @login_required

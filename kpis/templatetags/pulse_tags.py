@@ -13,3 +13,21 @@ def get_item(mapping: dict, key):
 def percent(share) -> str:
     """{{ 0.1234|percent }} → 12.3%; a missing figure (None, "") shows as a dash."""
     return "—" if share in (None, "") else f"{100 * share:.1f}%"
+
+
+# How each currency is written before an amount; the others are written after it ("1,200 CHF").
+CURRENCY_PREFIX = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥", "INR": "₹"}
+
+
+@register.filter
+def money(amount, tenant) -> str:
+    """{{ 518854.2|money:current_tenant }} → $518,854: whole units, thousands separated, in the
+    workspace's currency; a missing amount shows as a dash."""
+    if amount in (None, ""):
+        return "—"
+    currency = getattr(tenant, "currency", "USD")
+    number = f"{round(float(amount)):,}"
+    prefix = CURRENCY_PREFIX.get(currency)
+    if prefix is None:
+        return f"{number} {currency}"
+    return f"-{prefix}{number[1:]}" if number.startswith("-") else f"{prefix}{number}"

@@ -45,7 +45,12 @@ def test_only_admins_manage_keys(alice):
 
 
 def test_settings_pages_need_a_sign_in(alice):
-    for path in ("/settings/api-keys/", "/settings/usage/", "/settings/peer-benchmarks/"):
+    for path in (
+        "/settings/api-keys/",
+        "/settings/usage/",
+        "/settings/peer-benchmarks/",
+        "/settings/workspace/",
+    ):
         assert host_client("alice").get(path)["Location"].startswith("/login/")
 
 

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
@@ -11,7 +12,9 @@ class RegistrationForm(forms.Form):
     company_name = forms.CharField(max_length=100)
     subdomain = forms.CharField(
         max_length=30,
-        help_text="Your Pulse address: <subdomain>.pulse host. Lowercase letters, digits, hyphens.",
+        label="Workspace address",
+        help_text=f"Your workspace's address will be <this>.{settings.PULSE_BASE_DOMAIN}: lowercase letters, "
+        "digits and hyphens.",
     )
     admin_name = forms.CharField(max_length=100, label="Your name")
     email = forms.EmailField(label="Work email")

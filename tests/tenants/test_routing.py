@@ -44,3 +44,14 @@ def test_the_unknown_host_page_is_styled_and_links_to_the_home_page(public):
     stylesheet = client.get("/static/css/pulse.css")
     assert stylesheet.status_code == 200
     assert b"{" in b"".join(stylesheet.streaming_content)
+
+
+def test_the_public_pages_name_the_workspace_address_the_same_way(public):
+    client = host_client(None)
+    register = client.get("/register").content.decode()
+    landing = client.get("/").content.decode()
+
+    for page in (register, landing):
+        assert "&lt;workspace address&gt;.localhost" in page
+    assert "Workspace address" in register and 'href="/"' in register
+    assert 'href="/register"' in landing

@@ -21,7 +21,7 @@ from tenants.models import ApiKey
 from tests.api.helpers import api, error_of, new_key
 from tests.celery_worker import celery_worker, wait_for
 from tests.conftest import signed_in_client
-from tests.kpis.conftest import TODAY
+from tests.kpis.factories import TODAY
 
 
 def load_book(slug: str, accounts: int) -> list[int]:

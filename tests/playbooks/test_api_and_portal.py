@@ -6,16 +6,16 @@ from tests.conftest import host_client, signed_in_client, tenant_member
 from users.models import User
 
 
-def test_the_catalog_and_a_playbook_with_effectiveness(techcorp, alice_data):
-    client = api(new_key(alice_data))
+def test_the_catalog_and_a_playbook_with_effectiveness(techcorp, alice):
+    client = api(new_key(alice))
     catalog = client.get("/api/v1/playbooks/").json()
     assert catalog["count"] == 6
     detail = client.get("/api/v1/playbooks/renewal_safeguard/").json()
     assert detail["steps"][0]["accountable"] and "effectiveness" in detail
 
 
-def test_start_step_report_and_cancel_over_the_api(techcorp, alice_data):
-    client = api(new_key(alice_data))
+def test_start_step_report_and_cancel_over_the_api(techcorp, alice):
+    client = api(new_key(alice))
     created = client.post("/api/v1/executions/", {"playbook": "voc_sprint", "account": techcorp.pk},
                           content_type="application/json")  # fmt: skip
     assert created.status_code == 201
@@ -40,16 +40,16 @@ def test_start_step_report_and_cancel_over_the_api(techcorp, alice_data):
     assert cancelled.json()["status"] == "cancelled"
 
 
-def test_bad_execution_input_is_a_400(techcorp, alice_data):
-    client = api(new_key(alice_data))
+def test_bad_execution_input_is_a_400(techcorp, alice):
+    client = api(new_key(alice))
     response = client.post(
         "/api/v1/executions/", {"playbook": "nope", "account": techcorp.pk}, content_type="application/json"
     )
     assert response.status_code == 400 and "playbook" in error_of(response)["fields"]
 
 
-def test_triggers_are_listed_created_and_changed(alice_data):
-    client = api(new_key(alice_data))
+def test_triggers_are_listed_created_and_changed(alice):
+    client = api(new_key(alice))
     created = client.post("/api/v1/triggers/", {"playbook": "adoption_rescue", "condition": {"type": "kpi_below",
                           "kpi": "active_user_ratio", "value": 30}, "action": "suggest"}, content_type="application/json")  # fmt: skip
     assert created.status_code == 201
@@ -62,7 +62,7 @@ def test_triggers_are_listed_created_and_changed(alice_data):
     assert bad.status_code == 400 and "condition" in error_of(bad)["fields"]
 
 
-def test_the_portal_steps_through_an_execution_and_prints_its_report(techcorp, alice_data):
+def test_the_portal_steps_through_an_execution_and_prints_its_report(techcorp, alice):
     client = signed_in_client("alice")
     response = client.post("/playbooks/renewal_safeguard/start/", {"account": techcorp.pk})
     assert response.status_code == 302
@@ -80,7 +80,7 @@ def test_the_portal_steps_through_an_execution_and_prints_its_report(techcorp, a
     assert "Does it work?" in client.get("/playbooks/renewal_safeguard/").content.decode()
 
 
-def test_deleting_an_execution_deletes_its_report(techcorp, alice_data):
+def test_deleting_an_execution_deletes_its_report(techcorp, alice):
     client = signed_in_client("alice")
     client.post("/playbooks/voc_sprint/start/", {"account": techcorp.pk})
     with schema_context("alice"):
@@ -89,14 +89,14 @@ def test_deleting_an_execution_deletes_its_report(techcorp, alice_data):
     assert client.get(f"/executions/{execution.pk}/report/").status_code == 404
 
 
-def test_viewers_read_but_cannot_start_or_step(techcorp, alice_data):
+def test_viewers_read_but_cannot_start_or_step(techcorp, alice):
     tenant_member("alice", "vic", role=User.Role.VIEWER)
     viewer = signed_in_client("alice", username="vic")
     assert viewer.get("/playbooks/").status_code == 200
     assert viewer.post("/playbooks/voc_sprint/start/", {"account": techcorp.pk}).status_code == 403
 
 
-def test_another_tenants_execution_is_not_found(techcorp, alice_data, bob):
+def test_another_tenants_execution_is_not_found(techcorp, bob):
     with schema_context("alice"):
         from playbooks.services import execution_start
 

@@ -1,5 +1,9 @@
+import re
+
+from django.utils.html import escape
 from django_tenants.utils import schema_context
 
+from playbooks.catalog import DEFAULT_PLAYBOOKS
 from playbooks.models import Execution, Playbook
 from tests.api.helpers import api, error_of, new_key
 from tests.conftest import host_client, signed_in_client, tenant_member
@@ -112,3 +116,14 @@ def test_another_tenants_execution_is_not_found(techcorp, bob):
 def test_playbook_pages_need_a_sign_in(alice):
     for path in ("/playbooks/", "/executions/"):
         assert host_client("alice").get(path)["Location"].startswith("/login/")
+
+
+def test_each_playbooks_page_says_why_when_what_for_and_who_does_each_step(alice):
+    client = signed_in_client("alice")
+    for playbook in DEFAULT_PLAYBOOKS:
+        page = client.get(f"/playbooks/{playbook.key}/").content.decode()
+        shown = [playbook.purpose, playbook.when_to_use, *playbook.expected_outcomes]
+        shown += [text for step in playbook.steps for text in (step.title, step.raci.accountable)]
+        for text in shown:
+            assert escape(text) in page, (playbook.key, text)
+        assert not re.search(r"lorem|ipsum|TODO|TBD", page, re.IGNORECASE), playbook.key

@@ -3,7 +3,7 @@ settings page make them."""
 
 import factory
 
-from tenants.models import ApiKey, Tenant
+from tenants.models import ApiKey, Plan, Tenant
 from tenants.services import AdminSpec, api_key_create, tenant_provision
 
 PASSWORD = "correct-horse-battery-42"
@@ -49,3 +49,17 @@ class ApiKeyFactory(factory.Factory):
         key, full_key = api_key_create(**fields)
         key.full_key = full_key
         return key
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    """A plan roomy enough for any test; give only the limit a test is about. (Plans have no
+    create service: staff make them in the back office.)"""
+
+    class Meta:
+        model = Plan
+
+    name = factory.Sequence(lambda n: f"plan-{n}")
+    max_accounts = 1000
+    max_documents = 1000
+    max_api_requests_per_month = 100_000
+    max_users = 100

@@ -14,7 +14,8 @@ def test_a_new_tenant_sees_the_empty_state(alice):
     assert "No customer data yet" in page
 
 
-def test_the_dashboard_shows_distribution_trend_money_and_attention(portfolio):
+def test_the_dashboard_shows_distribution_trend_money_and_attention(alice_data):
+    """On the demo set, end to end: the page a visitor of the demo workspace lands on."""
     page = signed_in_client("alice").get("/").content.decode()
     for text in ("Health distribution", "Portfolio health, last 12 months", "Revenue at risk", "TechCorp Solutions",
                  'id="chart-data"', "vendor/chart.umd.min.js"):  # fmt: skip

@@ -5,7 +5,6 @@ is transactional), so their schemas vanish at rollback. Tests that need committe
 (a real worker, concurrent requests) use `committed_tenants`, which drops what it made.
 """
 
-import datetime as dt
 import socket
 import threading
 
@@ -18,9 +17,10 @@ from django_tenants.utils import schema_context
 
 from playbooks.services import catalog_sync
 from tenants.models import Tenant
-from tenants.services import AdminSpec, base_schema_ensure, public_tenant_ensure, tenant_provision
-
-PASSWORD = "correct-horse-battery-42"
+from tenants.services import base_schema_ensure, public_tenant_ensure
+from tests.kpis.factories import TODAY as DEMO_TODAY
+from tests.kpis.factories import Portfolio, portfolio_build
+from tests.tenants.factories import PASSWORD, TenantFactory
 
 
 @pytest.fixture(scope="session")
@@ -81,13 +81,8 @@ def public(db):
 
 
 def make_tenant(slug: str, **admin):
-    spec = AdminSpec(
-        full_name=admin.get("full_name", f"{slug.title()} Admin"),
-        email=admin.get("email", f"admin@{slug}.example.com"),
-        password=admin.get("password", PASSWORD),
-        username=admin.get("username", "admin"),
-    )
-    return tenant_provision(name=f"{slug.title()} Inc", slug=slug, admin=spec)
+    """Tenant `slug`; `admin` may give the admin's full_name, email, password or username."""
+    return TenantFactory(slug=slug, **{f"admin_{field}": value for field, value in admin.items()})
 
 
 @pytest.fixture
@@ -154,18 +149,11 @@ def schemas_drop(slugs) -> None:
 
 def tenant_member(slug: str, username: str, role: str = "viewer", **fields):
     """A user of tenant `slug` made as its admin would make them; they sign in with PASSWORD."""
-    from users.models import User
-    from users.services import user_create
+    from tests.users.factories import UserFactory
 
     with schema_context(slug):
         fields.setdefault("email", f"{username}@{slug}.example.com")
-        return user_create(
-            username=username,
-            password=PASSWORD,
-            role=role,
-            acting_role=User.Role.ADMIN,
-            **fields,
-        )
+        return UserFactory(username=username, role=role, **fields)
 
 
 def twice_at_once(schema: str, work) -> None:
@@ -195,12 +183,23 @@ def tenant_user_count(slug: str) -> int:
         return User.objects.count()
 
 
-DEMO_TODAY = dt.date(2026, 11, 23)
+@pytest.fixture
+def portfolio(alice) -> Portfolio:
+    """Alice with three accounts, one per band (tests.kpis.factories.portfolio_build)."""
+    with schema_context("alice"):
+        return portfolio_build(alice)
+
+
+@pytest.fixture
+def techcorp(portfolio):
+    """Alice's critical, declining account."""
+    return portfolio.techcorp
 
 
 @pytest.fixture
 def alice_data(alice):
-    """Alice's schema filled with the demo dataset (25 accounts × 25 KPIs × 18 months)."""
+    """Alice's schema filled with the demo dataset (25 accounts × 25 KPIs × 18 months), for the
+    few end-to-end tests of the demo itself; other tests build what they need with factories."""
     from kpis.demo import demo_data_load
 
     with schema_context("alice"):

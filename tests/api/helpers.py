@@ -1,11 +1,11 @@
 from django.test import Client
 
 from tenants.models import ApiKey, Tenant
-from tenants.services import api_key_create
+from tests.tenants.factories import ApiKeyFactory
 
 
 def new_key(tenant: Tenant, scope: str = ApiKey.Scope.WRITE, **extra) -> str:
-    return api_key_create(tenant=tenant, name=f"test {scope}", scope=scope, **extra)[1]
+    return ApiKeyFactory(tenant=tenant, scope=scope, **extra).full_key
 
 
 def api(key: str | None, host: str | None = None, scheme: str = "Token") -> Client:

@@ -10,12 +10,10 @@ import pytest
 from django.test import Client, override_settings
 from django_tenants.utils import schema_context
 
-from kpis.models import Account
-from playbooks.models import Playbook
-from playbooks.services import execution_start
 from tests.api.helpers import api, error_of, new_key
 from tests.conftest import host_client
 from tests.live_server import gunicorn
+from tests.playbooks.factories import ExecutionFactory, catalog_playbook
 
 NESTED_1000 = "[" * 1000 + "]" * 1000
 
@@ -26,9 +24,7 @@ def nested_object(depth: int) -> str:
 
 def execution_id(tenant) -> str:
     with schema_context(tenant.schema_name):
-        account = Account.objects.create(name="Acme", external_id="A-1")
-        playbook = Playbook.objects.get(key="voc_sprint")
-        return str(execution_start(playbook=playbook, account=account, started_by="test").pk)
+        return str(ExecutionFactory(playbook=catalog_playbook("voc_sprint")).pk)
 
 
 @pytest.mark.parametrize("host", ["alice", None])

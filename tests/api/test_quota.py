@@ -4,11 +4,12 @@ import urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
-from tenants.models import Plan, UsageMonth
+from tenants.models import UsageMonth
 from tenants.services import tenant_change_plan
 from tenants.usage import month_reset_at, month_start, usage_consume_request
 from tests.api.helpers import api, error_of, new_key
 from tests.live_server import gunicorn
+from tests.tenants.factories import PlanFactory
 
 PROCESSES, REQUESTS_PER_PROCESS = 4, 125
 
@@ -32,9 +33,7 @@ def test_exactly_the_limit_succeeds_under_concurrent_load(committed_tenants):
     tenant = committed_tenants("alice")
     tenant_change_plan(
         tenant=tenant,
-        plan=Plan.objects.create(
-            name="tiny", max_accounts=1, max_documents=1, max_api_requests_per_month=100, max_users=1
-        ),
+        plan=PlanFactory(max_api_requests_per_month=100),
     )
     key = new_key(tenant)
 
@@ -50,9 +49,7 @@ def test_exactly_the_limit_succeeds_under_concurrent_load(committed_tenants):
 def test_over_the_limit_the_429_names_the_limit_usage_and_reset(alice):
     tenant_change_plan(
         tenant=alice,
-        plan=Plan.objects.create(
-            name="two", max_accounts=1, max_documents=1, max_api_requests_per_month=2, max_users=1
-        ),
+        plan=PlanFactory(max_api_requests_per_month=2),
     )
     client = api(new_key(alice))
     first, second, third = (client.get("/api/v1/me/") for _ in range(3))

@@ -12,12 +12,13 @@ from django_tenants.utils import schema_context
 
 from ingest.crypto import source_api_key
 from ingest.models import Alert, SalesRecord, SyncSource, Upload
-from kpis.models import Account, KpiDefinition, KpiValue
-from tenants.models import Plan
+from kpis.models import Account
 from tenants.selectors import usage_summary
 from tenants.services import tenant_change_plan
 from tests.conftest import signed_in_client, tenant_member
 from tests.ingest.conftest import named
+from tests.kpis.factories import AccountFactory, KpiValueFactory
+from tests.tenants.factories import PlanFactory
 from users.models import User
 
 ACCOUNTS = "external_id,name,revenue,industry,region,status,renewal_date,owner\n"
@@ -95,11 +96,10 @@ def test_a_refused_file_is_a_clear_message_and_cannot_be_confirmed(alice):
 
 def test_kpi_values_export_current_versions_and_import_back_unchanged(alice):
     with schema_context("alice"):
-        account = Account.objects.create(external_id="A-1", name="Acme")
-        nps = KpiDefinition.objects.get(key="nps")
-        kwargs = {"account": account, "kpi": nps, "period": dt.date(2026, 9, 1)}
-        KpiValue.objects.create(**kwargs, value=10, version=1, is_current=False)
-        KpiValue.objects.create(**kwargs, value=-5, version=2, source="upload:7")
+        account = AccountFactory(external_id="A-1", name="Acme")
+        kwargs = {"account": account, "period": dt.date(2026, 9, 1)}
+        KpiValueFactory(**kwargs, value=10, version=1, is_current=False)
+        KpiValueFactory(**kwargs, value=-5, version=2, source="upload:7")
     client = signed_in_client("alice")
 
     rows = export(client, "kpis/kpivalue")
@@ -291,9 +291,7 @@ def test_a_file_that_is_not_csv_is_refused_with_a_sentence(alice, content, messa
 
 def test_import_errors_show_no_traceback_or_internal_names(alice):
     client = signed_in_client("alice")
-    plan = Plan.objects.create(
-        name="no-documents", max_accounts=1, max_documents=0, max_api_requests_per_month=1, max_users=1
-    )
+    plan = PlanFactory(max_documents=0)
     tenant_change_plan(tenant=alice, plan=plan)
 
     refused_on_receipt = preview(client, "kpis/account", GOOD).content.decode()

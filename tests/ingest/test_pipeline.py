@@ -11,6 +11,8 @@ from ingest.services import UploadRequest, upload_confirm, upload_process, uploa
 from ingest.tasks import process_upload
 from kpis.models import Account, KpiValue
 from tests.ingest.conftest import KPI_HEADER, SALES_HEADER, named
+from tests.kpis.factories import AccountFactory
+from tests.tenants.factories import PlanFactory
 from users.models import User
 
 KPIS = KPI_HEADER + "ACC-1,nps,2026-09,35\nACC-1,nps,2026-10,30\nACC-2,csat,2026-10,88\n"
@@ -218,7 +220,7 @@ def test_two_uploads_of_the_same_sales_at_once_both_load_without_a_key_clash(com
     rows = [f"2026-10-{1 + n % 28:02d},u{n},Widget,2,10.125,20.25,EMEA,A1\n" for n in range(20_000)]
     content = SALES_HEADER + "".join(rows)  # big enough for the two merges to overlap
     with schema_context("alice"):
-        Account.objects.create(external_id="A1", name="Acme")  # a new one would make the loads take turns
+        AccountFactory(external_id="A1")  # a new one would make the loads take turns
         uploads = [
             upload_receive(
                 fileobj=named(content, f"s{n}.csv"),
@@ -250,15 +252,9 @@ def test_two_uploads_of_the_same_sales_at_once_both_load_without_a_key_clash(com
 
 
 def test_a_file_that_would_pass_the_plans_account_limit_is_refused_whole(alice):
-    from tenants.models import Plan
     from tenants.services import tenant_change_plan
 
-    tenant_change_plan(
-        tenant=alice,
-        plan=Plan.objects.create(
-            name="two-accounts", max_accounts=2, max_documents=10, max_api_requests_per_month=10, max_users=5
-        ),
-    )
+    tenant_change_plan(tenant=alice, plan=PlanFactory(max_accounts=2))
     upload = load(alice, KPI_HEADER + "A,nps,2026-10,1\nB,nps,2026-10,1\nC,nps,2026-10,1\n", "kpis")
 
     assert upload.status == Upload.Status.FAILED

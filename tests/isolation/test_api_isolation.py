@@ -5,35 +5,27 @@ import pytest
 from django_tenants.utils import schema_context
 
 from api.base import TenantApiMixin
-from kpis.models import Account
 from tenants.models import ApiKey
-from tenants.services import api_key_create
 from tests.api.helpers import api, new_key
+from tests.ingest.factories import UploadFactory
 from tests.isolation.routes import api_routes
+from tests.kpis.factories import AccountFactory
+from tests.playbooks.factories import ExecutionFactory, TriggerFactory
+from tests.tenants.factories import ApiKeyFactory
 
 
 def bob_key_id(bob) -> dict:
-    key, _ = api_key_create(tenant=bob, name="bob's secret integration", scope=ApiKey.Scope.ADMIN)
-    return {"pk": key.pk}
+    return {"pk": ApiKeyFactory(tenant=bob, name="bob's secret integration", scope=ApiKey.Scope.ADMIN).pk}
 
 
 def bob_account_id(bob) -> dict:
     with schema_context("bob"):
-        return {"pk": Account.objects.create(external_id="BOB-1", name="Bob's secret customer").pk}
+        return {"pk": AccountFactory(external_id="BOB-1", name="Bob's secret customer").pk}
 
 
 def bob_upload_id(bob) -> dict:
-    from ingest.services import UploadRequest, upload_receive
-    from tests.ingest.conftest import KPI_HEADER, named
-
     with schema_context("bob"):
-        upload = upload_receive(
-            fileobj=named(KPI_HEADER, "b.csv"),
-            request=UploadRequest(
-                tenant=bob, original_name="b.csv", kind="kpis", acting_role="admin", dry_run=True
-            ),
-        )
-        return {"pk": upload.public_id}
+        return {"pk": UploadFactory(tenant=bob, original_name="b.csv", dry_run=True).public_id}
 
 
 def bob_playbook_key(bob) -> dict:
@@ -47,13 +39,9 @@ def bob_playbook_key(bob) -> dict:
 
 
 def bob_execution_id(bob) -> dict:
-    from playbooks.models import Playbook
-    from playbooks.services import execution_start
-
     with schema_context("bob"):
-        account = Account.objects.create(external_id="BOB-EX", name="Bob's run account")
-        playbook = Playbook.objects.get(key="voc_sprint")
-        return {"pk": execution_start(playbook=playbook, account=account, started_by="user:bob").pk}
+        account = AccountFactory(external_id="BOB-EX", name="Bob's run account")
+        return {"pk": ExecutionFactory(account=account, started_by="user:bob").pk}
 
 
 def bob_step(bob) -> dict:
@@ -61,15 +49,8 @@ def bob_step(bob) -> dict:
 
 
 def bob_trigger_id(bob) -> dict:
-    from playbooks.models import Trigger
-
     with schema_context("bob"):  # one more than the seeded triggers: an id only B has
-        playbook = Trigger.objects.first().playbook
-        return {
-            "pk": Trigger.objects.create(
-                playbook=playbook, condition={"type": "band_in", "bands": ["risk"]}
-            ).pk
-        }
+        return {"pk": TriggerFactory(condition={"type": "band_in", "bands": ["risk"]}).pk}
 
 
 def bob_learned_model_id(bob) -> dict:

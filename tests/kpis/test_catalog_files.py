@@ -107,6 +107,12 @@ def test_an_unknown_role_is_refused(tmp_path):
         playbook_catalog.catalog_load(path)
 
 
+def test_a_role_listed_twice_is_refused(tmp_path):
+    path = playbooks_with(tmp_path, '  "Finance",\n]', '  "Finance",\n  "CSM",\n]')
+    with pytest.raises(CatalogError, match="playbooks.toml: roles: a role is listed twice"):
+        playbook_catalog.catalog_load(path)
+
+
 def test_steps_due_out_of_order_are_refused(tmp_path):
     path = playbooks_with(tmp_path, "due_offset_days = 2", "due_offset_days = 20")
     with pytest.raises(CatalogError, match="playbook 'voc_sprint': steps are due in order"):

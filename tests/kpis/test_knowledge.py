@@ -218,7 +218,7 @@ def test_an_empty_question_is_refused(alice):
 # --- the tenant's data ------------------------------------------------------------------------------
 
 
-def test_renewals_at_risk_are_answered_from_the_accounts_selectors(alice_data):
+def test_renewals_at_risk_are_answered_from_the_accounts_selectors(portfolio):
     from kpis.selectors import AccountFilters, accounts_filtered, health_model_current
 
     with schema_context("alice"):
@@ -228,7 +228,9 @@ def test_renewals_at_risk_are_answered_from_the_accounts_selectors(alice_data):
             for a in accounts_filtered(version, AccountFilters(renewal_within_days=3650, sort="renewal"))
             if a.band in ("risk", "critical")
         ]
-    body = ask(new_key(alice_data), "Which accounts renew in the next 3650 days and are at risk?").json()
+    body = ask(
+        new_key(portfolio.tenant), "Which accounts renew in the next 3650 days and are at risk?"
+    ).json()
 
     assert body["answered"] is True and expected
     assert [s["title"] for s in body["sources"]] == expected[:10]
@@ -238,12 +240,9 @@ def test_renewals_at_risk_are_answered_from_the_accounts_selectors(alice_data):
     assert body["answer"].startswith(f"{len(expected)} account")
 
 
-def test_an_accounts_health_and_why_are_answered_citing_the_account(alice_data):
-    with schema_context("alice"):
-        from kpis.models import Account
-
-        account = Account.objects.order_by("pk").first()
-    body = ask(new_key(alice_data), f"What is {account.name}'s health and why?").json()
+def test_an_accounts_health_and_why_are_answered_citing_the_account(techcorp, alice):
+    account = techcorp
+    body = ask(new_key(alice), f"What is {account.name}'s health and why?").json()
 
     assert body["answered"] is True
     assert (
@@ -253,7 +252,7 @@ def test_an_accounts_health_and_why_are_answered_citing_the_account(alice_data):
     assert "Weakest KPIs" in body["answer"] and "/100" in body["answer"]
 
 
-def test_critical_accounts_are_listed(alice_data):
+def test_critical_accounts_are_listed(portfolio):
     from kpis.selectors import accounts_with_health, health_model_current
 
     with schema_context("alice"):
@@ -262,7 +261,7 @@ def test_critical_accounts_are_listed(alice_data):
             .filter(band="critical")
             .values_list("name", flat=True)
         )
-    body = ask(new_key(alice_data), "Which accounts are critical?").json()
+    body = ask(new_key(portfolio.tenant), "Which accounts are critical?").json()
 
     assert {s["title"] for s in body["sources"]} == set(list(critical)[:10]) or len(critical) > 10
     assert body["answer"].startswith(f"{len(critical)} account" if critical else "No account")

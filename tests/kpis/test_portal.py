@@ -22,6 +22,7 @@ def test_a_new_tenant_sees_the_empty_state(alice):
 
 
 def test_the_dashboard_shows_distribution_trend_money_and_attention(alice_data):
+    """On the demo set, end to end: the page a visitor of the demo workspace lands on."""
     page = signed_in_client("alice").get("/").content.decode()
     for text in (
         "Health distribution",
@@ -35,9 +36,9 @@ def test_the_dashboard_shows_distribution_trend_money_and_attention(alice_data):
 
 
 def test_pages_use_a_fixed_number_of_queries_whatever_the_account_count(
-    alice_data, django_assert_max_num_queries
+    alice, portfolio, django_assert_max_num_queries
 ):
-    room_for_more_accounts(alice_data)
+    room_for_more_accounts(alice)
     client = signed_in_client("alice")
     for path in ("/", "/accounts/", "/insights/"):
         with django_assert_max_num_queries(25):
@@ -50,7 +51,7 @@ def test_pages_use_a_fixed_number_of_queries_whatever_the_account_count(
             assert client.get(path).status_code == 200
 
 
-def test_the_accounts_list_filters_and_sorts(alice_data):
+def test_the_accounts_list_filters_and_sorts(portfolio):
     client = signed_in_client("alice")
     page = client.get("/accounts/?band=critical&ordering=score").content.decode()
     assert "TechCorp Solutions" in page
@@ -58,20 +59,17 @@ def test_the_accounts_list_filters_and_sorts(alice_data):
     assert client.get("/accounts/?renewal_within_days=banana").status_code == 200
 
 
-def test_the_csv_export_escapes_formulas(alice_data):
-    room_for_more_accounts(alice_data)
+def test_the_csv_export_escapes_formulas(portfolio):
     with schema_context("alice"):
         account_upsert(external_id="EVIL", name='=HYPERLINK("http://x")')
     response = signed_in_client("alice").get("/accounts/?format=csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     evil = next(row for row in rows if row["external_id"] == "EVIL")
     assert evil["name"].startswith("'=")
-    assert len(rows) == 26
+    assert len(rows) == len(portfolio.accounts) + 1
 
 
-def test_the_account_page_explains_the_score(alice_data):
-    with schema_context("alice"):
-        techcorp = Account.objects.get(name="TechCorp Solutions")
+def test_the_account_page_explains_the_score(techcorp):
     page = signed_in_client("alice").get(f"/accounts/{techcorp.pk}/").content.decode()
     for text in (
         "Why this score",
@@ -85,16 +83,14 @@ def test_the_account_page_explains_the_score(alice_data):
         assert text in page, text
 
 
-def test_an_account_of_tenant_a_is_not_found_on_tenant_bs_host(alice_data, bob):
-    with schema_context("alice"):
-        techcorp = Account.objects.get(name="TechCorp Solutions")
+def test_an_account_of_tenant_a_is_not_found_on_tenant_bs_host(techcorp, bob):
     with schema_context("bob"):
         assert not Account.objects.filter(pk=techcorp.pk).exists()
     response = signed_in_client("bob").get(f"/accounts/{techcorp.pk}/")
     assert response.status_code == 404
 
 
-def test_settings_preview_counts_band_changes_without_saving(alice_data):
+def test_settings_preview_counts_band_changes_without_saving(portfolio):
     client = signed_in_client("alice")
     form = client.get("/settings/health/").context["form"]
     data = {**form.initial, "healthy_min": 90, "preview": "1"}
@@ -105,7 +101,7 @@ def test_settings_preview_counts_band_changes_without_saving(alice_data):
         assert HealthModel.objects.count() == 1
 
 
-def test_saving_settings_makes_a_new_model_version(alice_data, django_capture_on_commit_callbacks):
+def test_saving_settings_makes_a_new_model_version(alice, django_capture_on_commit_callbacks):
     client = signed_in_client("alice")
     data = {**client.get("/settings/health/").context["form"].initial, "healthy_min": 75, "save": "1"}
     with django_capture_on_commit_callbacks() as callbacks:
@@ -115,7 +111,7 @@ def test_saving_settings_makes_a_new_model_version(alice_data, django_capture_on
     assert len(callbacks) == 1
 
 
-def test_kpi_range_edit_validates_order(alice_data):
+def test_kpi_range_edit_validates_order(alice):
     response = signed_in_client("alice").post(
         "/settings/health/kpis/nps/",
         {

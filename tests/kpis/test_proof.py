@@ -21,7 +21,7 @@ from tenants.models import ApiKey
 from tests.api.helpers import api, error_of, new_key
 from tests.celery_worker import celery_worker, wait_for
 from tests.conftest import signed_in_client
-from tests.kpis.conftest import TODAY
+from tests.kpis.factories import TODAY
 
 
 def load_book(slug: str, accounts: int) -> list[int]:
@@ -118,10 +118,8 @@ def test_a_proven_better_model_goes_live_as_a_new_version_with_probabilities_and
     assert "Churn probability at renewal" in page and "What drives it" in page
 
 
-def test_under_the_rules_the_account_detail_has_no_churn_probability(alice_book):
-    with schema_context("alice"):
-        account_id = HealthSnapshot.objects.first().account_id
-    detail = api(new_key(alice_book)).get(f"/api/v1/accounts/{account_id}/").json()
+def test_under_the_rules_the_account_detail_has_no_churn_probability(techcorp, alice):
+    detail = api(new_key(alice)).get(f"/api/v1/accounts/{techcorp.pk}/").json()
     assert detail["churn_probability"] is None and detail["churn_drivers"] is None
 
 

@@ -42,29 +42,6 @@ def test_six_playbooks_with_exact_keys_and_names_in_order():
     assert list(playbooks_by_key()) == [key for key, _ in EXPECTED]
 
 
-def test_roles():
-    assert ROLES == (
-        "CSM",
-        "CS Manager",
-        "Account Executive",
-        "Support Lead",
-        "Product Manager",
-        "Executive Sponsor",
-        "Solutions Engineer",
-        "Finance",
-    )
-
-
-@by_playbook
-def test_texts_are_substantial(playbook: PlaybookSpec):
-    assert len(playbook.purpose) >= 60 and len(playbook.when_to_use) >= 60
-    assert 3 <= len(playbook.expected_outcomes) <= 5
-    assert all(len(outcome) >= 30 for outcome in playbook.expected_outcomes)
-    assert len(set(playbook.expected_outcomes)) == len(playbook.expected_outcomes)
-    text = " ".join([playbook.purpose, playbook.when_to_use, *(step.description for step in playbook.steps)])
-    assert not re.search(r"lorem|ipsum|TODO|TBD", text, re.IGNORECASE)
-
-
 @by_playbook
 def test_steps(playbook: PlaybookSpec):
     assert 5 <= len(playbook.steps) <= 8

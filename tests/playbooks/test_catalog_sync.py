@@ -275,7 +275,7 @@ def test_an_unknown_schema_is_refused_with_the_known_ones(alice):
         sync("carol")
 
 
-def test_a_kpi_change_rescores_history_under_a_new_health_model_version(alice_data, release):
+def test_a_kpi_change_rescores_history_under_a_new_health_model_version(portfolio, release):
     release(kpis=kpis_shipped(nps(healthy=35.0)))
 
     catalog_sync(schema_name="alice")

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
-from kpis.models import Account, Insight
+from kpis.models import Insight
 from playbooks.models import Execution, Playbook, PlaybookStep, StepProgress, Trigger, TriggerFiring
 from playbooks.selectors import account_facts, execution_report, exit_criteria_status, playbook_effectiveness
 from playbooks.services import (
@@ -13,6 +13,8 @@ from playbooks.services import (
     step_record,
     triggers_evaluate,
 )
+from tests.kpis.factories import portfolio_build
+from tests.playbooks.factories import TriggerFactory
 
 
 def start(key="renewal_safeguard", account=None):
@@ -84,9 +86,9 @@ def test_exit_criteria_are_checked_against_the_data_and_manual_ones_ticked(techc
             criterion_tick(execution=execution, key=data_checked[0]["key"], by="maya")
 
 
-def test_meeting_every_exit_criterion_completes_the_execution(alice_data):
+def test_meeting_every_exit_criterion_completes_the_execution(portfolio):
     with schema_context("alice"):
-        healthy = Account.objects.get(name="Acme Corp")
+        healthy = portfolio.acme
         playbook = Playbook.objects.get(key="voc_sprint")
         playbook.exit_criteria = [
             {"key": "signed_off", "description": "Sponsor signed off", "check": None},
@@ -112,13 +114,9 @@ def test_triggers_start_or_suggest_and_a_second_evaluation_creates_nothing(techc
     with schema_context("alice"):
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
-        Trigger.objects.create(
-            playbook=renewal, condition={"type": "band_in", "bands": ["critical"]}, action="auto_start"
-        )
+        TriggerFactory(playbook=renewal, action="auto_start")
         voc = Playbook.objects.get(key="voc_sprint")
-        Trigger.objects.create(
-            playbook=voc, condition={"type": "score_drop", "points": 15, "months": 1}, action="suggest"
-        )
+        TriggerFactory(playbook=voc, condition={"type": "score_drop", "points": 15, "months": 1})
 
         first = triggers_evaluate()
         assert first > 0
@@ -139,12 +137,7 @@ def test_cooldown_holds_a_trigger_back_after_its_execution_is_closed(techcorp):
     with schema_context("alice"):
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
-        Trigger.objects.create(
-            playbook=renewal,
-            condition={"type": "band_in", "bands": ["critical"]},
-            action="auto_start",
-            cooldown_days=30,
-        )
+        TriggerFactory(playbook=renewal, action="auto_start", cooldown_days=30)
         triggers_evaluate(account_ids=[techcorp.pk])
         execution_update(
             execution=Execution.objects.get(playbook=renewal, account=techcorp), by="maya", status="cancelled"
@@ -177,18 +170,14 @@ def test_each_trigger_condition(techcorp, condition, expected):
 
 
 def test_two_workers_evaluating_at_once_create_one_execution(committed_tenants):
-    from kpis.demo import demo_data_load
-    from tests.conftest import DEMO_TODAY, twice_at_once
+    from tests.conftest import twice_at_once
 
-    committed_tenants("alice")
+    tenant = committed_tenants("alice")
     with schema_context("alice"):
-        demo_data_load(today=DEMO_TODAY)
+        techcorp = portfolio_build(tenant).techcorp
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
-        Trigger.objects.create(
-            playbook=renewal, condition={"type": "band_in", "bands": ["critical"]}, action="auto_start"
-        )
-        techcorp = Account.objects.get(name="TechCorp Solutions")
+        TriggerFactory(playbook=renewal, action="auto_start")
 
     twice_at_once("alice", lambda: triggers_evaluate(account_ids=[techcorp.pk]))
 

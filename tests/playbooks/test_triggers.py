@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from ingest.models import Alert, Upload
 from ingest.services import data_loaded
-from kpis.models import HealthSnapshot, Insight, KpiDefinition
+from kpis.models import HealthSnapshot, Insight
 from playbooks import services
 from playbooks.models import Playbook, Trigger
 from playbooks.services import playbook_update, trigger_create, trigger_update, triggers_evaluate
@@ -19,6 +19,7 @@ from tests.api.helpers import api, error_of, new_key
 from tests.conftest import signed_in_client, tenant_member, twice_at_once
 from tests.ingest.conftest import KPI_HEADER
 from tests.ingest.test_pipeline import load
+from tests.kpis.factories import KpiDefinitionFactory
 
 BANDS_HINT = "Give a list of at least one of healthy, risk, critical."
 ANY_BAND = {"type": "band_in", "bands": ["healthy", "risk", "critical"]}
@@ -79,17 +80,7 @@ def test_each_condition_types_missing_or_ill_typed_field_is_a_400(alice, conditi
 
 def test_a_kpi_outside_the_tenants_catalog_is_refused(alice, bob):
     with schema_context("bob"):
-        KpiDefinition.objects.create(
-            key="bob_only",
-            name="Bob's own",
-            category="Usage",
-            worst=0,
-            critical=40,
-            healthy=70,
-            best=100,
-            min_value=0,
-            max_value=100,
-        )
+        KpiDefinitionFactory(key="bob_only", name="Bob's own", category="Usage")
     condition = {"type": "kpi_below", "kpi": "bob_only", "value": 10}
     refused = post_trigger(api(new_key(alice)), condition)
     assert refused.status_code == 400 and list(error_of(refused)["fields"]) == ["condition.kpi"]

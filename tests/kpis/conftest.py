@@ -1,1 +1,0 @@
-from tests.conftest import DEMO_TODAY as TODAY  # noqa: F401  (the demo data's fixed "today")

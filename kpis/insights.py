@@ -31,10 +31,11 @@ def insights_generate(
     accounts = {account.pk: account for account in chosen}
     history = _history(model_version, list(accounts))
     usage_keys = _usage_keys()
+    kpi_names = dict(KpiDefinition.objects.values_list("key", "name"))
     found = []
     for account_id, snapshots in history.items():
         account = accounts[account_id]
-        found += _score_drops(account, snapshots) + _kpis_entering_critical(account, snapshots)
+        found += _score_drops(account, snapshots) + _kpis_entering_critical(account, snapshots, kpi_names)
         found += _renewal_risk(account, snapshots, today) + _expansion(account, snapshots, usage_keys)
     found += _data_gaps(accounts, history)
     return _insert(found)
@@ -81,7 +82,10 @@ def _score_drops(account: Account, snapshots: list[HealthSnapshot]) -> list[tupl
     return found
 
 
-def _kpis_entering_critical(account: Account, snapshots: list[HealthSnapshot]) -> list[tuple]:
+def _kpis_entering_critical(
+    account: Account, snapshots: list[HealthSnapshot], kpi_names: dict[str, str]
+) -> list[tuple]:
+    """Text names the KPIs as people know them; the data keeps their keys."""
     found = []
     for before, after in zip(snapshots, snapshots[1:], strict=False):
         was_critical = {k["kpi"] for k in before.explanation.get("kpis", []) if k["band"] == Band.CRITICAL}
@@ -91,7 +95,7 @@ def _kpis_entering_critical(account: Account, snapshots: list[HealthSnapshot]) -
             if k["band"] == Band.CRITICAL and k["kpi"] not in was_critical
         ]
         if entered:
-            names = ", ".join(k["kpi"] for k in entered)
+            names = ", ".join(kpi_names.get(k["kpi"], k["kpi"]) for k in entered)
             data = {"kpis": [{"kpi": k["kpi"], "value": k["value"], "score": k["score"]} for k in entered]}
             found.append(
                 _insight(
@@ -117,7 +121,7 @@ def _renewal_risk(account: Account, snapshots: list[HealthSnapshot], today: dt.d
     severity = Insight.Severity.CRITICAL if latest.band == Band.CRITICAL else Insight.Severity.WARNING
     detail = (
         f"Renews on {account.renewal_date:%Y-%m-%d} (in {days} days) while {latest.band} "
-        f"with a score of {latest.score:.0f}; ARR {account.revenue}."
+        f"with a score of {latest.score:.0f}; ARR {account.revenue:,.0f}."
     )
     data = {
         "renewal_date": account.renewal_date,

@@ -208,6 +208,8 @@ def _account_chart(history, explanation, series, names) -> dict:
         "contribution_labels": [names.get(k["kpi"], k["kpi"]) for k in contributions],
         "contributions": [k["points"] for k in contributions],
         "contribution_bands": [k["band"] for k in contributions],
+        # One bar per KPI: the chart grows with its rows instead of squeezing or padding them.
+        "contribution_height": 60 + 24 * len(contributions),
         "kpis": [
             {
                 "key": s["kpi"].key,

@@ -136,3 +136,22 @@ def test_only_admins_change_health_settings(alice):
 def test_portal_pages_need_a_sign_in(alice):
     for path in ("/accounts/", "/insights/", "/settings/health/"):
         assert host_client("alice").get(path)["Location"].startswith("/login/")
+
+
+def test_the_account_page_reads_top_down_with_kpi_names_in_its_text(techcorp):
+    from kpis.insights import insights_generate
+    from kpis.models import Insight, KpiDefinition
+
+    with schema_context("alice"):
+        insights_generate(model_version=1)
+        kpis_scored = len(techcorp.snapshots.latest("period").explanation["kpis"])
+        critical = Insight.objects.filter(account=techcorp, rule="kpi_critical").first()
+        keys = set(KpiDefinition.objects.values_list("key", flat=True))
+    page = signed_in_client("alice").get(f"/accounts/{techcorp.pk}/").content.decode()
+
+    for section in ('href="#overview"', 'href="#kpis"', 'href="#playbooks"', 'href="#timeline"'):
+        assert section in page
+    assert f'id="contributions" height="{60 + 24 * kpis_scored}"' in page
+    assert critical is not None
+    named = critical.detail.removeprefix("Now in the critical range: ").rstrip(".").split(", ")
+    assert named and not set(named) & keys

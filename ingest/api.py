@@ -23,7 +23,7 @@ class UploadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Upload
-        fields = ["id", "kind", "original_name", "version", "size", "sha256", "uploaded_by", "via", "dry_run",
+        fields = ["id", "kind", "original_name", "version", "size", "sha256", "uploaded_by", "via", "dry_run", "create_missing_accounts",
                   "status", "message", "rows_total", "progress", "rows_read", "inserted", "updated", "unchanged",
                   "rejected", "summary", "created_at", "started_at", "finished_at", "status_url", "errors_url"]  # fmt: skip
 
@@ -43,6 +43,11 @@ class UploadCreateSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=False, help_text="Validate and count only; write nothing.")
     account = serializers.CharField(required=False, allow_blank=True, max_length=200,
                                     help_text="account_rollup mode: the account this KPI file is for.")  # fmt: skip
+    create_missing_accounts = serializers.BooleanField(
+        default=False,
+        help_text="KPI values and renewals: create an account for a row naming one that does not exist; "
+        "otherwise such a row is rejected with its line.",
+    )
 
 
 def receive_and_queue(request, tenant) -> Upload:
@@ -61,6 +66,7 @@ def receive_and_queue(request, tenant) -> Upload:
             via=Upload.Via.API,
             dry_run=data["dry_run"],
             account_from_file=data.get("account", ""),
+            create_missing_accounts=data["create_missing_accounts"],
         ),
     )
     upload_enqueue(upload)

@@ -25,6 +25,7 @@ from kpis.selectors import (
     health_model_current,
     insight_filters,
     insights_filtered,
+    kpi_catalog,
     learned_model_latest,
     portfolio,
     report_cards,
@@ -249,6 +250,25 @@ class InsightViewSet(mixins.ListModelMixin, TenantViewSet):
         triage.is_valid(raise_exception=True)
         insight_triage_apply(insight=insight, changes=triage.validated_data, by=f"api:{request.auth.prefix}")
         return Response(InsightSerializer(insight).data)
+
+
+class KpiCatalogEntrySerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="What an upload's kpi column may hold (or the name, in any case).")
+    name = serializers.CharField(help_text="The display name; an upload may use it in place of the key.")
+    category = serializers.CharField()
+    unit = serializers.CharField()
+    direction = serializers.CharField(help_text="higher or lower: which way is better.")
+    min_value = serializers.FloatField(help_text="The lowest value an upload may give.")
+    max_value = serializers.FloatField(help_text="The highest value an upload may give.")
+
+
+class KpiCatalogApi(TenantApiView):
+    @extend_schema(
+        summary="Every active KPI with its key, name, unit and range: what a KPI upload may name",
+        responses=KpiCatalogEntrySerializer(many=True),
+    )
+    def get(self, request):
+        return Response({"results": KpiCatalogEntrySerializer(kpi_catalog(), many=True).data})
 
 
 class PortfolioApi(TenantApiView):

@@ -67,6 +67,13 @@ def model_rules(model: HealthModel) -> ModelRules:
     )
 
 
+def kpi_catalog() -> list[dict]:
+    """The active KPIs as an upload names them: key, display name, unit and the range a value
+    must lie in, by category then name."""
+    fields = ("key", "name", "category", "unit", "direction", "min_value", "max_value", "healthy")
+    return list(KpiDefinition.objects.filter(active=True).order_by("category", "name").values(*fields))
+
+
 def kpi_rules() -> list[KpiRule]:
     fields = ["key", "category", "direction", "impact", "weight", "worst", "critical", "healthy", "best"]
     return [KpiRule(**row) for row in KpiDefinition.objects.filter(active=True).values(*fields)]

@@ -41,7 +41,7 @@ def test_an_api_upload_is_loaded_by_the_worker(committed_tenants, purge_queue):
     client = api(new_key(tenant))
     with celery_worker():
         response = client.post("/api/v1/uploads/", {"file": named(KPI_HEADER + "A1,nps,2026-10,30\n", "k.csv"),
-                                                     "kind": "kpis"})  # fmt: skip
+                                                     "kind": "kpis", "create_missing_accounts": "true"})  # fmt: skip
         upload_id = response.json()["id"]
         final = wait_for(
             lambda: (s := upload_status(client, upload_id))["status"] == "completed" and s, timeout=60
@@ -179,7 +179,13 @@ def test_a_worker_killed_after_the_load_commits_leaves_its_follow_up_to_the_rede
     with schema_context("alice"), open(kpi_file(tenant, tmp_path / "kpis.csv"), "rb") as handle:
         upload = upload_receive(
             fileobj=handle,
-            request=UploadRequest(tenant=tenant, original_name="kpis.csv", kind="kpis", acting_role="admin"),
+            request=UploadRequest(
+                tenant=tenant,
+                original_name="kpis.csv",
+                kind="kpis",
+                acting_role="admin",
+                create_missing_accounts=True,
+            ),
         )
 
     with celery_worker(pool="prefork") as worker:
@@ -250,7 +256,13 @@ def received_kpis(tenant) -> Upload:
     with schema_context(tenant.schema_name):
         return upload_receive(
             fileobj=content,
-            request=UploadRequest(tenant=tenant, original_name="k.csv", kind="kpis", acting_role="admin"),
+            request=UploadRequest(
+                tenant=tenant,
+                original_name="k.csv",
+                kind="kpis",
+                acting_role="admin",
+                create_missing_accounts=True,
+            ),
         )
 
 

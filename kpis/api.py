@@ -47,11 +47,19 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="Points per month over 3 months."
     )
     latest_period = serializers.DateField(read_only=True, allow_null=True)
+    insufficient_data = serializers.SerializerMethodField(
+        help_text="The latest score rests on less than half the model's weight: read it as "
+        "'insufficient data', not as its band."
+    )
 
     class Meta:
         model = Account
         fields = ["id", "external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
-                  "score", "band", "change", "slope_3m", "latest_period", "created_at", "updated_at"]  # fmt: skip
+                  "score", "band", "insufficient_data", "change", "slope_3m", "latest_period", "created_at",
+                  "updated_at"]  # fmt: skip
+
+    def get_insufficient_data(self, account) -> bool:
+        return bool(account.insufficient_data)
 
 
 class AccountDetailSerializer(AccountSerializer):
@@ -99,7 +107,16 @@ class KpiSeriesSerializer(serializers.Serializer):
 class SnapshotSerializer(serializers.ModelSerializer):
     class Meta:
         model = HealthSnapshot
-        fields = ["period", "model_version", "score", "band", "category_scores", "coverage", "explanation"]
+        fields = [
+            "period",
+            "model_version",
+            "score",
+            "band",
+            "insufficient_data",
+            "category_scores",
+            "coverage",
+            "explanation",
+        ]
 
 
 class InsightSerializer(serializers.ModelSerializer):

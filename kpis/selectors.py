@@ -12,13 +12,28 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Avg, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
 from kpis.backtest import Dataset, Renewal, Thresholds, dataset_build
 from kpis.churn import FeatureSpace, History
 from kpis.models import (
+    MIN_COVERAGE,
     SUGGESTION_RULES,
     Account,
     Band,
@@ -46,6 +61,8 @@ if TYPE_CHECKING:  # django-stubs-ext is a development tool, not installed in pr
         latest_period: dt.date | None
         previous_score: float | None
         score_two_months_ago: float | None
+        coverage: float | None
+        insufficient_data: bool | None
         change: float | None
         slope_3m: float | None
 
@@ -88,15 +105,21 @@ def _latest_snapshot(version: int, field: str, offset: int = 0):
 
 
 def accounts_with_health(version: int) -> QuerySet[AccountWithHealth]:
-    """Accounts annotated with latest score, band and period, the change vs the month before
-    and the 3-month slope (least squares over three monthly points = (last − first) / 2)."""
+    """Accounts annotated with latest score, band, period and coverage (insufficient_data when it
+    is below MIN_COVERAGE), the change vs the month before and the 3-month slope (least squares
+    over three monthly points = (last − first) / 2)."""
     return Account.objects.annotate(
         score=_latest_snapshot(version, "score"),
         band=_latest_snapshot(version, "band"),
         latest_period=_latest_snapshot(version, "period"),
+        coverage=_latest_snapshot(version, "coverage"),
         previous_score=_latest_snapshot(version, "score", offset=1),
         score_two_months_ago=_latest_snapshot(version, "score", offset=2),
-    ).annotate(change=F("score") - F("previous_score"), slope_3m=(F("score") - F("score_two_months_ago")) / 2)
+    ).annotate(
+        change=F("score") - F("previous_score"),
+        slope_3m=(F("score") - F("score_two_months_ago")) / 2,
+        insufficient_data=ExpressionWrapper(Q(coverage__lt=MIN_COVERAGE), output_field=BooleanField()),
+    )
 
 
 SORTS: dict[str, str | OrderBy] = {

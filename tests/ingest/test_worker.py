@@ -213,7 +213,17 @@ def test_the_sweep_finishes_the_follow_up_of_a_command_killed_after_its_load_com
 ):
     """A command or a web request (the admin's import) is not redelivered by anyone."""
     path = kpi_file(committed_tenants("alice"), tmp_path / "kpis.csv")
-    command = [sys.executable, "manage.py", "import_data", "--tenant", "alice", "--kind", "kpis", str(path)]
+    command = [
+        sys.executable,
+        "manage.py",
+        "import_data",
+        "--tenant",
+        "alice",
+        "--kind",
+        "kpis",
+        str(path),
+        "--create-missing-accounts",
+    ]
     with table_locked("kpis_healthsnapshot"):
         loader = subprocess.Popen(command, cwd=REPO, env=process_environment())
         wait_for(writing_health_snapshots, timeout=120)

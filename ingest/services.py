@@ -483,7 +483,8 @@ def _merge_kind(upload: Upload, tables: loaders.Tables, passwords: dict[int, str
         result = loaders.merge_renewals(tables, f"upload:{upload.pk}")
     else:
         return _import_users(tables, passwords, upload.acting_role)
-    plan_limit_check(what="accounts", model=Account, adding=0)  # the rows merged above count
+    if upload.kind == Upload.Kind.ACCOUNTS or result.created_accounts:
+        plan_limit_check(what="accounts", model=Account, adding=0)  # the rows merged above count
     return result
 
 

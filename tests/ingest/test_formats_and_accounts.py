@@ -249,3 +249,15 @@ def test_the_catalog_api_shows_only_the_callers_own_kpis(alice, bob):
         )
     body = api(new_key(alice)).get("/api/v1/kpis/catalog/").json()
     assert "bobs_secret_kpi" not in {kpi["key"] for kpi in body["results"]}
+
+
+def test_a_kpi_file_adding_no_account_loads_even_in_a_workspace_past_its_plan(alice):
+    """The plan caps accounts; values for accounts already there add none, so they are no reason to refuse."""
+    with schema_context("alice"):
+        limit = alice.plan.max_accounts
+        Account.objects.bulk_create(Account(external_id=f"A-{n}", name=f"A {n}") for n in range(limit + 1))
+    upload = load(alice, KPI_HEADER + "A-0,nps,2026-01,10\n", "kpis")
+
+    assert upload.status == Upload.Status.COMPLETED and counts(upload) == (1, 0, 0, 0)
+    refused = load(alice, KPI_HEADER + "NEW-1,nps,2026-01,10\n", "kpis", create_missing_accounts=True)
+    assert refused.status == Upload.Status.FAILED and "Nothing was loaded" in refused.message

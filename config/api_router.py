@@ -31,6 +31,7 @@ v1 = [
     path("usage/", views.UsageApi.as_view(), name="api-usage"),
     path("portfolio/", kpi_api.PortfolioApi.as_view(), name="api-portfolio"),
     path("benchmarks/", kpi_api.PeerBenchmarksApi.as_view(), name="api-benchmarks"),
+    path("kpis/catalog/", kpi_api.KpiCatalogApi.as_view(), name="api-kpi-catalog"),
     path("health/report-card/", kpi_api.ReportCardApi.as_view(), name="api-report-card"),
     path(
         "health/learned-model/train/", kpi_api.LearnedModelTrainApi.as_view(), name="api-learned-model-train"

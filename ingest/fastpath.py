@@ -5,7 +5,7 @@ Why: reading and checking a row in Python costs about 30 µs, so a million-row f
 minute, while PostgreSQL's COPY reads the same file in about a second. So the file is COPied as
 text into a raw table, one INSERT … SELECT moves every row that is plainly valid into the
 staging table, and only the rows it does not accept (bad ones, and unusual spellings such as
-"1,234.50", a padded cell or an upper-case KPI key) go through validation.validate_row, which has
+"1,234.50", a padded cell or a KPI key or name in unusual case) go through validation.validate_row, which has
 the final word and writes every message.
 
 The SQL rules only ever accept. Each accepts a subset of what validate_row accepts and produces
@@ -28,7 +28,7 @@ from django.db import DataError, connection, transaction
 
 from ingest.loaders import Tables, execute
 from ingest.parsers import CsvDialect, Row
-from ingest.validation import Context
+from ingest.validation import Context, KpiBounds
 
 FAST_KINDS = ("sales", "kpis")
 COPY_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252"}
@@ -88,15 +88,16 @@ ACCEPT_SQL = {
           AND {clean_text("r.account", 200)} AND {empty_or_clean("r.region", 80)}
     """,
     "kpis": f"""
-        SELECT r.line, r.account, r.kpi, (left(r.period, 7) || '-01')::date AS period, r.value::float8 AS value
+        SELECT r.line, r.account, (%(keys)s::text[])[array_position(%(spellings)s::text[], r.kpi)] AS kpi,
+               (left(r.period, 7) || '-01')::date AS period, r.value::float8 AS value
         FROM {{raw}} r
         WHERE CASE
             WHEN NOT coalesce((r.period ~ {MONTH} OR r.period ~ {DAY}) AND r.value ~ {REAL}
-                              AND r.kpi = ANY(%(keys)s::text[]), false) THEN false
+                              AND r.kpi = ANY(%(spellings)s::text[]), false) THEN false
             WHEN r.period ~ {DAY} AND {_past_day_29_to_31_of_a_short_month("r.period")} THEN false
             ELSE (left(r.period, 7) || '-01')::date <= date_trunc('month', %(today)s::date)
-                 AND r.value::float8 BETWEEN (%(low)s::float8[])[array_position(%(keys)s::text[], r.kpi)]
-                                         AND (%(high)s::float8[])[array_position(%(keys)s::text[], r.kpi)]
+                 AND r.value::float8 BETWEEN (%(low)s::float8[])[array_position(%(spellings)s::text[], r.kpi)]
+                                         AND (%(high)s::float8[])[array_position(%(spellings)s::text[], r.kpi)]
           END
           AND {clean_text("r.account", 200)}
           AND {_empty("r.category", "r.impact_level", "r.weight", "r.frequency")}
@@ -171,17 +172,30 @@ def _copy_file(
 def accept(tables: Tables, kind: str, context: Context) -> int:
     """Create the staging table from the plainly valid raw rows; returns how many. CREATE TABLE
     AS, unlike INSERT … SELECT, lets PostgreSQL check the rows with parallel workers."""
-    # Only lower-case keys: validate_row lower-cases the cell before it looks the key up.
-    kpis = [bounds for key, bounds in sorted(context.kpis.items()) if key == key.lower()]
+    spelled = _kpi_spellings_as_typed(context)
     params = {
         "today": context.today,
         "spaces": PYTHON_SPACES,
-        "keys": [bounds.key for bounds in kpis],
-        "low": [bounds.min_value for bounds in kpis],
-        "high": [bounds.max_value for bounds in kpis],
+        "spellings": list(spelled),
+        "keys": [bounds.key for bounds in spelled.values()],
+        "low": [bounds.min_value for bounds in spelled.values()],
+        "high": [bounds.max_value for bounds in spelled.values()],
     }
     select = ACCEPT_SQL[kind].replace("{raw}", tables.raw)  # not format(): the regexes hold braces
     return execute(f"CREATE UNLOGGED TABLE {tables.stage} AS {select}", params)
+
+
+def _kpi_spellings_as_typed(context: Context) -> dict[str, KpiBounds]:
+    """The cells SQL may match exactly, each with its KPI: a KPI's key and display name in lower
+    case and as the catalog writes them, when validate_row (which strips the cell, lower-cases it
+    and looks it up in context.kpi_spellings) reads them as that same KPI. Other spellings
+    ("CHURN rate") are left to validate_row."""
+    spelled = {}
+    for bounds in context.kpis.values():
+        for text in {bounds.key, bounds.key.lower(), bounds.name, bounds.name.lower()}:
+            if text and text.strip() == text and context.kpi_spellings.get(text.lower()) == bounds.key:
+                spelled[text] = bounds
+    return spelled
 
 
 def leftovers(tables: Tables, fields: tuple[str, ...]) -> Iterator[list[Row]]:

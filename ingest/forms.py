@@ -33,6 +33,12 @@ class UploadForm(RefusedUploadMixin, forms.Form):
         max_length=200,
         help_text="Account roll-up mode only: the account this KPI file is for (external id or name).",
     )
+    create_missing_accounts = forms.BooleanField(
+        required=False,
+        label="Create missing accounts",
+        help_text="KPI values and renewals: create an account for a row naming one that does not exist. "
+        "Left unticked, such a row is rejected with its line, so a typo never creates an account.",
+    )
     preview = forms.BooleanField(
         required=False, initial=True, label="Preview first (write nothing until I confirm)"
     )

@@ -24,6 +24,7 @@ class MergeResult:
     unchanged: int = 0
     touched_account_ids: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    created_accounts: list[str] = field(default_factory=list)  # names, of accounts rows named that were new
     newest_date: date | None = None  # of the sales loaded; a sync's cursor moves up to it
 
 
@@ -148,6 +149,39 @@ def reject_duplicates(tables: Tables, kind: str, upload_id: int, room: int) -> i
     return rejected
 
 
+# --- accounts named by rows ----------------------------------------------------------------------
+
+UNKNOWN_ACCOUNT = "unknown account {}; add it in an accounts file first or tick 'create missing accounts'"
+
+
+def resolve_accounts(tables: Tables) -> None:
+    """Map every account text of the staged rows to its account (tables.accounts); the merge
+    creates the ones still unmapped, unless reject_unknown_accounts took their rows out first."""
+    bulk.accounts_resolve(tables.stage, tables.accounts)
+
+
+def reject_unknown_accounts(tables: Tables, upload_id: int, room: int) -> int:
+    """Rows naming an account that does not exist are rejected with their line (at most `room`
+    of them stored as errors), so a typo never creates an account. Returns how many."""
+    unknown = f"{tables.stage} s JOIN {tables.accounts} m ON m.text = s.account AND m.account_id IS NULL"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO ingest_uploaderror (upload_id, line, field, value, reason)
+            SELECT %(upload)s, s.line, 'account', left(s.account, {ECHO_LIMIT}),
+                   left(replace(%(reason)s, '{{account}}', s.account), 300)
+            FROM {unknown} ORDER BY s.line LIMIT %(room)s
+        """,
+            {"upload": upload_id, "reason": UNKNOWN_ACCOUNT.format("{account}"), "room": room},
+        )
+        cursor.execute(
+            f"DELETE FROM {tables.stage} s USING {tables.accounts} m WHERE m.text = s.account AND m.account_id IS NULL"
+        )
+        rejected = cursor.rowcount
+        cursor.execute(f"DELETE FROM {tables.accounts} WHERE account_id IS NULL")
+    return rejected
+
+
 # --- merging -------------------------------------------------------------------------------------
 
 
@@ -168,25 +202,20 @@ def merge_accounts(tables: Tables) -> MergeResult:
     return _merge_result(bulk.accounts_upsert_from(tables.stage), tables)
 
 
-def _created_note(result: MergeResult, created: list[str]) -> None:
-    if created:
-        result.notes.append(f"Created {len(created)} account(s) named in the file: {', '.join(created[:5])}")
-
-
 # --- KPI values --------------------------------------------------------------------------------
 
 
 def merge_kpi_values(tables: Tables, source: str) -> MergeResult:
     """A new value for an existing account+KPI+month becomes a new version (the old one
     stays, no longer current); the same value again changes nothing."""
-    created = bulk.accounts_resolve(tables.stage, tables.accounts)
+    created = bulk.accounts_create_missing(tables.accounts)
     execute(f"""
         CREATE UNLOGGED TABLE {tables.kpi_rows} AS
         SELECT m.account_id, k.id AS kpi_id, s.period, s.value
         FROM {tables.stage} s JOIN {tables.accounts} m ON m.text = s.account JOIN {bulk.KPIS} k ON k.key = s.kpi
     """)
     result = _merge_result(bulk.kpi_values_merge_from(tables.kpi_rows, source), tables)
-    _created_note(result, created)
+    result.created_accounts = created
     return result
 
 
@@ -208,7 +237,7 @@ def merge_sales(tables: Tables, upload_id: int) -> MergeResult:
 
     An UPDATE of the changed rows then an INSERT of the missing ones, rather than INSERT … ON
     CONFLICT: its speculative insertion costs about 1 s more per million new rows here."""
-    created = bulk.accounts_resolve(tables.stage, tables.accounts)
+    created = bulk.accounts_create_missing(tables.accounts)
     _lock_merges("ingest_salesrecord")
     staged = f"{tables.stage} s JOIN {tables.accounts} m ON m.text = s.account"
     fields, values = ", ".join(SALE_VALUES), ", ".join(SALE_VALUES.values())
@@ -241,7 +270,7 @@ def merge_sales(tables: Tables, upload_id: int) -> MergeResult:
         tables,
     )
     result.newest_date = fetch(f"SELECT max(date) FROM {tables.stage}")[0][0]
-    _created_note(result, created)
+    result.created_accounts = created
     if feed.inserted or feed.updated:
         result.notes.append(f"Updated expansion revenue for {feed.inserted + feed.updated} account-month(s).")
     return result
@@ -282,10 +311,10 @@ def merge_renewals(tables: Tables, source: str) -> MergeResult:
     """Upsert by (account, renewal_date); a row equal to what is stored is counted unchanged.
     An account whose latest renewal is a churn gets the status churned; nothing of its history
     goes, since later report cards are measured on exactly that history."""
-    created = bulk.accounts_resolve(tables.stage, tables.accounts)
+    created = bulk.accounts_create_missing(tables.accounts)
     result = _merge_result(bulk.renewals_upsert_from(tables.stage, tables.accounts, source), tables)
     churned = bulk.accounts_mark_churned(result.touched_account_ids)
-    _created_note(result, created)
+    result.created_accounts = created
     if churned:
         result.notes.append(f"Marked {churned} account(s) churned: their latest renewal is a churn.")
     return result

@@ -54,6 +54,10 @@ class Upload(models.Model):
     )
     dry_run = models.BooleanField(default=False)
     account_from_file = models.CharField(max_length=200, blank=True, help_text="account_rollup mode.")
+    create_missing_accounts = models.BooleanField(
+        default=False,
+        help_text="Rows naming an account that does not exist create it; otherwise such rows are rejected.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     rows_total = models.PositiveIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0)
@@ -73,6 +77,11 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} v{self.version} ({self.get_kind_display()})"
+
+    @property
+    def valid_rows(self) -> int:
+        """Rows a preview found fit to load: what Confirm would load."""
+        return max(self.rows_read - self.rejected, 0)
 
     @property
     def is_final(self) -> bool:

@@ -83,7 +83,7 @@ class PipelineResource(resources.ModelResource):
         result.total_rows = len(dataset)
         try:
             upload, starts = self._load(dataset, dry_run, kwargs.get("user"), kwargs.get("file_name"))
-        except FileRefused as refused:
+        except (FileRefused, ValidationError) as refused:  # a ValidationError: a preview with nothing to load
             result.append_base_error(self.get_error_result_class()(refused))
             return result
         result.upload = upload

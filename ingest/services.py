@@ -78,6 +78,13 @@ UNEXPECTED_FAILURE = (
 )
 
 
+NOTHING_TO_CONFIRM = (
+    "Every row of this file was rejected, so there is nothing to load; fix the rows the error report "
+    "lists and upload the file again."
+)
+CONFIRMED = "Confirmed: loading the valid rows."
+
+
 class ImportNotAllowed(PermissionDenied):
     """The sender's role may not load this kind of file; the message names the rule."""
 
@@ -103,7 +110,9 @@ class UploadRequest:
 
     `acting_role` is the role of whoever sends it: the portal user's, an API key's scope as a role
     (ApiKey.acting_role), admin for the operator's commands. `account_from_file`: in account_rollup
-    mode, the account a KPI file is for. A dry run is a preview: checked, reported, not loaded."""
+    mode, the account a KPI file is for. A dry run is a preview: checked, reported, not loaded.
+    `create_missing_accounts`: a KPI or renewals row naming an unknown account creates it; by
+    default such a row is rejected, so a typo never becomes a phantom account."""
 
     tenant: Tenant
     original_name: str
@@ -113,6 +122,7 @@ class UploadRequest:
     via: str = Upload.Via.PORTAL
     dry_run: bool = False
     account_from_file: str = ""
+    create_missing_accounts: bool = False
 
 
 def upload_receive(*, fileobj, request: UploadRequest) -> Upload:
@@ -216,7 +226,9 @@ def upload_confirm(*, upload: Upload, acting_role: str, run_now: bool = False) -
         raise ValidationError(
             {"status": "Only a previewed upload can be confirmed; this one is " + upload.get_status_display()}
         )
-    Upload.objects.filter(pk=upload.pk).update(dry_run=False, status=Upload.Status.QUEUED)
+    if not upload.valid_rows:
+        raise ValidationError({"status": NOTHING_TO_CONFIRM})
+    Upload.objects.filter(pk=upload.pk).update(dry_run=False, status=Upload.Status.QUEUED, message=CONFIRMED)
     upload.refresh_from_db()
     if run_now:
         return upload_process(upload_id=upload.pk)
@@ -314,6 +326,7 @@ def _load(upload: Upload) -> None:
         loaders.execute("SET LOCAL work_mem = %s", [LOAD_WORK_MEM])
         read, rejected = _stage(upload, tables, path, header, rows, passwords)
         rejected += loaders.reject_duplicates(tables, upload.kind, upload.pk, _error_room(upload))
+        rejected += _reject_unknown_accounts(upload, tables)
         with transaction.atomic():  # a savepoint: a dry run rolls the merge back, keeps the errors
             result = _merge(upload, tables, passwords)
             if upload.dry_run:
@@ -322,6 +335,23 @@ def _load(upload: Upload) -> None:
         _finish_counts(upload, read, rejected, result)
         if not upload.dry_run:  # committed with the data or not at all
             UploadFollowUp.objects.create(upload=upload, account_ids=result.touched_account_ids)
+
+
+# The kinds whose rows name an account; a sales row's unknown account is still created, since
+# sales arrive from scheduled syncs that nobody is there to ask.
+NAME_ACCOUNTS = (Upload.Kind.KPIS, Upload.Kind.SALES, Upload.Kind.RENEWALS)
+MUST_NAME_KNOWN_ACCOUNTS = (Upload.Kind.KPIS, Upload.Kind.RENEWALS)
+
+
+def _reject_unknown_accounts(upload: Upload, tables: loaders.Tables) -> int:
+    """Map the accounts the rows name; unless the uploader asked to create missing accounts,
+    reject the rows naming none (outside the merge's savepoint, so a preview reports them)."""
+    if upload.kind not in NAME_ACCOUNTS:
+        return 0
+    loaders.resolve_accounts(tables)
+    if upload.create_missing_accounts or upload.kind not in MUST_NAME_KNOWN_ACCOUNTS:
+        return 0
+    return loaders.reject_unknown_accounts(tables, upload.pk, _error_room(upload))
 
 
 def _load_documents(upload: Upload, path: Path) -> None:
@@ -419,7 +449,8 @@ def _validate(
 
 def _context(upload: Upload) -> Context:
     kpis = {
-        k.key: KpiBounds(k.key, k.min_value, k.max_value) for k in KpiDefinition.objects.filter(active=True)
+        k.key: KpiBounds(k.key, k.min_value, k.max_value, k.name)
+        for k in KpiDefinition.objects.filter(active=True)
     }
     return Context(
         today=timezone.localdate(),
@@ -463,7 +494,8 @@ def _merge_kind(upload: Upload, tables: loaders.Tables, passwords: dict[int, str
         result = loaders.merge_renewals(tables, f"{UPLOAD_SOURCE}{upload.pk}")
     else:
         return _import_users(tables, passwords, upload.acting_role)
-    plan_limit_check(what="accounts", model=Account, adding=0)  # the rows merged above count
+    if upload.kind == Upload.Kind.ACCOUNTS or result.created_accounts:
+        plan_limit_check(what="accounts", model=Account, adding=0)  # the rows merged above count
     return result
 
 
@@ -499,7 +531,7 @@ def _finish_counts(upload: Upload, read: int, rejected: int, result: loaders.Mer
         UploadError.objects.filter(upload=upload).values("line", "field", "value", "reason")[:20]
     )
     summary = {
-        "notes": result.notes,
+        "notes": _created_note(result.created_accounts, upload.dry_run) + result.notes,
         "first_errors": first_errors,
         "accounts_touched": len(result.touched_account_ids),
         "newest_date": result.newest_date.isoformat() if result.newest_date else None,
@@ -516,6 +548,14 @@ def _finish_counts(upload: Upload, read: int, rejected: int, result: loaders.Mer
         message=_message(status, rejected),
     )
     upload.refresh_from_db()
+
+
+def _created_note(created: list[str], dry_run: bool) -> list[str]:
+    """A preview wrote nothing, so it says what confirming would create."""
+    if not created:
+        return []
+    verb = "Confirming will create" if dry_run else "Created"
+    return [f"{verb} {len(created)} account(s) named in the file: {', '.join(created[:5])}"]
 
 
 def _message(status: str, rejected: int) -> str:

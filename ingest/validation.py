@@ -16,12 +16,15 @@ ignored here. This module imports nothing from Django (users.roles, the rule abo
 Python too), so it is fast to test and cheap to run.
 """
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from difflib import get_close_matches
+from functools import cached_property
 from math import isfinite
 from typing import NamedTuple
 
@@ -32,6 +35,8 @@ EXTRA = "__extra__"  # where the row parser puts cells beyond the header's colum
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000000000")  # numeric(14, 2) keeps twelve digits before the point
 MAX_WHOLE = 2**31 - 1  # PostgreSQL integer
+HINTS_KEPT = 10_000  # distinct unknown KPI spellings whose suggestion is remembered
+CATALOG_HINT = "use a KPI key or name from the KPI catalog (listed on the Data tab)"
 ECHO_LIMIT = 100  # longest value copied into an error; a 1 MB cell must not bloat the report
 
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
@@ -54,6 +59,7 @@ class KpiBounds:
     key: str
     min_value: float
     max_value: float
+    name: str = ""  # the display name the portal shows; a file may use it in place of the key
 
 
 @dataclass
@@ -63,6 +69,13 @@ class Context:
     roles: frozenset = frozenset({"admin", "manager", "viewer"})
     account_from_file: str = ""
     acting_role: str = ADMIN  # who loads the file: its rows may give no role above this one
+    _hints: dict[str, str] = dataclasses.field(
+        default_factory=dict, init=False, repr=False
+    )  # unknown KPI text -> its hint
+
+    @cached_property
+    def kpi_spellings(self) -> dict[str, str]:
+        return kpi_spellings(self.kpis)
 
 
 class KindSpec(NamedTuple):
@@ -211,12 +224,33 @@ def _period(field: str, text: str, ctx: Context) -> date:
     return month
 
 
+def kpi_spellings(kpis: dict[str, KpiBounds]) -> dict[str, str]:
+    """Each KPI's display name and key, lower-cased, to its key. A key wins over another KPI's
+    name spelled the same, so a file written with keys always means what it says."""
+    spellings = {bounds.name.strip().lower(): key for key, bounds in kpis.items() if bounds.name.strip()}
+    spellings.update({key.lower(): key for key in kpis})
+    return spellings
+
+
 def _kpi_key(field: str, text: str, ctx: Context) -> str:
-    key = text.lower()
-    if key in ctx.kpis:
+    if key := ctx.kpi_spellings.get(text.lower()):
         return key
-    hint = f"e.g. {min(ctx.kpis)}" if ctx.kpis else "which is empty, so add KPIs to it first"
-    raise _Invalid(f"unknown KPI key '{text}'; use a key from the KPI catalog, {hint}")
+    hint = ctx._hints.get(text) or _kpi_hint(text, ctx)
+    if len(ctx._hints) < HINTS_KEPT:
+        ctx._hints[text] = hint
+    raise _Invalid(f"unknown KPI '{text}'; {hint}")
+
+
+def _kpi_hint(text: str, ctx: Context) -> str:
+    """The KPI the text most looks like, so a typo or a near-miss name points at the right one."""
+    if not ctx.kpis:
+        return "the KPI catalog is empty, so add KPIs to it first"
+    closest = get_close_matches(text.lower(), ctx.kpi_spellings, n=1, cutoff=0.5)
+    if not closest:
+        return CATALOG_HINT
+    bounds = ctx.kpis[ctx.kpi_spellings[closest[0]]]
+    shown = f"'{bounds.name}' (key {bounds.key})" if bounds.name else f"'{bounds.key}'"
+    return f"did you mean {shown}? If not, {CATALOG_HINT}"
 
 
 def _password(field: str, text: str, ctx: Context) -> str:

@@ -9,10 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ingest.exports import errors_csv_response
+from ingest.formats import COLUMNS, CatalogKpi, template_rows
 from ingest.forms import UploadForm
 from ingest.models import Upload
 from ingest.parsers import FileRefused
 from ingest.services import (
+    NOTHING_TO_CONFIRM,
     ImportNotAllowed,
     UploadRequest,
     upload_confirm,
@@ -21,8 +23,7 @@ from ingest.services import (
     upload_receive,
 )
 from ingest.upload_limits import upload_refusal
-from ingest.validation import SPECS
-from kpis.selectors import health_model_current
+from kpis.selectors import health_model_current, kpi_catalog
 from users.decorators import editor_required
 
 
@@ -41,7 +42,17 @@ def data_integration(request):
             return redirect("upload_detail", public_id=upload.public_id)
     uploads = Upload.objects.all()[:50]
     mode = health_model_current().get_upload_mode_display()
-    return render(request, "ingest/data_integration.html", {"form": form, "uploads": uploads, "mode": mode})
+    context = {"form": form, "uploads": uploads, "mode": mode, "formats": _formats(), "kpis": kpi_catalog()}
+    return render(request, "ingest/data_integration.html", context)
+
+
+def _formats() -> list[dict]:
+    """Each kind's template link and column legend, in the order of the upload form's choices."""
+    return [
+        {"kind": kind, "label": label, "columns": COLUMNS[kind].items()}
+        for kind, label in Upload.Kind.choices
+        if kind in COLUMNS
+    ]
 
 
 def _receive(request, data: dict) -> Upload:
@@ -56,6 +67,7 @@ def _receive(request, data: dict) -> Upload:
             via=Upload.Via.PORTAL,
             dry_run=data["preview"],
             account_from_file=data["account"],
+            create_missing_accounts=data["create_missing_accounts"],
         ),
     )
     upload_enqueue(upload)
@@ -80,7 +92,13 @@ def upload_progress_partial(request, public_id):
 def _detail_context(upload: Upload) -> dict:
     done = upload_progress(upload)
     percent = round(100 * done / upload.rows_total) if upload.rows_total else (100 if upload.is_final else 0)
-    return {"upload": upload, "done": done, "percent": min(percent, 100), "errors": upload.errors.all()[:20]}
+    return {
+        "upload": upload,
+        "done": done,
+        "percent": min(percent, 100),
+        "errors": upload.errors.all()[:20],
+        "nothing_to_confirm": NOTHING_TO_CONFIRM,
+    }
 
 
 @editor_required
@@ -93,7 +111,7 @@ def upload_confirm_view(request, public_id):
             request, " ".join(refused.messages) if isinstance(refused, ValidationError) else str(refused)
         )
         return redirect("upload_detail", public_id=public_id)
-    messages.success(request, "Confirmed: loading now.")
+    messages.success(request, upload.message)
     return redirect("upload_detail", public_id=upload.public_id)
 
 
@@ -102,14 +120,16 @@ def upload_errors(request, public_id):
     return errors_csv_response(_upload(public_id))
 
 
+def _catalog_kpis() -> list[CatalogKpi]:
+    return [CatalogKpi(kpi["key"], kpi["name"], kpi["healthy"]) for kpi in kpi_catalog()]
+
+
 @editor_required
 def template_csv(request, kind: str):
-    """An empty file with the right header, to fill in."""
-    if kind not in SPECS:
+    """The header and two example rows, to replace with real ones."""
+    if kind not in COLUMNS:
         raise Http404
-    spec = SPECS[kind]
-    ordered = sorted(spec.required) + sorted(spec.expected - spec.required)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="pulse-{kind}-template.csv"'
-    csv.writer(response).writerow(ordered)
+    csv.writer(response).writerows(template_rows(kind, _catalog_kpis()))
     return response

@@ -26,6 +26,7 @@ from kpis.selectors import (
     health_model_current,
     insight_filters,
     insights_filtered,
+    kpi_catalog,
     learned_model_latest,
     peer_benchmark_rows,
     portfolio,
@@ -50,27 +51,19 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="Points per month over 3 months."
     )
     latest_period = serializers.DateField(read_only=True, allow_null=True)
+    insufficient_data = serializers.SerializerMethodField(
+        help_text="The latest score rests on less than half the model's weight: read it as "
+        "'insufficient data', not as its band."
+    )
 
     class Meta:
         model = Account
-        fields = [
-            "id",
-            "external_id",
-            "name",
-            "revenue",
-            "industry",
-            "region",
-            "status",
-            "renewal_date",
-            "owner",
-            "score",
-            "band",
-            "change",
-            "slope_3m",
-            "latest_period",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
+                  "score", "band", "insufficient_data", "change", "slope_3m", "latest_period", "created_at",
+                  "updated_at"]
+
+    def get_insufficient_data(self, account) -> bool:
+        return bool(account.insufficient_data)
 
 
 class AccountDetailSerializer(AccountSerializer):
@@ -129,7 +122,16 @@ class KpiSeriesSerializer(serializers.Serializer):
 class SnapshotSerializer(serializers.ModelSerializer):
     class Meta:
         model = HealthSnapshot
-        fields = ["period", "model_version", "score", "band", "category_scores", "coverage", "explanation"]
+        fields = [
+            "period",
+            "model_version",
+            "score",
+            "band",
+            "insufficient_data",
+            "category_scores",
+            "coverage",
+            "explanation",
+        ]
 
 
 class InsightSerializer(serializers.ModelSerializer):
@@ -360,6 +362,25 @@ class InsightViewSet(mixins.ListModelMixin, TenantViewSet):
         triage.is_valid(raise_exception=True)
         insight_triage_apply(insight=insight, changes=triage.validated_data, by=f"api:{request.auth.prefix}")
         return Response(InsightSerializer(insight).data)
+
+
+class KpiCatalogEntrySerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="What an upload's kpi column may hold (or the name, in any case).")
+    name = serializers.CharField(help_text="The display name; an upload may use it in place of the key.")
+    category = serializers.CharField()
+    unit = serializers.CharField()
+    direction = serializers.CharField(help_text="higher or lower: which way is better.")
+    min_value = serializers.FloatField(help_text="The lowest value an upload may give.")
+    max_value = serializers.FloatField(help_text="The highest value an upload may give.")
+
+
+class KpiCatalogApi(TenantApiView):
+    @extend_schema(
+        summary="Every active KPI with its key, name, unit and range: what a KPI upload may name",
+        responses=KpiCatalogEntrySerializer(many=True),
+    )
+    def get(self, request):
+        return Response({"results": KpiCatalogEntrySerializer(kpi_catalog(), many=True).data})
 
 
 class PortfolioApi(TenantApiView):

@@ -61,10 +61,9 @@ def accounts_upsert_from(stage: str) -> Written:
     )
 
 
-def accounts_resolve(stage: str, mapping: str) -> list[str]:
+def accounts_resolve(stage: str, mapping: str) -> None:
     """Create `mapping` (text, account_id): every `account` text of `stage` mapped to an account by
-    external id first, then by name; accounts not known yet are created (external id and name =
-    the given text), as the predecessor did. Returns the names of those created. One row per
+    external id first, then by name; account_id is NULL for a text naming no account. One row per
     distinct text, so a million rows cost one pass."""
     with connection.cursor() as cursor:
         cursor.execute(f"""
@@ -76,6 +75,13 @@ def accounts_resolve(stage: str, mapping: str) -> list[str]:
             UPDATE {mapping} m SET account_id = a.id FROM {ACCOUNTS} a
             WHERE m.account_id IS NULL AND a.name = m.text
         """)
+
+
+def accounts_create_missing(mapping: str) -> list[str]:
+    """Create the accounts `mapping` (see accounts_resolve) names but that do not exist yet
+    (external id and name = the given text), as the predecessor did, and map them. Returns the
+    names of those created."""
+    with connection.cursor() as cursor:
         cursor.execute(f"""
             INSERT INTO {ACCOUNTS} (external_id, name, revenue, industry, region, status, owner, created_at, updated_at)
             SELECT text, text, 0, '', '', 'active', '', now(), now() FROM {mapping}

@@ -202,6 +202,11 @@ class HealthModel(models.Model):
         return f"Health model v{self.version}"
 
 
+# A score backed by less of the model's weight than this (coverage, in %) says too little to be read
+# as a band: it is shown as "insufficient data", though its band is stored as computed.
+MIN_COVERAGE = 50.0
+
+
 class HealthSnapshot(models.Model):
     """An account's health for one month under one model version, with its explanation."""
 
@@ -225,6 +230,10 @@ class HealthSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.period:%Y-%m}: {self.score:.0f} ({self.band})"
+
+    @property
+    def insufficient_data(self) -> bool:
+        return self.coverage < MIN_COVERAGE
 
 
 class Insight(models.Model):

@@ -12,7 +12,21 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Avg, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
@@ -20,6 +34,7 @@ from kpis import catalog
 from kpis.backtest import Dataset, Renewal, Thresholds, dataset_build
 from kpis.churn import FeatureSpace, History
 from kpis.models import (
+    MIN_COVERAGE,
     SUGGESTION_RULES,
     Account,
     Band,
@@ -52,6 +67,8 @@ if TYPE_CHECKING:  # django-stubs-ext is a development tool, not installed in pr
         latest_period: dt.date | None
         previous_score: float | None
         score_two_months_ago: float | None
+        coverage: float | None
+        insufficient_data: bool | None
         change: float | None
         slope_3m: float | None
 
@@ -73,6 +90,13 @@ def model_rules(model: HealthModel) -> ModelRules:
     )
 
 
+def kpi_catalog() -> list[dict]:
+    """The active KPIs as an upload names them: key, display name, unit and the range a value
+    must lie in, by category then name."""
+    fields = ("key", "name", "category", "unit", "direction", "min_value", "max_value", "healthy")
+    return list(KpiDefinition.objects.filter(active=True).order_by("category", "name").values(*fields))
+
+
 def kpi_rules() -> list[KpiRule]:
     fields = ["key", "category", "direction", "impact", "weight", "worst", "critical", "healthy", "best"]
     return [KpiRule(**row) for row in KpiDefinition.objects.filter(active=True).values(*fields)]
@@ -87,15 +111,21 @@ def _latest_snapshot(version: int, field: str, offset: int = 0):
 
 
 def accounts_with_health(version: int) -> QuerySet[AccountWithHealth]:
-    """Accounts annotated with latest score, band and period, the change vs the month before
-    and the 3-month slope (least squares over three monthly points = (last − first) / 2)."""
+    """Accounts annotated with latest score, band, period and coverage (insufficient_data when it
+    is below MIN_COVERAGE), the change vs the month before and the 3-month slope (least squares
+    over three monthly points = (last − first) / 2)."""
     return Account.objects.annotate(
         score=_latest_snapshot(version, "score"),
         band=_latest_snapshot(version, "band"),
         latest_period=_latest_snapshot(version, "period"),
+        coverage=_latest_snapshot(version, "coverage"),
         previous_score=_latest_snapshot(version, "score", offset=1),
         score_two_months_ago=_latest_snapshot(version, "score", offset=2),
-    ).annotate(change=F("score") - F("previous_score"), slope_3m=(F("score") - F("score_two_months_ago")) / 2)
+    ).annotate(
+        change=F("score") - F("previous_score"),
+        slope_3m=(F("score") - F("score_two_months_ago")) / 2,
+        insufficient_data=ExpressionWrapper(Q(coverage__lt=MIN_COVERAGE), output_field=BooleanField()),
+    )
 
 
 SORTS: dict[str, str | OrderBy] = {

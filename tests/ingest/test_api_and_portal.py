@@ -13,7 +13,12 @@ CONTENT = KPI_HEADER + "ACC-1,nps,2026-10,30\nACC-1,nps,2026-13,5\n"
 
 
 def post_upload(client, path="/api/v1/uploads/", **fields):
-    data = {"file": named(CONTENT, "alice-secret-kpis.csv"), "kind": "kpis", **fields}
+    data = {
+        "file": named(CONTENT, "alice-secret-kpis.csv"),
+        "kind": "kpis",
+        "create_missing_accounts": "true",
+        **fields,
+    }
     return client.post(path, data)
 
 
@@ -97,7 +102,13 @@ def test_the_portal_uploads_previews_and_confirms(alice, django_capture_on_commi
     client = signed_in_client("alice")
     with django_capture_on_commit_callbacks():
         response = client.post(
-            "/data/", {"kind": "kpis", "file": named(CONTENT, "kpis.csv"), "preview": "on"}
+            "/data/",
+            {
+                "kind": "kpis",
+                "file": named(CONTENT, "kpis.csv"),
+                "preview": "on",
+                "create_missing_accounts": "on",
+            },
         )
     assert response.status_code == 302
     with schema_context("alice"):
@@ -118,7 +129,7 @@ def test_the_portal_shows_refusals_as_form_errors(alice):
 
 def test_templates_download_with_the_expected_header(alice):
     response = signed_in_client("alice").get("/data/templates/sales.csv")
-    header = response.content.decode().strip().split(",")
+    header = response.content.decode().splitlines()[0].split(",")
     assert {"date", "user_id", "product_name", "quantity", "unit_price", "total_amount", "account"} <= set(
         header
     )

@@ -20,9 +20,10 @@ TODAY = date(2024, 6, 15)
 CTX = Context(
     today=TODAY,
     kpis={
-        "nps": KpiBounds("nps", -100, 100),
-        "csat": KpiBounds("csat", 0, 100),
+        "nps": KpiBounds("nps", -100, 100, "Net Promoter Score"),
+        "csat": KpiBounds("csat", 0, 100, "CSAT"),
         "Odd": KpiBounds("Odd", 0, 1),
+        "churn": KpiBounds("churn", 0, 100, "nps"),  # a name spelled like another KPI's key
     },
 )
 SALE = {
@@ -93,21 +94,10 @@ SALE_VARIANTS = {
     "account": ["a" * 200, "a" * 201, "ACME 1", "", None],
 }
 KPI_VARIANTS = {
-    "kpi": ["csat", "NPS", "Odd", "odd", "unknown", " nps", "", None],
-    "period": [
-        "2024-06",
-        "2024-07",
-        "2024-06-30",
-        "2024-02-29",
-        "2023-02-29",
-        "2024-13",
-        "2024-00",
-        "1899-12",
-        "2024-6",
-        "2024-05-01",
-        "",
-        None,
-    ],
+    "kpi": ["csat", "NPS", "Odd", "odd", "unknown", " nps", "", None, "Net Promoter Score", "net promoter score",
+            "NET PROMOTER SCORE", "Net Promoter Score ", "Net  Promoter Score", "CSAT", "Csat", "churn"],
+    "period": ["2024-06", "2024-07", "2024-06-30", "2024-02-29", "2023-02-29", "2024-13", "2024-00", "1899-12",
+               "2024-6", "2024-05-01", "", None],
     "value": ["100", "100.0001", "-100", "-101", "0", "-0", "1,000", "+5", "1e2", "3.14159", "", None],
     "account": ["a" * 200, "a" * 201, "ACME-1 ", "", None],
     "category": ["", "Engagement", None],
@@ -161,8 +151,13 @@ def test_the_usual_spellings_of_valid_rows_all_take_the_fast_path(db):
         {**SALE, "date": "2024-02-29", "region": None, "account": "Ünïcødé GmbH"},
     ]
     assert set(accepted("sales", usual)) == {2, 3}
-    kpis = [{**KPI, "period": "2024-06-01", "value": "-100"}, {**KPI, "kpi": "csat", "value": "99.5"}]
-    assert set(accepted("kpis", kpis)) == {2, 3}
+    kpis = [
+        {**KPI, "period": "2024-06-01", "value": "-100"},
+        {**KPI, "kpi": "csat", "value": "99.5"},
+        {**KPI, "kpi": "Net Promoter Score"},
+        {**KPI, "kpi": "net promoter score"},
+    ]
+    assert set(accepted("kpis", kpis)) == {2, 3, 4, 5}
 
 
 def test_the_space_list_is_everything_str_strip_removes():
@@ -249,7 +244,7 @@ def test_files_not_line_for_line_fall_back_and_report_the_lines_the_user_sees(
 
 def test_a_duplicate_names_the_line_and_the_key_it_repeats(alice):
     content = KPI_HEADER + "ACME-1,nps,2026-05,1\nACME-1,nps,2026-04,2\nACME-1,nps,2026-05,3\n"
-    upload = load(alice, content, "kpis")
+    upload = load(alice, content, "kpis", create_missing_accounts=True)
 
     with schema_context("alice"):
         [error] = upload.errors.values_list("line", "field", "value", "reason")

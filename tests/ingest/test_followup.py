@@ -30,7 +30,13 @@ def die(**_kwargs):
 def receive(tenant, content=KPIS, name="k.csv", **options) -> Upload:
     return upload_receive(
         fileobj=named(content, name),
-        request=UploadRequest(tenant=tenant, original_name=name, kind="kpis", acting_role="admin", **options),
+        request=UploadRequest(
+            tenant=tenant,
+            original_name=name,
+            kind="kpis",
+            acting_role="admin",
+            **{"create_missing_accounts": True, **options},
+        ),
     )
 
 

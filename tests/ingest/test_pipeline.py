@@ -40,7 +40,7 @@ def counts(upload) -> tuple:
 
 
 def test_kpi_values_load_and_create_missing_accounts(alice):
-    upload = load(alice, KPIS, "kpis")
+    upload = load(alice, KPIS, "kpis", create_missing_accounts=True)
 
     assert upload.status == Upload.Status.COMPLETED
     assert counts(upload) == (3, 0, 0, 0)
@@ -51,7 +51,7 @@ def test_kpi_values_load_and_create_missing_accounts(alice):
 
 
 def test_the_same_file_three_times_changes_nothing_after_the_first(alice):
-    results = [counts(load(alice, KPIS, "kpis")) for _ in range(3)]
+    results = [counts(load(alice, KPIS, "kpis", create_missing_accounts=True)) for _ in range(3)]
 
     assert results == [(3, 0, 0, 0), (0, 0, 3, 0), (0, 0, 3, 0)]
     with schema_context("alice"):
@@ -60,8 +60,8 @@ def test_the_same_file_three_times_changes_nothing_after_the_first(alice):
 
 
 def test_a_kpi_reupload_keeps_the_previous_value_as_an_older_version(alice):
-    load(alice, KPIS, "kpis")
-    upload = load(alice, KPI_HEADER + "ACC-1,nps,2026-10,12\n", "kpis")
+    load(alice, KPIS, "kpis", create_missing_accounts=True)
+    upload = load(alice, KPI_HEADER + "ACC-1,nps,2026-10,12\n", "kpis")  # ACC-1 exists now
 
     assert counts(upload) == (0, 1, 0, 0)
     with schema_context("alice"):
@@ -77,7 +77,7 @@ def test_bad_rows_are_reported_with_line_and_reason_and_good_rows_load(alice):
         KPI_HEADER
         + "ACC-1,nps,2026-10,30\nACC-1,no_such_kpi,2026-10,1\nACC-2,nps,2026-13,5\nACC-3,csat,2026-10,900\n"
     )
-    upload = load(alice, content, "kpis")
+    upload = load(alice, content, "kpis", create_missing_accounts=True)
 
     assert counts(upload) == (1, 0, 0, 3)
     with schema_context("alice"):
@@ -86,7 +86,7 @@ def test_bad_rows_are_reported_with_line_and_reason_and_good_rows_load(alice):
 
 
 def test_a_dry_run_writes_nothing_then_confirm_loads(alice, django_capture_on_commit_callbacks):
-    upload = load(alice, KPIS, "kpis", dry_run=True)
+    upload = load(alice, KPIS, "kpis", dry_run=True, create_missing_accounts=True)
 
     assert upload.status == Upload.Status.PREVIEWED and counts(upload) == (3, 0, 0, 0)
     with schema_context("alice"):
@@ -191,7 +191,13 @@ def test_two_deliveries_at_once_load_once(committed_tenants):
     with schema_context("alice"):
         upload = upload_receive(
             fileobj=named(KPIS, "k.csv"),
-            request=UploadRequest(tenant=tenant, original_name="k.csv", kind="kpis", acting_role="admin"),
+            request=UploadRequest(
+                tenant=tenant,
+                original_name="k.csv",
+                kind="kpis",
+                acting_role="admin",
+                create_missing_accounts=True,
+            ),
         )
     start, outcomes = threading.Barrier(2), []
 
@@ -255,7 +261,12 @@ def test_a_file_that_would_pass_the_plans_account_limit_is_refused_whole(alice):
     from tenants.services import tenant_change_plan
 
     tenant_change_plan(tenant=alice, plan=PlanFactory(max_accounts=2))
-    upload = load(alice, KPI_HEADER + "A,nps,2026-10,1\nB,nps,2026-10,1\nC,nps,2026-10,1\n", "kpis")
+    upload = load(
+        alice,
+        KPI_HEADER + "A,nps,2026-10,1\nB,nps,2026-10,1\nC,nps,2026-10,1\n",
+        "kpis",
+        create_missing_accounts=True,
+    )
 
     assert upload.status == Upload.Status.FAILED
     assert "allows 2 accounts" in upload.message and "would bring the workspace to 3" in upload.message
@@ -266,7 +277,7 @@ def test_a_file_that_would_pass_the_plans_account_limit_is_refused_whole(alice):
 def test_thousands_of_rejected_rows_are_all_reported_and_good_rows_still_load(alice):
     good = "".join(f"ACC-1,nps,2026-{m:02d},30\n" for m in range(1, 11))
     bad = "".join(f"ACC-1,no_such_kpi,2026-10,{i}\n" for i in range(2500))  # > ERROR_BATCH, mid-COPY
-    upload = load(alice, KPI_HEADER + good + bad, "kpis")
+    upload = load(alice, KPI_HEADER + good + bad, "kpis", create_missing_accounts=True)
 
     assert upload.status == Upload.Status.COMPLETED and counts(upload) == (10, 0, 0, 2500)
     with schema_context("alice"):

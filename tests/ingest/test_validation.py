@@ -18,8 +18,8 @@ from ingest.validation import (
 CTX = Context(
     today=date(2024, 6, 15),
     kpis={
-        "active_user_ratio": KpiBounds("active_user_ratio", 0, 100),
-        "nps": KpiBounds("nps", -100, 100),
+        "active_user_ratio": KpiBounds("active_user_ratio", 0, 100, "Active User Ratio"),
+        "nps": KpiBounds("nps", -100, 100, "Net Promoter Score"),
     },
 )
 
@@ -353,18 +353,42 @@ def test_the_total_is_not_compared_when_an_operand_is_invalid():
     }
 
 
-def test_an_unknown_kpi_names_a_valid_key():
+def test_an_unknown_kpi_with_nothing_like_it_points_at_the_catalog():
     assert reasons("kpis", kpi="x") == {
-        "kpi": "unknown KPI key 'x'; use a key from the KPI catalog, e.g. active_user_ratio"
+        "kpi": "unknown KPI 'x'; use a KPI key or name from the KPI catalog (listed on the Data tab)"
+    }
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("Net Promotor Score", "'Net Promoter Score' (key nps)"),
+        ("active_users_ratio", "'Active User Ratio' (key active_user_ratio)"),
+        ("Active user ratios", "'Active User Ratio' (key active_user_ratio)"),
+    ],
+)
+def test_an_unknown_kpi_suggests_the_closest_key_or_name(typed, meant):
+    assert reasons("kpis", kpi=typed) == {
+        "kpi": f"unknown KPI '{typed}'; did you mean {meant}? "
+        "If not, use a KPI key or name from the KPI catalog (listed on the Data tab)"
     }
 
 
 def test_an_unknown_kpi_against_an_empty_catalog_says_so():
     reason = reasons("kpis", replace(CTX, kpis={}), kpi="nps")["kpi"]
-    assert (
-        reason
-        == "unknown KPI key 'nps'; use a key from the KPI catalog, which is empty, so add KPIs to it first"
-    )
+    assert reason == "unknown KPI 'nps'; the KPI catalog is empty, so add KPIs to it first"
+
+
+@pytest.mark.parametrize("typed", ["Net Promoter Score", "net promoter score", "NET PROMOTER SCORE", " NPS "])
+def test_a_kpi_may_be_named_by_its_display_name_or_key_in_any_case(typed):
+    record, errors = validate_row("kpis", 2, {**VALID["kpis"], "kpi": typed}, CTX)
+    assert errors == [] and record["kpi"] == "nps"
+
+
+def test_a_key_wins_over_another_kpis_name_spelled_the_same():
+    kpis = {**CTX.kpis, "churn": KpiBounds("churn", 0, 100, "NPS")}
+    record, _ = validate_row("kpis", 2, {**VALID["kpis"], "kpi": "nps"}, replace(CTX, kpis=kpis))
+    assert record["kpi"] == "nps"
 
 
 def test_kpi_keys_are_case_insensitive():

@@ -40,9 +40,8 @@ def test_an_api_upload_is_loaded_by_the_worker(committed_tenants, purge_queue):
     tenant = committed_tenants("alice")
     client = api(new_key(tenant))
     with celery_worker():
-        response = client.post(
-            "/api/v1/uploads/", {"file": named(KPI_HEADER + "A1,nps,2026-10,30\n", "k.csv"), "kind": "kpis"}
-        )
+        response = client.post("/api/v1/uploads/", {"file": named(KPI_HEADER + "A1,nps,2026-10,30\n", "k.csv"),
+                                                     "kind": "kpis", "create_missing_accounts": "true"})
         upload_id = response.json()["id"]
         final = wait_for(
             lambda: (s := upload_status(client, upload_id))["status"] == "completed" and s, timeout=60
@@ -180,7 +179,13 @@ def test_a_worker_killed_after_the_load_commits_leaves_its_follow_up_to_the_rede
     with schema_context("alice"), open(kpi_file(tenant, tmp_path / "kpis.csv"), "rb") as handle:
         upload = upload_receive(
             fileobj=handle,
-            request=UploadRequest(tenant=tenant, original_name="kpis.csv", kind="kpis", acting_role="admin"),
+            request=UploadRequest(
+                tenant=tenant,
+                original_name="kpis.csv",
+                kind="kpis",
+                acting_role="admin",
+                create_missing_accounts=True,
+            ),
         )
 
     with celery_worker(pool="prefork") as worker:
@@ -208,7 +213,17 @@ def test_the_sweep_finishes_the_follow_up_of_a_command_killed_after_its_load_com
 ):
     """A command or a web request (the admin's import) is not redelivered by anyone."""
     path = kpi_file(committed_tenants("alice"), tmp_path / "kpis.csv")
-    command = [sys.executable, "manage.py", "import_data", "--tenant", "alice", "--kind", "kpis", str(path)]
+    command = [
+        sys.executable,
+        "manage.py",
+        "import_data",
+        "--tenant",
+        "alice",
+        "--kind",
+        "kpis",
+        str(path),
+        "--create-missing-accounts",
+    ]
     with table_locked("kpis_healthsnapshot"):
         loader = subprocess.Popen(command, cwd=REPO, env=process_environment())
         wait_for(writing_health_snapshots, timeout=120)
@@ -251,7 +266,13 @@ def received_kpis(tenant) -> Upload:
     with schema_context(tenant.schema_name):
         return upload_receive(
             fileobj=content,
-            request=UploadRequest(tenant=tenant, original_name="k.csv", kind="kpis", acting_role="admin"),
+            request=UploadRequest(
+                tenant=tenant,
+                original_name="k.csv",
+                kind="kpis",
+                acting_role="admin",
+                create_missing_accounts=True,
+            ),
         )
 
 

@@ -90,6 +90,7 @@ ROUTES = {
     "api/v1/usage/": (["get"], None),
     "api/v1/portfolio/": (["get"], None),
     "api/v1/benchmarks/": (["get"], None),
+    "api/v1/kpis/catalog/": (["get"], None),
     "api/v1/health/report-card/": (["get"], None),
     "api/v1/health/learned-model/train/": (["post"], None),
     "api/v1/health/learned-model/activate/": (["post"], None),

@@ -395,7 +395,7 @@ def test_an_upload_completes_its_follow_up_despite_a_broken_trigger(alice, tmp_p
         broken = stored({"type": "band_in"}, key="adoption_rescue")
         stored(ANY_BAND)
 
-    upload = load(alice, KPIS, "kpis")
+    upload = load(alice, KPIS, "kpis", create_missing_accounts=True)
 
     assert upload.status == Upload.Status.COMPLETED
     with schema_context("alice"):
@@ -411,7 +411,7 @@ def test_an_upload_completes_when_a_listener_fails(alice, tmp_path, settings, fa
         Trigger.objects.all().delete()
         stored(ANY_BAND)
 
-    upload = load(alice, KPIS, "kpis")
+    upload = load(alice, KPIS, "kpis", create_missing_accounts=True)
 
     assert upload.status == Upload.Status.COMPLETED
     with schema_context("alice"):

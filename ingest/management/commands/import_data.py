@@ -18,7 +18,14 @@ OPERATOR_ROLE = User.Role.ADMIN
 
 
 def run_import(
-    command: BaseCommand, *, tenant: Tenant, kind: str, path: str, dry_run: bool, account: str = ""
+    command: BaseCommand,
+    *,
+    tenant: Tenant,
+    kind: str,
+    path: str,
+    dry_run: bool,
+    account: str = "",
+    create_missing_accounts: bool = False,
 ) -> Upload:
     """Receive and process the file now (no worker needed), as the operator; print the summary; raise
     CommandError (non-zero exit) when the file is refused, fails or has rejected rows."""
@@ -39,6 +46,7 @@ def run_import(
                     via=Upload.Via.COMMAND,
                     dry_run=dry_run,
                     account_from_file=account,
+                    create_missing_accounts=create_missing_accounts,
                 ),
             )
         except (FileRefused, ValidationError) as refused:
@@ -72,5 +80,20 @@ class Command(BaseCommand):
             "--account", default="", help="account_rollup mode: the account the KPI file is for."
         )
 
-    def handle(self, *args, file, tenant, kind, dry_run, account, **options):
-        run_import(self, tenant=tenant_named(tenant), kind=kind, path=file, dry_run=dry_run, account=account)
+        parser.add_argument(
+            "--create-missing-accounts",
+            action="store_true",
+            help="KPI values and renewals: create an account for a row naming one that does not exist "
+            "(otherwise such a row is rejected).",
+        )
+
+    def handle(self, *args, file, tenant, kind, dry_run, account, create_missing_accounts, **options):
+        run_import(
+            self,
+            tenant=tenant_named(tenant),
+            kind=kind,
+            path=file,
+            dry_run=dry_run,
+            account=account,
+            create_missing_accounts=create_missing_accounts,
+        )

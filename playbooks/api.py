@@ -89,6 +89,8 @@ class TriggerSerializer(serializers.ModelSerializer):
             "action",
             "cooldown_days",
             "enabled",
+            "fallback_owner",
+            "max_starts_per_evaluation",
             "holdout_share",
             "holdout_delay_days",
             "holdout_reason",

@@ -155,6 +155,18 @@ class Trigger(models.Model):
         default=0, help_text="Held-out accounts get their run this many days later; 0: never."
     )
     holdout_reason = models.CharField(max_length=300, blank=True, help_text="Why accounts are held out.")
+    # Calm automation: an auto-started run always has an owner, and one evaluation starts a
+    # bounded number of runs (a big upload must not flood the team).
+    fallback_owner = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Teammate (username) who owns runs it starts for accounts without an owner; "
+        "empty: those accounts are only suggested.",
+    )
+    max_starts_per_evaluation = models.PositiveIntegerField(
+        default=25,
+        help_text="At most this many runs started per evaluation; the other accounts go into one summary insight.",
+    )
     holdout_critical_renewals = models.BooleanField(
         default=False,
         help_text="Also hold out accounts in the critical band whose renewal is under 30 days away.",

@@ -111,7 +111,10 @@ def test_triggers_start_or_suggest_and_a_second_evaluation_creates_nothing(techc
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
         Trigger.objects.create(
-            playbook=renewal, condition={"type": "band_in", "bands": ["critical"]}, action="auto_start"
+            playbook=renewal,
+            condition={"type": "band_in", "bands": ["critical"]},
+            action="auto_start",
+            fallback_owner="admin",
         )
         voc = Playbook.objects.get(key="voc_sprint")
         Trigger.objects.create(
@@ -138,7 +141,7 @@ def test_cooldown_holds_a_trigger_back_after_its_execution_is_closed(techcorp):
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
         Trigger.objects.create(playbook=renewal, condition={"type": "band_in", "bands": ["critical"]},
-                               action="auto_start", cooldown_days=30)  # fmt: skip
+                               action="auto_start", cooldown_days=30, fallback_owner="admin")  # fmt: skip
         triggers_evaluate(account_ids=[techcorp.pk])
         execution_update(
             execution=Execution.objects.get(playbook=renewal, account=techcorp), by="maya", status="cancelled"
@@ -180,7 +183,10 @@ def test_two_workers_evaluating_at_once_create_one_execution(committed_tenants):
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
         Trigger.objects.create(
-            playbook=renewal, condition={"type": "band_in", "bands": ["critical"]}, action="auto_start"
+            playbook=renewal,
+            condition={"type": "band_in", "bands": ["critical"]},
+            action="auto_start",
+            fallback_owner="admin",
         )
         techcorp = Account.objects.get(name="TechCorp Solutions")
 

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from api.base import TenantViewSet
 from kpis.models import Account
 from playbooks.models import Execution, Playbook, Trigger
-from playbooks.selectors import execution_report, playbook_effectiveness
+from playbooks.selectors import actor_sentence, execution_report, playbook_effectiveness, triggers_by_pk
 from playbooks.services import execution_start, execution_update, step_record, trigger_create, trigger_update
 
 
@@ -34,14 +34,20 @@ class PlaybookSerializer(serializers.ModelSerializer):
 class ExecutionSerializer(serializers.ModelSerializer):
     playbook = serializers.SlugRelatedField(slug_field="key", read_only=True)
     account_name = serializers.CharField(source="account.name", read_only=True)
+    started_by_text = serializers.SerializerMethodField(
+        help_text="Who started it as a person reads it, e.g. trigger “health band is critical → Renewal Safeguard”."
+    )
     steps = serializers.SerializerMethodField()
 
     class Meta:
         model = Execution
         fields = ["id", "playbook", "account", "account_name", "status", "current_step", "owner", "notes",
-                  "started_by", "started_at", "completed_at", "completion_reason", "health_at_start",
+                  "started_by", "started_by_text", "started_at", "completed_at", "completion_reason", "health_at_start",
                   "manual_criteria", "steps"]  # fmt: skip
         read_only_fields = fields
+
+    def get_started_by_text(self, execution) -> str:
+        return actor_sentence(execution.started_by, self.context.get("triggers"))
 
     def get_steps(self, execution) -> list[dict]:
         progress = {p.index: p for p in execution.progress.all()}
@@ -79,6 +85,9 @@ class TriggerSerializer(serializers.ModelSerializer):
     """Types only; trigger_create/trigger_update check the rule whole (condition, action, cooldown)."""
 
     playbook = serializers.SlugRelatedField(slug_field="key", queryset=Playbook.objects.all())
+    condition_text = serializers.CharField(
+        read_only=True, help_text="The condition as a sentence, e.g. “health band is critical”."
+    )
 
     class Meta:
         model = Trigger
@@ -86,6 +95,7 @@ class TriggerSerializer(serializers.ModelSerializer):
             "id",
             "playbook",
             "condition",
+            "condition_text",
             "action",
             "cooldown_days",
             "enabled",
@@ -155,6 +165,10 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
                 raise ValidationError({"account": ["Give an account id (a whole number)."]})
             executions = executions.filter(account_id=params["account"])
         return executions
+
+    def get_serializer_context(self):
+        # Runs name the trigger that started them: load the triggers once, not once a run.
+        return {**super().get_serializer_context(), "triggers": triggers_by_pk()}
 
     @extend_schema(summary="Start a playbook for an account", request=ExecutionCreateSerializer,
                    responses={201: ExecutionSerializer})  # fmt: skip

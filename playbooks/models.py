@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from kpis.models import catalog_fingerprint_field
+from playbooks.criteria import condition_sentence
 
 
 class Playbook(models.Model):
@@ -78,6 +79,9 @@ class Execution(models.Model):
         default=dict, blank=True, help_text="{key: {by, at}} of ticked criteria."
     )
     completion_reason = models.CharField(max_length=200, blank=True)
+
+    # Not stored: playbooks.selectors.with_actor_text sets it for the pages that name who started runs.
+    started_by_text: str
 
     class Meta:
         ordering = ["-started_at"]
@@ -183,9 +187,17 @@ class Trigger(models.Model):
         ]
 
     def __str__(self) -> str:
-        # Rows saved before validation may hold any JSON; the admin must still list them.
-        kind = self.condition.get("type") if isinstance(self.condition, dict) else "invalid condition"
-        return f"{self.playbook.key}: {kind} → {self.action}"
+        return self.sentence
+
+    @property
+    def condition_text(self) -> str:
+        """The condition as a person says it; rows saved before validation still read as one."""
+        return condition_sentence(self.condition)
+
+    @property
+    def sentence(self) -> str:
+        """What the team calls it: "health band is critical → Renewal Safeguard"."""
+        return f"{self.condition_text} → {self.playbook.name}"
 
 
 class TriggerFiring(models.Model):

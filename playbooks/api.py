@@ -10,7 +10,13 @@ from rest_framework.response import Response
 from api.base import TenantViewSet
 from kpis.models import Account
 from playbooks.models import Execution, Playbook, Trigger
-from playbooks.selectors import actor_sentence, execution_report, playbook_effectiveness, triggers_by_pk
+from playbooks.selectors import (
+    NO_OWNER,
+    actor_sentence,
+    execution_report,
+    playbook_effectiveness,
+    triggers_by_pk,
+)
 from playbooks.services import execution_start, execution_update, step_record, trigger_create, trigger_update
 
 
@@ -148,6 +154,10 @@ class PlaybookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
         parameters=[
             OpenApiParameter("status", str, enum=Execution.Status.values),
             OpenApiParameter("account", int),
+            OpenApiParameter("playbook", str, description="A playbook key, e.g. renewal_safeguard."),
+            OpenApiParameter(
+                "owner", str, description=f"A teammate's username; `{NO_OWNER}`: runs nobody owns."
+            ),
         ],
     ),
     retrieve=extend_schema(summary="One execution with its steps"),
@@ -164,6 +174,10 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
             if not params["account"].isdigit():
                 raise ValidationError({"account": ["Give an account id (a whole number)."]})
             executions = executions.filter(account_id=params["account"])
+        if params.get("playbook"):
+            executions = executions.filter(playbook__key=params["playbook"])
+        if params.get("owner"):
+            executions = executions.filter(owner="" if params["owner"] == NO_OWNER else params["owner"])
         return executions
 
     def get_serializer_context(self):

@@ -6,7 +6,7 @@ from django_tenants.utils import schema_context
 
 from kpis.models import Account
 from playbooks.criteria import condition_sentence
-from playbooks.models import Execution, Playbook
+from playbooks.models import Execution, Playbook, Trigger
 from playbooks.selectors import actor_sentence
 from playbooks.services import execution_start, execution_update, trigger_create
 from tests.api.helpers import api, new_key
@@ -120,3 +120,36 @@ def test_another_tenants_runs_are_never_listed_or_offered_as_filters(alice_data,
     assert page.context["page"].paginator.count == 0
     assert "alice-only-owner" not in page.context["choices"]["owners"]
     assert "TechCorp" not in page.content.decode()
+
+
+def test_the_api_filters_runs_by_playbook_and_owner(techcorp, alice_data):
+    with schema_context("alice"):
+        for key, owner in (("voc_sprint", "admin"), ("renewal_safeguard", "")):
+            execution_start(playbook=Playbook.objects.get(key=key), account=techcorp, started_by="user:admin",
+                            owner=owner)  # fmt: skip
+    rest = api(new_key(alice_data))
+
+    def playbooks(query: str) -> list:
+        return [run["playbook"] for run in rest.get(f"/api/v1/executions/?{query}").json()["results"]]
+
+    assert playbooks("playbook=voc_sprint") == ["voc_sprint"]
+    assert playbooks("owner=admin") == ["voc_sprint"]
+    assert playbooks("owner=none") == ["renewal_safeguard"]
+
+
+def test_the_trigger_form_takes_the_owner_and_limit_and_names_a_bad_owner(alice):
+    client = signed_in_client("alice")
+    form = {"type": "band_in", "bands": ["critical"], "action": "auto_start", "cooldown_days": 30,
+            "enabled": "on", "max_starts_per_evaluation": 5}  # fmt: skip
+
+    refused = client.post("/playbooks/renewal_safeguard/triggers/new/", {**form, "fallback_owner": "nobody"})
+    assert refused.status_code == 200
+    assert (
+        "No active teammate with the username “nobody”" in refused.context["form"].errors["fallback_owner"][0]
+    )
+
+    saved = client.post("/playbooks/renewal_safeguard/triggers/new/", {**form, "fallback_owner": "admin"})
+    assert saved.status_code == 302
+    with schema_context("alice"):
+        trigger = Trigger.objects.filter(playbook__key="renewal_safeguard").latest("pk")
+    assert (trigger.fallback_owner, trigger.max_starts_per_evaluation) == ("admin", 5)

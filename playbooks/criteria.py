@@ -54,7 +54,7 @@ def condition_met(condition: dict, facts: dict) -> tuple[bool, str]:
     if kind == "renewal_within":
         return _renewal_within(facts, condition["days"])
     if kind == "insight":
-        return condition["rule"] in facts["insight_rules"], f"insight {condition['rule']}"
+        return condition["rule"] in facts["insight_rules"], condition_sentence(condition)
     return False, f"unknown condition {kind}"
 
 
@@ -82,7 +82,7 @@ def condition_sentence(condition: object) -> str:
         if kind == "renewal_within":
             return f"renewal is within {condition['days']} days"
         if kind == "insight":
-            return f"the account has a “{_rule_label(condition['rule'])}” insight"
+            return f"insight “{_rule_label(condition['rule'])}” was raised"
     except (KeyError, TypeError, ValueError):
         pass
     return "an invalid condition (fix it on the trigger)"

@@ -31,7 +31,7 @@ CRITICAL = {"type": "band_in", "bands": ["critical"]}
         ({"type": "kpi_below", "kpi": "nps", "value": 20}, "nps is below 20"),
         ({"type": "kpi_above", "kpi": "csat", "value": 90}, "csat is above 90"),
         ({"type": "renewal_within", "days": 60}, "renewal is within 60 days"),
-        ({"type": "insight", "rule": "renewal_risk"}, "the account has a “Renewal at risk” insight"),
+        ({"type": "insight", "rule": "renewal_risk"}, "insight “Renewal at risk” was raised"),
         ({"type": "band_in"}, "an invalid condition (fix it on the trigger)"),
         (["not", "a", "dict"], "an invalid condition (fix it on the trigger)"),
     ],

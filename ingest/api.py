@@ -23,9 +23,33 @@ class UploadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Upload
-        fields = ["id", "kind", "original_name", "version", "size", "sha256", "uploaded_by", "via", "dry_run", "create_missing_accounts",
-                  "status", "message", "rows_total", "progress", "rows_read", "inserted", "updated", "unchanged",
-                  "rejected", "summary", "created_at", "started_at", "finished_at", "status_url", "errors_url"]
+        fields = [
+            "id",
+            "kind",
+            "original_name",
+            "version",
+            "size",
+            "sha256",
+            "uploaded_by",
+            "via",
+            "dry_run",
+            "create_missing_accounts",
+            "status",
+            "message",
+            "rows_total",
+            "progress",
+            "rows_read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "rejected",
+            "summary",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "status_url",
+            "errors_url",
+        ]
 
     def get_progress(self, upload) -> int:
         return upload_progress(upload)
@@ -41,8 +65,12 @@ class UploadCreateSerializer(serializers.Serializer):
     file = serializers.FileField()
     kind = serializers.ChoiceField(choices=Upload.Kind.choices)
     dry_run = serializers.BooleanField(default=False, help_text="Validate and count only; write nothing.")
-    account = serializers.CharField(required=False, allow_blank=True, max_length=200,
-                                    help_text="account_rollup mode: the account this KPI file is for.")
+    account = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="account_rollup mode: the account this KPI file is for.",
+    )
     create_missing_accounts = serializers.BooleanField(
         default=False,
         help_text="KPI values and renewals: create an account for a row naming one that does not exist; "

@@ -58,9 +58,25 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = ["id", "external_id", "name", "revenue", "industry", "region", "status", "renewal_date", "owner",
-                  "score", "band", "insufficient_data", "change", "slope_3m", "latest_period", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "external_id",
+            "name",
+            "revenue",
+            "industry",
+            "region",
+            "status",
+            "renewal_date",
+            "owner",
+            "score",
+            "band",
+            "insufficient_data",
+            "change",
+            "slope_3m",
+            "latest_period",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_insufficient_data(self, account) -> bool:
         return bool(account.insufficient_data)

@@ -284,12 +284,23 @@ def owned_by(owner: str) -> Q:
     """Accounts whose owner is `owner`. The owner column is free text (files and the API set it),
     so when `owner` names a teammate (username or e-mail) every way of writing that teammate
     counts: username, e-mail address or full name, in any case. Other text matches as typed."""
-    teammate = User.objects.filter(Q(username__iexact=owner) | Q(email__iexact=owner)).first()
+    teammate = teammate_named(owner)
     names = {owner} | ({teammate.username, teammate.email, teammate.full_name} if teammate else set())
     match = Q()
     for name in names - {""}:
         match |= Q(owner__iexact=name)
     return match
+
+
+def teammate_named(name: str):
+    """The teammate an account's free-text owner names: by username, e-mail address or full
+    name, in any case; None when it names nobody in this workspace."""
+    name = name.strip()
+    if not name:
+        return None
+    return User.objects.filter(
+        Q(username__iexact=name) | Q(email__iexact=name) | Q(full_name__iexact=name)
+    ).first()
 
 
 def filter_choices() -> dict[str, list[str]]:

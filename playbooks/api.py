@@ -10,7 +10,13 @@ from rest_framework.response import Response
 from api.base import TenantViewSet
 from kpis.models import Account
 from playbooks.models import Execution, Playbook, Trigger
-from playbooks.selectors import execution_report, playbook_effectiveness
+from playbooks.selectors import (
+    NO_OWNER,
+    actor_sentence,
+    execution_report,
+    playbook_effectiveness,
+    triggers_by_pk,
+)
 from playbooks.services import execution_start, execution_update, step_record, trigger_create, trigger_update
 
 
@@ -51,6 +57,9 @@ class PlaybookSerializer(serializers.ModelSerializer):
 class ExecutionSerializer(serializers.ModelSerializer):
     playbook = serializers.SlugRelatedField(slug_field="key", read_only=True)
     account_name = serializers.CharField(source="account.name", read_only=True)
+    started_by_text = serializers.SerializerMethodField(
+        help_text="Who started it as a person reads it, e.g. trigger “health band is critical → Renewal Safeguard”."
+    )
     steps = serializers.SerializerMethodField()
 
     class Meta:
@@ -65,6 +74,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "owner",
             "notes",
             "started_by",
+            "started_by_text",
             "started_at",
             "completed_at",
             "completion_reason",
@@ -73,6 +83,9 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "steps",
         ]
         read_only_fields = fields
+
+    def get_started_by_text(self, execution) -> str:
+        return actor_sentence(execution.started_by, self.context.get("triggers"))
 
     def get_steps(self, execution) -> list[dict]:
         progress = {p.index: p for p in execution.progress.all()}
@@ -115,6 +128,9 @@ class TriggerSerializer(serializers.ModelSerializer):
     """Types only; trigger_create/trigger_update check the rule whole (condition, action, cooldown)."""
 
     playbook = serializers.SlugRelatedField(slug_field="key", queryset=Playbook.objects.all())
+    condition_text = serializers.CharField(
+        read_only=True, help_text="The condition as a sentence, e.g. “health band is critical”."
+    )
 
     class Meta:
         model = Trigger
@@ -122,9 +138,12 @@ class TriggerSerializer(serializers.ModelSerializer):
             "id",
             "playbook",
             "condition",
+            "condition_text",
             "action",
             "cooldown_days",
             "enabled",
+            "fallback_owner",
+            "max_starts_per_evaluation",
             "holdout_share",
             "holdout_delay_days",
             "holdout_reason",
@@ -172,6 +191,10 @@ class PlaybookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
         parameters=[
             OpenApiParameter("status", str, enum=Execution.Status.values),
             OpenApiParameter("account", int),
+            OpenApiParameter("playbook", str, description="A playbook key, e.g. renewal_safeguard."),
+            OpenApiParameter(
+                "owner", str, description=f"A teammate's username; `{NO_OWNER}`: runs nobody owns."
+            ),
         ],
     ),
     retrieve=extend_schema(summary="One execution with its steps"),
@@ -188,7 +211,18 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
             if not params["account"].isdigit():
                 raise ValidationError({"account": ["Give an account id (a whole number)."]})
             executions = executions.filter(account_id=params["account"])
+        if params.get("playbook"):
+            executions = executions.filter(playbook__key=params["playbook"])
+        if params.get("owner"):
+            executions = executions.filter(owner="" if params["owner"] == NO_OWNER else params["owner"])
         return executions
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):  # schema generation reads no tenant's tables
+            return context
+        # Runs name the trigger that started them: load the triggers once, not once a run.
+        return {**context, "triggers": triggers_by_pk()}
 
     @extend_schema(
         summary="Start a playbook for an account",

@@ -5,6 +5,7 @@ first, for rows saved before that."""
 
 import datetime as dt
 
+from kpis.models import Insight
 from kpis.scoring import Band
 
 # facts = {"score": float|None, "band": str|None, "kpis": {key: {"value", "band"}}, "drops": [(months, points)],
@@ -53,7 +54,7 @@ def condition_met(condition: dict, facts: dict) -> tuple[bool, str]:
     if kind == "renewal_within":
         return _renewal_within(facts, condition["days"])
     if kind == "insight":
-        return condition["rule"] in facts["insight_rules"], f"insight {condition['rule']}"
+        return condition["rule"] in facts["insight_rules"], condition_sentence(condition)
     return False, f"unknown condition {kind}"
 
 
@@ -63,3 +64,34 @@ def _renewal_within(facts: dict, days: int) -> tuple[bool, str]:
         return False, "no renewal date"
     left = (renewal - facts.get("today", dt.date.today())).days
     return 0 <= left <= days, f"renews in {left} days"
+
+
+def condition_sentence(condition: object) -> str:
+    """A trigger condition as a person says it, e.g. "health band is risk or critical"."""
+    if not isinstance(condition, dict):
+        return "an invalid condition (fix it on the trigger)"
+    kind = condition.get("type")
+    try:
+        if kind == "band_in":
+            return f"health band is {_either(condition['bands'])}"
+        if kind == "score_drop":
+            months = condition.get("months", 1)
+            return f"health score fell {condition['points']:g} points or more in {months} month{'s' if months != 1 else ''}"
+        if kind in ("kpi_below", "kpi_above"):
+            return f"{condition['kpi']} is {kind.removeprefix('kpi_')} {condition['value']:g}"
+        if kind == "renewal_within":
+            return f"renewal is within {condition['days']} days"
+        if kind == "insight":
+            return f"insight “{_rule_label(condition['rule'])}” was raised"
+    except (KeyError, TypeError, ValueError):
+        pass
+    return "an invalid condition (fix it on the trigger)"
+
+
+def _either(items: list) -> str:
+    words = [str(item) for item in items]
+    return " or ".join(filter(None, [", ".join(words[:-1]), words[-1]])) if words else "any"
+
+
+def _rule_label(rule: str) -> str:
+    return Insight.Rule(rule).label if rule in Insight.Rule.values else rule

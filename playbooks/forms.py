@@ -11,6 +11,7 @@ from kpis.models import KpiDefinition
 from playbooks.models import Playbook, Trigger
 from playbooks.schemas import BANDS, CONDITIONS, INSIGHT_RULES, tidy
 from playbooks.services import (
+    CALM_FIELDS,
     HOLDOUT_FIELDS,
     PLAYBOOK_EDITABLE,
     TRIGGER_EDITABLE,
@@ -27,7 +28,8 @@ CONDITION_LABELS = {
     "insight": "An insight was raised",
 }
 # What a trigger does, beside its condition.
-SETTINGS = ("action", "cooldown_days", "enabled", *HOLDOUT_FIELDS)
+SETTINGS = ("action", "cooldown_days", "enabled", *CALM_FIELDS, *HOLDOUT_FIELDS)
+DEFAULT_MAX_STARTS = Trigger.max_starts_per_evaluation.field.default
 
 
 def add_problems(form: forms.BaseForm, error: ValidationError, field_of: Callable[[str], str | None]) -> None:
@@ -81,6 +83,18 @@ class TriggerForm(forms.Form):
         help_text="How long after firing for an account it waits before firing again.",
     )
     enabled = forms.BooleanField(required=False, initial=True)
+    fallback_owner = forms.CharField(
+        required=False,
+        max_length=150,
+        label="Owner when the account has none",
+        help_text=Trigger.fallback_owner.field.help_text,
+    )
+    max_starts_per_evaluation = forms.IntegerField(
+        required=False,
+        label="Most runs started at once",
+        initial=DEFAULT_MAX_STARTS,
+        help_text=Trigger.max_starts_per_evaluation.field.help_text,
+    )
     holdout_share = forms.FloatField(
         required=False,
         label="Hold out (share)",
@@ -117,7 +131,7 @@ class TriggerForm(forms.Form):
             "type": data["type"],
             **{k: tidy(v) for k, v in used.items() if v not in (None, "", [])},
         }
-        return {"condition": condition, **holdout_defaults({name: data[name] for name in SETTINGS})}
+        return {"condition": condition, **setting_defaults({name: data[name] for name in SETTINGS})}
 
     def field_of(self, path: str) -> str | None:
         """condition.bands → bands; a problem with the condition as a whole → its type."""
@@ -127,9 +141,12 @@ class TriggerForm(forms.Form):
         return name if name in self.fields else None
 
 
-def holdout_defaults(values: dict) -> dict:
-    """An empty share or delay holds none out / never runs them: the fields' zero."""
-    return {**values, **{name: values.get(name) or 0 for name in ("holdout_share", "holdout_delay_days")}}
+def setting_defaults(values: dict) -> dict:
+    """An empty share or delay holds none out / never runs them: the fields' zero. An empty
+    limit of runs started at once is the usual one."""
+    zeros = {name: values.get(name) or 0 for name in ("holdout_share", "holdout_delay_days")}
+    limit = values.get("max_starts_per_evaluation")
+    return {**values, **zeros, "max_starts_per_evaluation": DEFAULT_MAX_STARTS if limit is None else limit}
 
 
 class PlaybookAdminForm(forms.ModelForm):
@@ -154,13 +171,18 @@ class TriggerAdminForm(forms.ModelForm):
     holdout_delay_days = forms.IntegerField(
         required=False, initial=0, help_text=Trigger.holdout_delay_days.field.help_text
     )
+    max_starts_per_evaluation = forms.IntegerField(
+        required=False,
+        initial=DEFAULT_MAX_STARTS,
+        help_text=Trigger.max_starts_per_evaluation.field.help_text,
+    )
 
     class Meta:
         model = Trigger
         fields = TRIGGER_EDITABLE
 
     def clean(self):
-        cleaned = holdout_defaults(super().clean())
+        cleaned = setting_defaults(super().clean())
         if self.errors:  # e.g. a condition that is not JSON: say that first
             return cleaned
         trigger = self.instance if self.instance.pk else None  # as saved, before this form's changes

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from kpis.models import catalog_fingerprint_field
+from playbooks.criteria import condition_sentence
 
 
 class Playbook(models.Model):
@@ -78,6 +79,9 @@ class Execution(models.Model):
         default=dict, blank=True, help_text="{key: {by, at}} of ticked criteria."
     )
     completion_reason = models.CharField(max_length=200, blank=True)
+
+    # Not stored: playbooks.selectors.with_actor_text sets it for the pages that name who started runs.
+    started_by_text: str
 
     class Meta:
         ordering = ["-started_at"]
@@ -155,6 +159,18 @@ class Trigger(models.Model):
         default=0, help_text="Held-out accounts get their run this many days later; 0: never."
     )
     holdout_reason = models.CharField(max_length=300, blank=True, help_text="Why accounts are held out.")
+    # Calm automation: an auto-started run always has an owner, and one evaluation starts a
+    # bounded number of runs (a big upload must not flood the team).
+    fallback_owner = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Teammate (username) who owns runs it starts for accounts without an owner; "
+        "empty: those accounts are only suggested.",
+    )
+    max_starts_per_evaluation = models.PositiveIntegerField(
+        default=25,
+        help_text="At most this many runs started per evaluation; the other accounts go into one summary insight.",
+    )
     holdout_critical_renewals = models.BooleanField(
         default=False,
         help_text="Also hold out accounts in the critical band whose renewal is under 30 days away.",
@@ -171,9 +187,17 @@ class Trigger(models.Model):
         ]
 
     def __str__(self) -> str:
-        # Rows saved before validation may hold any JSON; the admin must still list them.
-        kind = self.condition.get("type") if isinstance(self.condition, dict) else "invalid condition"
-        return f"{self.playbook.key}: {kind} → {self.action}"
+        return self.sentence
+
+    @property
+    def condition_text(self) -> str:
+        """The condition as a person says it; rows saved before validation still read as one."""
+        return condition_sentence(self.condition)
+
+    @property
+    def sentence(self) -> str:
+        """What the team calls it: "health band is critical → Renewal Safeguard"."""
+        return f"{self.condition_text} → {self.playbook.name}"
 
 
 class TriggerFiring(models.Model):

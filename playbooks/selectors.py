@@ -14,7 +14,7 @@ from kpis.selectors import health_model_current
 from kpis.timeline import TimelineEvent, portal_path
 from playbooks import effect
 from playbooks.criteria import criterion_met
-from playbooks.models import Execution, HoldoutDraw, Playbook, StepProgress
+from playbooks.models import Execution, HoldoutDraw, Playbook, StepProgress, Trigger
 from playbooks.schemas import SCORE_DROP_MAX_MONTHS
 
 
@@ -105,7 +105,7 @@ def execution_report(execution: Execution) -> dict:
 
 def _timeline(execution: Execution, progress: list[StepProgress]) -> list[dict]:
     steps = execution.plan.get("steps", [])
-    events = [{"at": execution.started_at, "what": f"Started by {execution.started_by}"}]
+    events = [{"at": execution.started_at, "what": f"Started by {actor_sentence(execution.started_by)}"}]
     events += [
         {
             "at": p.done_at,
@@ -122,6 +122,32 @@ def _timeline(execution: Execution, progress: list[StepProgress]) -> list[dict]:
             }
         )
     return sorted(events, key=lambda event: event["at"])
+
+
+NO_OWNER = "none"  # the owner filter's value for runs nobody owns
+
+
+def executions_filtered(*, status: str = "", playbook: str = "", owner: str = ""):
+    """Runs newest first, narrowed by status, playbook key and owner (NO_OWNER: unowned); a
+    value that is not one of the choices (a hand-edited URL) narrows nothing."""
+    runs = Execution.objects.select_related("account", "playbook").order_by("-started_at", "pk")
+    if status in Execution.Status.values:
+        runs = runs.filter(status=status)
+    if playbook:
+        runs = runs.filter(playbook__key=playbook)
+    if owner:
+        runs = runs.filter(owner="" if owner == NO_OWNER else owner)
+    return runs
+
+
+def execution_filter_choices() -> dict:
+    """The playbooks and owners the executions page offers to filter by (two queries)."""
+    owners = Execution.objects.exclude(owner="").order_by("owner").values_list("owner", flat=True).distinct()
+    return {
+        "statuses": Execution.Status.choices,
+        "playbooks": list(Playbook.objects.order_by("name").values_list("key", "name")),
+        "owners": list(owners),
+    }
 
 
 def open_steps(owner: str | None = None, today: dt.date | None = None) -> list[StepProgress]:
@@ -345,7 +371,8 @@ def account_playbook_events(account: Account, limit: int) -> list[TimelineEvent]
         .select_related("execution")
         .order_by("-done_at")[:limit]
     )
-    events = [_started_event(execution) for execution in executions]
+    triggers = triggers_by_pk()
+    events = [_started_event(execution, triggers) for execution in executions]
     events += [_ended_event(execution) for execution in ended]
     events += [_step_event(step) for step in steps]
     return sorted(events, key=lambda event: event.at, reverse=True)[:limit]
@@ -355,14 +382,14 @@ def _run_name(execution: Execution) -> str:
     return execution.plan.get("name", execution.playbook_id)
 
 
-def _started_event(execution: Execution) -> TimelineEvent:
+def _started_event(execution: Execution, triggers: dict[int, Trigger]) -> TimelineEvent:
     owner = f"owner {execution.owner}" if execution.owner else "no owner yet"
     return TimelineEvent(
         execution.started_at,
         "playbook_started",
         f"Playbook started: {_run_name(execution)}",
         owner,
-        actor_label(execution.started_by),
+        actor_sentence(execution.started_by, triggers),
         portal_path("execution_detail", execution.pk),
     )
 
@@ -392,8 +419,29 @@ def _step_event(step: StepProgress) -> TimelineEvent:
     )
 
 
-def actor_label(started_by: str) -> str:
-    """`user:ann`, `trigger:4`, `api:pk_ab12` as a person reads them."""
+def triggers_by_pk() -> dict[int, Trigger]:
+    """Every trigger with its playbook, in one query: what `actor_sentence` names runs by."""
+    return Trigger.objects.select_related("playbook").in_bulk()
+
+
+def actor_sentence(started_by: str, triggers: dict[int, Trigger] | None = None) -> str:
+    """Who started a run as a person reads it, to follow "started by": `user:ann` → ann,
+    `trigger:4` → trigger “health band is critical → Renewal Safeguard”, `api:pk_ab12` → API
+    key pk_ab12…. Pass `triggers_by_pk()` when naming many runs (one query, not one each)."""
     kind, _, who = started_by.partition(":")
-    labels = {"user": "{}", "trigger": "trigger #{}", "api": "API key {}…"}
-    return labels.get(kind, "{}").format(who) if who else started_by
+    if not who:
+        return started_by
+    if kind == "trigger":
+        found = (
+            (triggers if triggers is not None else triggers_by_pk()).get(int(who)) if who.isdigit() else None
+        )
+        return f"trigger “{found.sentence}”" if found else "a trigger since deleted"
+    return {"user": who, "api": f"API key {who}…"}.get(kind, started_by)
+
+
+def with_actor_text(executions: list[Execution]) -> list[Execution]:
+    """Sets `started_by_text` on each run for the pages, with one query for all."""
+    triggers = triggers_by_pk()
+    for execution in executions:
+        execution.started_by_text = actor_sentence(execution.started_by, triggers)
+    return executions

@@ -3,7 +3,7 @@
 import datetime as dt
 import logging
 import random
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -15,9 +15,10 @@ from django_tenants.utils import schema_context
 from ingest.models import Alert
 from kpis.catalog.sync import SyncReport, entries_sync
 from kpis.models import Account, Insight
+from kpis.selectors import teammate_named
 from kpis.services import kpi_catalog_sync
 from playbooks import catalog
-from playbooks.criteria import condition_met
+from playbooks.criteria import condition_met, condition_sentence
 from playbooks.models import (
     Execution,
     HoldoutDraw,
@@ -36,6 +37,7 @@ from playbooks.schemas import (
     trigger_problems,
 )
 from playbooks.selectors import account_facts, exit_criteria_status, kpi_ranges
+from users.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +218,17 @@ PLAYBOOK_EDITABLE = (
     "active",
 )
 HOLDOUT_FIELDS = ("holdout_share", "holdout_delay_days", "holdout_reason", "holdout_critical_renewals")
-TRIGGER_EDITABLE = ("playbook", "condition", "action", "cooldown_days", "enabled", *HOLDOUT_FIELDS)
+CALM_FIELDS = ("fallback_owner", "max_starts_per_evaluation")
+TRIGGER_EDITABLE = (
+    "playbook",
+    "condition",
+    "action",
+    "cooldown_days",
+    "enabled",
+    *CALM_FIELDS,
+    *HOLDOUT_FIELDS,
+)
+MAX_STARTS_LIMIT = 500
 HOLDOUT_MAX_SHARE = 0.5
 HOLDOUT_MAX_DELAY_DAYS = 365
 # A critical account this close to its renewal is never held out unless the admin says so.
@@ -270,6 +282,7 @@ def trigger_validate(*, trigger: Trigger | None = None, **changes) -> bool:
         kpis=kpi_ranges(),
     )
     problems.update(holdout_problems(values))
+    problems.update(calm_problems(values))
     if problems:
         raise Invalid(problems)
     return True
@@ -290,6 +303,24 @@ def holdout_problems(values: dict) -> Problems:
     return problems
 
 
+def calm_problems(values: dict) -> Problems:
+    """The fallback owner is an active teammate (or empty); the cap a whole number from 1."""
+    problems: Problems = {}
+    fallback = values.get("fallback_owner") or ""
+    if not isinstance(fallback, str) or (fallback and _active_username(fallback) is None):
+        problems["fallback_owner"] = (
+            f"No active teammate with the username “{fallback}”; give one from Settings → Team, or leave it empty."
+        )
+    cap = values.get("max_starts_per_evaluation", 25)
+    if not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= MAX_STARTS_LIMIT:
+        problems["max_starts_per_evaluation"] = f"Give a whole number of runs from 1 to {MAX_STARTS_LIMIT}."
+    return problems
+
+
+def _active_username(username: str) -> str | None:
+    return User.objects.filter(username=username, is_active=True).values_list("username", flat=True).first()
+
+
 def _same_rule(trigger: Trigger, values: dict) -> bool:
     return all(values[name] == getattr(trigger, name) for name in ("condition", "action", "cooldown_days"))
 
@@ -301,15 +332,15 @@ def trigger_create(
     action: str = Trigger.Action.SUGGEST,
     cooldown_days: int = 30,
     enabled: bool = True,
-    **holdout,
+    **settings,
 ) -> Trigger:
-    """`holdout`: any of HOLDOUT_FIELDS (none: nobody is held out)."""
+    """`settings`: any of CALM_FIELDS and HOLDOUT_FIELDS (none: the defaults, nobody held out)."""
     rule: dict[str, Any] = {
         "condition": condition,
         "action": action,
         "cooldown_days": cooldown_days,
         "enabled": enabled,
-        **holdout,
+        **settings,
     }
     trigger_validate(**rule)
     return Trigger.objects.create(playbook=playbook, **rule)
@@ -359,8 +390,10 @@ def _trigger_evaluate(trigger: Trigger, facts: dict, kpis: Kpis, now: dt.datetim
         return 0
     try:
         with transaction.atomic():  # a savepoint: a database error here leaves the others' work intact
-            created = sum(_fire(trigger, account_id, facts[account_id], now) for account_id in facts)
-            created += _delayed_runs_start(trigger, now)
+            budget = Budget(trigger.max_starts_per_evaluation)
+            created = sum(_fire(trigger, account_id, facts[account_id], now, budget) for account_id in facts)
+            created += _delayed_runs_start(trigger, now, budget)
+            created += _capped_summary(trigger, budget, now)
     except NOT_THE_TRIGGERS_FAULT:
         raise
     except Exception as error:
@@ -386,14 +419,22 @@ def _trigger_broken(trigger: Trigger, error: str) -> None:
     )
 
 
-def _fire(trigger: Trigger, account_id: int, facts: dict, now: dt.datetime) -> bool:
+@dataclass
+class Budget:
+    """The runs one evaluation of a trigger may still start, and the accounts it could not."""
+
+    left: int
+    capped: list[Account] = field(default_factory=list)
+
+
+def _fire(trigger: Trigger, account_id: int, facts: dict, now: dt.datetime, budget: Budget) -> bool:
     met, why = condition_met(trigger.condition, facts)
     if not met or _cooling_down(trigger, account_id, now):
         return False
     account = Account.objects.get(pk=account_id)
     execution = None
     if not _holdout_draw(trigger, account, facts, now).held_out:
-        acted, execution = _act(trigger, account, why, now)
+        acted, execution = _act(trigger, account, why, now, budget)
         if not acted:
             return False
     TriggerFiring.objects.create(trigger=trigger, account=account, fired_at=now, execution=execution)
@@ -404,16 +445,68 @@ def _fire(trigger: Trigger, account_id: int, facts: dict, now: dt.datetime) -> b
     return True
 
 
-def _act(trigger: Trigger, account: Account, why: str, now: dt.datetime) -> tuple[bool, Execution | None]:
-    """Start the run or suggest it; (whether anything was made, the run started)."""
-    if trigger.action == Trigger.Action.SUGGEST:
+def _act(
+    trigger: Trigger, account: Account, why: str, now: dt.datetime, budget: Budget
+) -> tuple[bool, Execution | None]:
+    """Start the run or suggest it; (whether anything was made or decided, the run started).
+    A run needs an owner: with none the run is only suggested. Past the evaluation's cap the
+    account goes into the summary insight instead (it fires, so it is not started later)."""
+    owner = run_owner(trigger, account) if trigger.action == Trigger.Action.AUTO_START else ""
+    if not owner:
         return _suggest(trigger, account, why, now), None
+    if _is_open(trigger.playbook, account):
+        return False, None
+    if budget.left <= 0:
+        budget.capped.append(account)
+        return True, None
     try:
-        return True, execution_start(
-            playbook=trigger.playbook, account=account, started_by=f"trigger:{trigger.pk}"
+        execution = execution_start(
+            playbook=trigger.playbook, account=account, started_by=f"trigger:{trigger.pk}", owner=owner
         )
     except AlreadyOpen:
         return False, None
+    budget.left -= 1
+    return True, execution
+
+
+def run_owner(trigger: Trigger, account: Account) -> str:
+    """Who owns a run the trigger starts: the account's owner when that is an active teammate,
+    else the trigger's fallback owner (if still active); empty when neither."""
+    teammate = teammate_named(account.owner)
+    if teammate is not None and teammate.is_active:
+        return teammate.username
+    return (trigger.fallback_owner and _active_username(trigger.fallback_owner)) or ""
+
+
+def _is_open(playbook: Playbook, account: Account) -> bool:
+    return Execution.objects.filter(
+        playbook=playbook, account=account, status=Execution.Status.IN_PROGRESS
+    ).exists()
+
+
+def _capped_summary(trigger: Trigger, budget: Budget, now: dt.datetime) -> int:
+    """One insight naming the accounts past the cap. Insights belong to an account, so it sits
+    on the first of them; its subject names the evaluation, so every capped run has its own."""
+    if not budget.capped:
+        return 0
+    names = ", ".join(account.name for account in budget.capped)
+    Insight.objects.create(
+        account=budget.capped[0],
+        rule=Insight.Rule.PLAYBOOK_SUGGESTED,
+        subject=f"capped:{trigger.pk}:{now:%Y%m%d%H%M%S}",
+        period=now.date().replace(day=1),
+        severity=Insight.Severity.WARNING,
+        title=f"{len(budget.capped)} more accounts are due for {trigger.playbook.name}",
+        detail=f"Trigger “{condition_sentence(trigger.condition)}” started {trigger.max_starts_per_evaluation} runs, "
+        f"its limit for one evaluation; these were not started: {names}. Start the ones that need it from the "
+        "playbook's page, or raise the trigger's limit.",
+        data={
+            "trigger": trigger.pk,
+            "cap": trigger.max_starts_per_evaluation,
+            "accounts": [account.pk for account in budget.capped],
+        },
+    )
+    return 1
 
 
 def holdout_roll() -> float:
@@ -452,7 +545,7 @@ def _protected(trigger: Trigger, facts: dict) -> str:
     return ""
 
 
-def _delayed_runs_start(trigger: Trigger, now: dt.datetime) -> int:
+def _delayed_runs_start(trigger: Trigger, now: dt.datetime, budget: Budget) -> int:
     """Held-out accounts whose delay has passed get their run (or suggestion) now; each draw
     is claimed with a conditional update first, so two evaluations start it once."""
     started = 0
@@ -462,7 +555,8 @@ def _delayed_runs_start(trigger: Trigger, now: dt.datetime) -> int:
         if draw.drawn_at + dt.timedelta(days=draw.delay_days) > now:
             continue
         if HoldoutDraw.objects.filter(pk=draw.pk, delayed_run_at__isnull=True).update(delayed_run_at=now):
-            started += _act(trigger, draw.account, f"its holdout of {draw.delay_days} days ended", now)[0]
+            why = f"its holdout of {draw.delay_days} days ended"
+            started += _act(trigger, draw.account, why, now, budget)[0]
     return started
 
 
@@ -472,7 +566,10 @@ def _cooling_down(trigger: Trigger, account_id: int, now: dt.datetime) -> bool:
 
 
 def _suggest(trigger: Trigger, account: Account, why: str, now: dt.datetime) -> bool:
-    """An insight with a one-click start; at most one per account, playbook and month."""
+    """An insight with a one-click start; at most one per account, playbook and month, and
+    none while the playbook is already open for the account."""
+    if _is_open(trigger.playbook, account):
+        return False
     _insight, created = Insight.objects.get_or_create(
         account=account,
         rule=Insight.Rule.PLAYBOOK_SUGGESTED,

@@ -5,6 +5,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,13 +16,17 @@ from kpis.models import Account
 from playbooks.forms import TriggerForm, add_problems
 from playbooks.models import Execution, Playbook, Trigger
 from playbooks.selectors import (
+    NO_OWNER,
     account_facts,
     execution_comparison,
+    execution_filter_choices,
     execution_report,
+    executions_filtered,
     exit_criteria_status,
     open_steps,
     playbook_effectiveness,
     playbooks_effectiveness,
+    with_actor_text,
 )
 from playbooks.services import (
     criterion_tick,
@@ -116,19 +121,29 @@ def _trigger_page(request, playbook: Playbook, trigger: Trigger | None):
     )
 
 
+EXECUTION_FILTERS = ("status", "playbook", "owner")
+
+
 @login_required
 def executions(request):
+    """Open steps (everyone's or mine) and every run, 50 a page, by status, playbook and owner."""
     mine = request.GET.get("mine") == "1"
     steps = open_steps(owner=request.user.username if mine else None)
-    running = Execution.objects.filter(status=Execution.Status.IN_PROGRESS).select_related(
-        "account", "playbook"
-    )
-    done = Execution.objects.exclude(status=Execution.Status.IN_PROGRESS).select_related(
-        "account", "playbook"
-    )[:20]
-    return render(
-        request, "playbooks/executions.html", {"steps": steps, "running": running, "done": done, "mine": mine}
-    )
+    filters = {name: request.GET.get(name, "") for name in EXECUTION_FILTERS}
+    page = Paginator(executions_filtered(**filters), 50).get_page(request.GET.get("page"))
+    page.object_list = with_actor_text(list(page.object_list))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "steps": steps,
+        "mine": mine,
+        "page": page,
+        "filters": filters,
+        "query": query,
+        "choices": execution_filter_choices(),
+        "no_owner": NO_OWNER,
+    }
+    return render(request, "playbooks/executions.html", context)
 
 
 def _execution(pk) -> Execution:
@@ -150,6 +165,7 @@ def execution_detail(request, pk):
         }
         for i, step in enumerate(execution.plan.get("steps", []))
     ]
+    with_actor_text([execution])
     context = {
         "execution": execution,
         "steps": steps,
@@ -200,6 +216,7 @@ def execution_cancel_view(request, pk):
 @login_required
 def execution_report_view(request, pk):
     report = execution_report(_execution(pk))
+    with_actor_text([report["execution"]])
     if request.GET.get("format") == "csv":
         return _report_csv(report)
     context = {

@@ -40,8 +40,14 @@ def test_an_api_upload_is_loaded_by_the_worker(committed_tenants, purge_queue):
     tenant = committed_tenants("alice")
     client = api(new_key(tenant))
     with celery_worker():
-        response = client.post("/api/v1/uploads/", {"file": named(KPI_HEADER + "A1,nps,2026-10,30\n", "k.csv"),
-                                                     "kind": "kpis", "create_missing_accounts": "true"})
+        response = client.post(
+            "/api/v1/uploads/",
+            {
+                "file": named(KPI_HEADER + "A1,nps,2026-10,30\n", "k.csv"),
+                "kind": "kpis",
+                "create_missing_accounts": "true",
+            },
+        )
         upload_id = response.json()["id"]
         final = wait_for(
             lambda: (s := upload_status(client, upload_id))["status"] == "completed" and s, timeout=60

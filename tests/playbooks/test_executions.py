@@ -114,7 +114,7 @@ def test_triggers_start_or_suggest_and_a_second_evaluation_creates_nothing(techc
     with schema_context("alice"):
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
-        TriggerFactory(playbook=renewal, action="auto_start")
+        TriggerFactory(playbook=renewal, action="auto_start", fallback_owner="admin")
         voc = Playbook.objects.get(key="voc_sprint")
         TriggerFactory(playbook=voc, condition={"type": "score_drop", "points": 15, "months": 1})
 
@@ -137,7 +137,7 @@ def test_cooldown_holds_a_trigger_back_after_its_execution_is_closed(techcorp):
     with schema_context("alice"):
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
-        TriggerFactory(playbook=renewal, action="auto_start", cooldown_days=30)
+        TriggerFactory(playbook=renewal, action="auto_start", cooldown_days=30, fallback_owner="admin")
         triggers_evaluate(account_ids=[techcorp.pk])
         execution_update(
             execution=Execution.objects.get(playbook=renewal, account=techcorp), by="maya", status="cancelled"
@@ -177,7 +177,7 @@ def test_two_workers_evaluating_at_once_create_one_execution(committed_tenants):
         techcorp = portfolio_build(tenant).techcorp
         Trigger.objects.all().delete()
         renewal = Playbook.objects.get(key="renewal_safeguard")
-        TriggerFactory(playbook=renewal, action="auto_start")
+        TriggerFactory(playbook=renewal, action="auto_start", fallback_owner="admin")
 
     twice_at_once("alice", lambda: triggers_evaluate(account_ids=[techcorp.pk]))
 

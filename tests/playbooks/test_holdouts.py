@@ -36,6 +36,7 @@ def holding_out(**extra) -> Trigger:
         condition=ANY_BAND,
         action=Trigger.Action.AUTO_START,
         cooldown_days=30,
+        fallback_owner="admin",  # the demo accounts' owners are not teammates
         holdout_share=0.5,
         holdout_reason="Measure the playbook against accounts that do not get it.",
         **extra,

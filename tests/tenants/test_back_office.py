@@ -89,7 +89,12 @@ def test_schema_health_is_shown_to_staff_and_never_edited_by_hand(alice, staff):
 def test_staff_edit_a_tenants_details_through_the_tenant_service(alice, staff):
     form = {"name": "Alice Renamed", "contact_name": "Ann", "contact_email": "ann@alice.example.com"}
     form.update(
-        contact_phone="", plan=alice.plan_id, status="active", suspended_reason="", timezone=alice.timezone
+        contact_phone="",
+        plan=alice.plan_id,
+        status="active",
+        suspended_reason="",
+        timezone=alice.timezone,
+        currency="USD",
     )
     form.update(
         {

@@ -71,6 +71,7 @@ urlpatterns = [
     path("settings/usage/", tenant_views.usage, name="usage"),
     path("settings/workspace/", tenant_views.workspace_settings, name="workspace_settings"),
     path("settings/peer-benchmarks/", tenant_views.peer_benchmarks_settings, name="peer_benchmarks_settings"),
+    path("settings/notifications/", user_views.notifications, name="notifications"),
     path("settings/team/", user_views.team, name="team"),
     path("settings/team/<int:pk>/", user_views.team_member, name="team_member"),
     path("invite/<str:token>/", user_views.invite_accept, name="invite_accept"),

@@ -70,6 +70,21 @@ def user_save(*, user: User, acting_role: str) -> User:
     return user
 
 
+NOTIFICATION_FIELDS = ("notify_on_assignment", "notify_when_due", "notify_daily_digest")
+
+
+@transaction.atomic
+def user_notifications_set(*, user: User, choices: dict[str, bool]) -> User:
+    """A user's own choice of what they are e-mailed about; any choice not given is unchanged."""
+    unknown = set(choices) - set(NOTIFICATION_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a notification choice." for name in sorted(unknown)})
+    for name, wanted in choices.items():
+        setattr(user, name, bool(wanted))
+    user.save(update_fields=list(choices))
+    return user
+
+
 def staff_user_save(*, user: User) -> User:
     """Store a new or changed Pulse staff user (the back office): only on the public schema, the
     one place where the superuser and staff flags are the admin's to set."""

@@ -391,8 +391,13 @@ def insight_assign(*, insight: Insight, assignee) -> Insight:
         raise ValidationError(
             {"assigned_to": f"{assignee.username} is deactivated; assign an active teammate."}
         )
+    newly_theirs = assignee is not None and assignee.username != insight.assigned_to
     insight.assigned_to = assignee.username if assignee else ""
     insight.save(update_fields=["assigned_to"])
+    if newly_theirs:
+        from kpis.tasks import insight_assigned_notify  # tasks import this module
+
+        transaction.on_commit(lambda: insight_assigned_notify.delay(insight.pk, insight.assigned_to))
     return insight
 
 

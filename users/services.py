@@ -18,6 +18,7 @@ from django.dispatch import Signal
 from django_tenants.utils import get_public_schema_name
 
 from users.models import User
+from users.notifications import CHOICES
 from users.roles import role_grant_refusal
 from users.throttling import lockout_key
 
@@ -70,13 +71,10 @@ def user_save(*, user: User, acting_role: str) -> User:
     return user
 
 
-NOTIFICATION_FIELDS = ("notify_on_assignment", "notify_when_due", "notify_daily_digest")
-
-
 @transaction.atomic
 def user_notifications_set(*, user: User, choices: dict[str, bool]) -> User:
     """A user's own choice of what they are e-mailed about; any choice not given is unchanged."""
-    unknown = set(choices) - set(NOTIFICATION_FIELDS)
+    unknown = set(choices) - set(CHOICES)
     if unknown:
         raise ValidationError({name: "Not a notification choice." for name in sorted(unknown)})
     for name, wanted in choices.items():

@@ -78,3 +78,25 @@ def notifications_daily_send(*, today: dt.date | None = None) -> int:
                 body="Due today:\n" + "\n".join(_step_line(step, today) for step in due),
             )
     return sent
+
+
+def execution_assigned_mail(*, execution_id: str, username: str) -> bool:
+    execution = (
+        Execution.objects.select_related("account")
+        .filter(pk=execution_id, owner=username, status=Execution.Status.IN_PROGRESS)
+        .first()
+    )
+    if execution is None:
+        return False
+    steps = StepProgress.objects.filter(execution=execution, status=StepProgress.Status.PENDING).order_by(
+        "index"
+    )
+    lines = [
+        f"- {execution.plan['steps'][step.index]['title']}, due {step.due_date.isoformat()}" for step in steps
+    ]
+    return user_mail_if_wanted(
+        username=username,
+        choice="notify_on_assignment",
+        subject=f"Pulse: {execution.plan['name']} for {execution.account} is yours",
+        body="You own this playbook run; its open steps:\n" + "\n".join(lines),
+    )

@@ -1,8 +1,9 @@
-"""The morning e-mails: a digest of what is each user's (open insights assigned to them, their
+"""A playbook run's owner hears it is theirs; the morning e-mails: a digest of what is each user's (open insights assigned to them, their
 steps overdue or due within a week) for those who chose it, and a reminder of steps due today;
 none about another workspace."""
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -13,7 +14,8 @@ from kpis.models import Insight
 from kpis.services import account_upsert, insight_assign
 from playbooks.models import StepProgress
 from playbooks.notifications import notifications_daily_send
-from playbooks.tasks import dispatch_notifications_daily, notifications_daily
+from playbooks.services import execution_update
+from playbooks.tasks import dispatch_notifications_daily, execution_assigned_notify, notifications_daily
 from tests.conftest import tenant_member
 from tests.playbooks.factories import ExecutionFactory
 from users.models import User
@@ -104,3 +106,44 @@ def test_the_dispatcher_queues_one_run_per_tenant(alice, bob, monkeypatch):
     monkeypatch.setattr(notifications_daily, "delay", lambda: queued.append(connection.schema_name))
     assert dispatch_notifications_daily() == 2
     assert sorted(queued) == ["alice", "bob"]
+
+
+def start_and_reassign(capture, first_owner: str, then: str) -> list:
+    """Start a run for `first_owner`, hand it to `then`; run every queued owner mail as the worker would."""
+    with schema_context("alice"), mock.patch.object(execution_assigned_notify, "delay") as delay:
+        with capture(execute=True):
+            execution = run_owned_by(first_owner, "Initech", TODAY)
+        with capture(execute=True):
+            execution_update(execution=execution, by="user:admin", owner=then)
+        for call in delay.call_args_list:
+            execution_assigned_notify(*call.args)
+    return delay.call_args_list
+
+
+def test_a_runs_owner_hears_it_is_theirs_once_per_hand_over(
+    alice, mailoutbox, django_capture_on_commit_callbacks
+):
+    tenant_member("alice", "maya", role="manager")
+    tenant_member("alice", "noor", role="manager")
+
+    assert len(start_and_reassign(django_capture_on_commit_callbacks, "maya", "noor")) == 2
+
+    # Both tasks ran after the hand-over, as a busy worker would: the run is no longer maya's.
+    (message,) = mailoutbox
+    assert message.to == ["noor@alice.example.com"]
+    assert "Initech" in message.subject and ", due " in message.body
+
+
+def test_an_owner_who_turned_assignment_mail_off_hears_nothing(
+    alice, mailoutbox, django_capture_on_commit_callbacks
+):
+    maya = tenant_member("alice", "maya", role="manager")
+    with schema_context("alice"):
+        user_notifications_set(user=maya, choices={"notify_on_assignment": False})
+    start_and_reassign(django_capture_on_commit_callbacks, "noor", "maya")
+    assert mailoutbox == []
+
+
+def test_keeping_the_same_owner_sends_nothing(alice, mailoutbox, django_capture_on_commit_callbacks):
+    tenant_member("alice", "maya", role="manager")
+    assert len(start_and_reassign(django_capture_on_commit_callbacks, "maya", "maya")) == 1

@@ -69,6 +69,7 @@ urlpatterns = [
     path("settings/api-keys/", tenant_views.api_keys, name="api_keys"),
     path("settings/api-keys/<int:key_id>/revoke/", tenant_views.api_key_revoke_view, name="api_key_revoke"),
     path("settings/usage/", tenant_views.usage, name="usage"),
+    path("settings/slack/", tenant_views.slack_settings, name="slack_settings"),
     path("settings/workspace/", tenant_views.workspace_settings, name="workspace_settings"),
     path("settings/peer-benchmarks/", tenant_views.peer_benchmarks_settings, name="peer_benchmarks_settings"),
     path("settings/notifications/", user_views.notifications, name="notifications"),

@@ -4,6 +4,8 @@ from celery import shared_task
 
 from kpis.models import HealthModel, Insight
 from kpis.services import health_refresh, learned_model_train, peer_benchmarks_refresh, report_card_compute
+from kpis.slack import SlackRefused, critical_insights_post
+from tenants.selectors import slack_webhook_url_current
 from users.notifications import user_mail_if_wanted
 
 
@@ -51,3 +53,13 @@ def insight_assigned_notify(insight_id: int, username: str) -> bool:
             f"{insight.detail}\n\nSee it under Insights in your Pulse workspace."
         ),
     )
+
+
+@shared_task(autoretry_for=(SlackRefused,), retry_backoff=30, max_retries=5, time_limit=60)
+def critical_insights_slack(insight_ids: list[int]) -> bool:
+    """One message about one evaluation's new critical insights, to this workspace's webhook."""
+    webhook_url = slack_webhook_url_current()
+    if not webhook_url:
+        return False
+    critical_insights_post(insight_ids=insight_ids, webhook_url=webhook_url)
+    return True

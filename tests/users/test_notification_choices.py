@@ -55,3 +55,9 @@ def test_the_service_refuses_an_unknown_choice_and_changes_nothing(alice):
         with pytest.raises(ValidationError, match="Not a notification choice"):
             user_notifications_set(user=user, choices={"notify_daily_digest": True, "notify_by_fax": True})
     assert choices_of("alice", "admin") == (True, True, False)
+
+
+def test_a_user_without_an_address_is_told_nothing_can_be_sent(alice):
+    tenant_member("alice", "noor", email="")
+    page = signed_in_client("alice", username="noor").get("/settings/notifications/").content.decode()
+    assert "You have no e-mail address yet" in page

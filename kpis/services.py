@@ -40,7 +40,7 @@ from kpis.selectors import (
 from peers.publication import TenantAggregate
 from peers.services import CellKey, PublicationResult, peer_cells_publish
 from tenants.limits import plan_limit_check
-from tenants.selectors import tenants_sharing_peer_benchmarks
+from tenants.selectors import slack_webhook_url_current, tenants_sharing_peer_benchmarks
 from users.models import User
 
 logger = logging.getLogger(__name__)
@@ -115,9 +115,24 @@ def health_refresh(*, account_ids: list[int] | None = None, model: HealthModel |
     """Recompute health, insights and projections for the accounts (all when None)."""
     model = model or health_model_current()
     written = health_recompute(model_version=model.version, account_ids=account_ids)
+    newest_before = Insight.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     insights_generate(model_version=model.version, account_ids=account_ids)
+    _critical_insights_announce(newest_before)
     projections_compute(model=model, account_ids=account_ids)
     return written
+
+
+def _critical_insights_announce(newest_before: int) -> None:
+    """Queue one Slack message about this evaluation's new critical insights, if the workspace
+    has a webhook."""
+    from kpis.tasks import critical_insights_slack  # tasks import this module
+
+    if not slack_webhook_url_current():
+        return
+    new = Insight.objects.filter(pk__gt=newest_before, severity=Insight.Severity.CRITICAL)
+    ids = list(new.values_list("pk", flat=True))
+    if ids:
+        transaction.on_commit(lambda: critical_insights_slack.delay(ids))
 
 
 @transaction.atomic
@@ -391,8 +406,13 @@ def insight_assign(*, insight: Insight, assignee) -> Insight:
         raise ValidationError(
             {"assigned_to": f"{assignee.username} is deactivated; assign an active teammate."}
         )
+    newly_theirs = assignee is not None and assignee.username != insight.assigned_to
     insight.assigned_to = assignee.username if assignee else ""
     insight.save(update_fields=["assigned_to"])
+    if newly_theirs:
+        from kpis.tasks import insight_assigned_notify  # tasks import this module
+
+        transaction.on_commit(lambda: insight_assigned_notify.delay(insight.pk, insight.assigned_to))
     return insight
 
 

@@ -2,8 +2,11 @@
 
 from celery import shared_task
 
-from kpis.models import HealthModel
+from kpis.models import HealthModel, Insight
 from kpis.services import health_refresh, learned_model_train, peer_benchmarks_refresh, report_card_compute
+from kpis.slack import SlackRefused, critical_insights_post
+from tenants.selectors import slack_webhook_url_current
+from users.notifications import user_mail_if_wanted
 
 
 @shared_task(time_limit=60 * 60, soft_time_limit=55 * 60)
@@ -33,3 +36,30 @@ def peer_benchmarks_publish() -> dict:
     in this task's memory means no table, cache key or file ever holds one tenant's."""
     result = peer_benchmarks_refresh()
     return {"published": result.published, "withheld": result.withheld}
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5, time_limit=60)
+def insight_assigned_notify(insight_id: int, username: str) -> bool:
+    """Tell the assignee, if it is still theirs when the task runs and they want to hear."""
+    insight = Insight.objects.select_related("account").filter(pk=insight_id, assigned_to=username).first()
+    if insight is None:
+        return False
+    return user_mail_if_wanted(
+        username=username,
+        choice="notify_on_assignment",
+        subject=f"Pulse: insight assigned to you — {insight.title}",
+        body=(
+            f"{insight.title}\n\nAccount: {insight.account}\nSeverity: {insight.get_severity_display()}\n\n"
+            f"{insight.detail}\n\nSee it under Insights in your Pulse workspace."
+        ),
+    )
+
+
+@shared_task(autoretry_for=(SlackRefused,), retry_backoff=30, max_retries=5, time_limit=60)
+def critical_insights_slack(insight_ids: list[int]) -> bool:
+    """One message about one evaluation's new critical insights, to this workspace's webhook."""
+    webhook_url = slack_webhook_url_current()
+    if not webhook_url:
+        return False
+    critical_insights_post(insight_ids=insight_ids, webhook_url=webhook_url)
+    return True

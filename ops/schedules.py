@@ -63,6 +63,12 @@ SCHEDULES = [
         hour="3",
         description="Publish peer benchmark cells from the opted-in tenants' aggregates.",
     ),
+    Schedule(
+        "notifications-daily",
+        "playbooks.tasks.dispatch_notifications_daily",
+        hour="7",
+        description="Each user's digest and due-today reminders, as they chose.",
+    ),
     Schedule("resume-stalled-uploads", "ingest.tasks.dispatch_resume_stalled_uploads", minute="*/10"),
     Schedule(
         "alert-reminders",

@@ -110,7 +110,16 @@ def execution_start(*, playbook: Playbook, account: Account, started_by: str, ow
             )
     except IntegrityError as error:
         raise AlreadyOpen(playbook, account) from error
+    _owner_tell(execution)
     return execution
+
+
+def _owner_tell(execution: Execution) -> None:
+    """E-mail the run's (new) owner once the write is committed: its steps are now theirs."""
+    from playbooks.tasks import execution_assigned_notify  # tasks import this module
+
+    if execution.owner:
+        transaction.on_commit(lambda: execution_assigned_notify.delay(str(execution.pk), execution.owner))
 
 
 def _health_summary(facts: dict) -> dict:
@@ -198,11 +207,14 @@ def execution_update(*, execution: Execution, by: str, **changes) -> Execution:
         )
     if changes.get("status") and execution.status != Execution.Status.IN_PROGRESS:
         raise ValidationError("Only an execution in progress can be cancelled.")
+    new_owner = changes.get("owner", execution.owner) != execution.owner
     for name, value in changes.items():
         setattr(execution, name, value)
     if changes.get("status"):
         execution.completed_at, execution.completion_reason = timezone.now(), f"cancelled by {by}"
     execution.save()
+    if new_owner:
+        _owner_tell(execution)
     return execution
 
 

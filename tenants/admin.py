@@ -61,8 +61,10 @@ class TenantAdmin(ServiceRefusalsAsMessages, TenantAdminMixin, admin.ModelAdmin)
     )
     list_filter = ("status", "plan", "peer_benchmarks", "demo_peer")
     search_fields = ("name", "schema_name", "contact_email")
-    # Sharing for peer benchmarks is the tenant admin's decision (Settings → Peer benchmarks).
+    # Sharing for peer benchmarks and the Slack webhook are the tenant admin's decisions (Settings
+    # → Peer benchmarks, Settings → Slack; the webhook's rule lives in tenant_slack_webhook_set).
     readonly_fields = (
+        "slack_webhook_url",
         "schema_name",
         "created_at",
         "last_active",

@@ -56,6 +56,16 @@ class WorkspaceForm(forms.Form):
     )
 
 
+class SlackWebhookForm(forms.Form):
+    # A CharField: tenants.validators.slack_webhook_refusal, in the service, says what is wrong.
+    slack_webhook_url = forms.CharField(
+        label="Slack incoming-webhook URL",
+        required=False,
+        max_length=300,
+        help_text="New critical insights are posted here, one message per health refresh. Empty: none.",
+    )
+
+
 class PeerBenchmarksForm(forms.Form):
     share = forms.BooleanField(
         required=False,

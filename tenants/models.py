@@ -68,6 +68,9 @@ class Tenant(TenantMixin):
         help_text="Opted in: the nightly task pools this tenant's per-cell aggregates, and it sees peer benchmarks.",
     )
     peer_benchmarks_changed_at = models.DateTimeField(null=True, blank=True)
+    slack_webhook_url = models.URLField(
+        max_length=300, blank=True, help_text="A Slack incoming webhook told of new critical insights."
+    )
     peer_benchmarks_changed_by = models.CharField(max_length=150, blank=True)
     demo_peer = models.BooleanField(
         default=False, editable=False, help_text="A demo peer seeded by bootstrap with SEED_DEMO_DATA."

@@ -142,3 +142,10 @@ def tenant_public_rows(tenant: Tenant) -> dict:
         "api_keys": list(ApiKey.objects.filter(tenant=tenant).values()),
         "usage_months": list(UsageMonth.objects.filter(tenant=tenant).values()),
     }
+
+
+def slack_webhook_url_current() -> str:
+    """The Slack webhook of the tenant whose schema the connection is on ("" when none). By
+    schema name: under schema_context the connection's tenant is a stand-in without fields."""
+    schema = tenant_connection().schema_name
+    return Tenant.objects.filter(schema_name=schema).values_list("slack_webhook_url", flat=True).first() or ""

@@ -19,7 +19,7 @@ from tenants.plans import plans_ensure_defaults
 from tenants.schema_clone import schema_clone
 from tenants.selectors import schema_pending_migrations
 from tenants.usage import month_start
-from tenants.validators import validate_slug
+from tenants.validators import slack_webhook_refusal, validate_slug
 from users.models import User
 from users.services import user_create
 from users.throttling import retry_phrase
@@ -521,4 +521,15 @@ def tenant_currency_set(*, tenant: Tenant, currency: str) -> Tenant:
         raise ValidationError({"currency": f"Choose one of: {', '.join(Currency.values)}."})
     Tenant.objects.filter(pk=tenant.pk).update(currency=currency)
     tenant.currency = currency
+    return tenant
+
+
+def tenant_slack_webhook_set(*, tenant: Tenant, url: str) -> Tenant:
+    """The Slack incoming webhook told of new critical insights ("" turns it off)."""
+    url = url.strip()
+    refusal = slack_webhook_refusal(url) if url else ""
+    if refusal:
+        raise ValidationError({"slack_webhook_url": refusal})
+    Tenant.objects.filter(pk=tenant.pk).update(slack_webhook_url=url)
+    tenant.slack_webhook_url = url
     return tenant

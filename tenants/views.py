@@ -6,12 +6,13 @@ from http import HTTPStatus
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_tenants.utils import schema_context
 
-from tenants.forms import ApiKeyForm, PeerBenchmarksForm, RegistrationForm, WorkspaceForm
+from tenants.forms import ApiKeyForm, PeerBenchmarksForm, RegistrationForm, SlackWebhookForm, WorkspaceForm
 from tenants.models import ApiKey
 from tenants.selectors import usage_summary
 from tenants.services import (
@@ -26,6 +27,7 @@ from tenants.services import (
     tenant_host,
     tenant_peer_benchmarks_set,
     tenant_provision,
+    tenant_slack_webhook_set,
 )
 from tenants.usage import document_limit, request_limit
 from users.decorators import admin_required
@@ -126,6 +128,25 @@ def workspace_settings(request):
         messages.success(request, f"Money is now shown in {request.tenant.get_currency_display()}.")
         return redirect("workspace_settings")
     return render(request, "tenants/workspace.html", {"form": form})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def slack_settings(request):
+    """Where new critical insights are posted (a Slack incoming webhook), or nowhere."""
+    form = SlackWebhookForm(
+        request.POST or None, initial={"slack_webhook_url": request.tenant.slack_webhook_url}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            tenant_slack_webhook_set(tenant=request.tenant, url=form.cleaned_data["slack_webhook_url"])
+        except ValidationError as refusal:
+            for field, errors in refusal.message_dict.items():
+                form.add_error(field, errors)
+        else:
+            messages.success(request, "Slack settings saved.")
+            return redirect("slack_settings")
+    return render(request, "tenants/slack.html", {"form": form})
 
 
 @login_required

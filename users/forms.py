@@ -34,3 +34,14 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=User.Role.choices)
+
+
+class NotificationsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["notify_on_assignment", "notify_when_due", "notify_daily_digest"]
+        labels = {
+            "notify_on_assignment": "E-mail me when an insight or playbook step is assigned to me",
+            "notify_when_due": "E-mail me when a playbook step of mine falls due",
+            "notify_daily_digest": "Send me a daily digest of my open insights and steps due this week",
+        }

@@ -20,6 +20,14 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(
         default=False, help_text="Sent to the password change page at next login."
     )
+    # What this user hears about by e-mail (Settings → Notifications); their own choice.
+    notify_on_assignment = models.BooleanField(
+        default=True, help_text="E-mail when an insight or playbook step is assigned to them."
+    )
+    notify_when_due = models.BooleanField(default=True, help_text="E-mail when a step of theirs falls due.")
+    notify_daily_digest = models.BooleanField(
+        default=False, help_text="A morning e-mail of their open insights and steps due within a week."
+    )
 
     def __str__(self) -> str:
         return self.full_name or self.username

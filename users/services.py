@@ -18,6 +18,7 @@ from django.dispatch import Signal
 from django_tenants.utils import get_public_schema_name
 
 from users.models import User
+from users.notifications import CHOICES
 from users.roles import role_grant_refusal
 from users.throttling import lockout_key
 
@@ -67,6 +68,18 @@ def user_save(*, user: User, acting_role: str) -> User:
     user.is_staff = user.is_tenant_admin
     user.is_superuser = False
     user.save()
+    return user
+
+
+@transaction.atomic
+def user_notifications_set(*, user: User, choices: dict[str, bool]) -> User:
+    """A user's own choice of what they are e-mailed about; any choice not given is unchanged."""
+    unknown = set(choices) - set(CHOICES)
+    if unknown:
+        raise ValidationError({name: "Not a notification choice." for name in sorted(unknown)})
+    for name, wanted in choices.items():
+        setattr(user, name, bool(wanted))
+    user.save(update_fields=list(choices))
     return user
 
 

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from users.decorators import admin_required
-from users.forms import InviteForm, LoginForm, RoleForm
+from users.forms import InviteForm, LoginForm, NotificationsForm, RoleForm
 from users.handoff import handoff_user_resolve
 from users.invitations import INVITE_MAX_AGE, invite_token_make, invite_user_resolve
 from users.models import User
@@ -28,6 +28,7 @@ from users.services import (
     user_change_password,
     user_invite,
     user_invite_renew,
+    user_notifications_set,
     user_role_change,
 )
 
@@ -63,6 +64,19 @@ def password_change(request):
         messages.success(request, "Your password was changed.")
         return redirect("home")
     return render(request, "users/password_change.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request):
+    """Settings → Notifications: each user picks what they are e-mailed about."""
+    # Not `request.POST or None`: with every box unticked the posted form is empty, yet bound.
+    form = NotificationsForm(request.POST if request.method == "POST" else None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        user_notifications_set(user=request.user, choices=form.cleaned_data)
+        messages.success(request, "Your notification choices are saved.")
+        return redirect("notifications")
+    return render(request, "users/notifications.html", {"form": form})
 
 
 class PasswordSetView(auth_views.PasswordResetConfirmView):

@@ -21,6 +21,7 @@ EXPECTED = {
     "restore-drill": ("ops.tasks.restore_drill", "0", "5", "0"),
     "playbook-triggers": ("playbooks.tasks.dispatch_trigger_evaluation", "*/15", "*", "*"),
     "peer-benchmarks": ("kpis.tasks.peer_benchmarks_publish", "30", "3", "*"),
+    "notifications-daily": ("playbooks.tasks.dispatch_notifications_daily", "0", "7", "*"),
     "resume-stalled-uploads": ("ingest.tasks.dispatch_resume_stalled_uploads", "*/10", "*", "*"),
     "alert-reminders": ("ops.tasks.alerts_remind_due", "*/15", "*", "*"),
 }

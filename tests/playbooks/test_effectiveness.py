@@ -70,8 +70,10 @@ def test_a_held_out_account_with_a_delayed_run_counts_only_until_that_run(alice_
     assert health[60]["verdict"] == "not_enough"
 
 
-def test_without_holdouts_runs_are_compared_with_matched_same_band_accounts(techcorp):
+def test_without_holdouts_runs_are_compared_with_matched_same_band_accounts(alice_data):
+    """On the demo set: enough critical accounts to find three matches for one run."""
     with schema_context("alice"):
+        techcorp = Account.objects.get(name="TechCorp Solutions")
         playbook = Playbook.objects.get(key="renewal_safeguard")
         execution = execution_start(playbook=playbook, account=techcorp, started_by="user:maya")
         when = timezone.make_aware(dt.datetime.combine(DEMO_TODAY - dt.timedelta(days=120), dt.time(9)))

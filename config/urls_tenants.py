@@ -73,6 +73,7 @@ urlpatterns = [
     path("settings/peer-benchmarks/", tenant_views.peer_benchmarks_settings, name="peer_benchmarks_settings"),
     path("settings/team/", user_views.team, name="team"),
     path("settings/team/<int:pk>/", user_views.team_member, name="team_member"),
+    path("settings/audit/", ops_views.audit_log, name="audit_log"),
     path("invite/<str:token>/", user_views.invite_accept, name="invite_accept"),
     path("admin/", tenant_admin_site.urls),
 ]

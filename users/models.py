@@ -3,6 +3,7 @@ public schema holds Pulse staff for the back office."""
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django_tenants.utils import get_public_schema_name
 
@@ -56,7 +57,7 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=30)
     target_type = models.CharField(max_length=40)
     target = models.CharField(max_length=200)
-    detail = models.JSONField(default=dict, blank=True)
+    detail = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         ordering = ["-at", "-pk"]

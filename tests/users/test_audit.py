@@ -182,3 +182,20 @@ def test_another_workspaces_events_never_appear(alice, bob):
     csv_text = client.get("/settings/audit/?format=csv").content.decode()
     assert "bobby" not in csv_text and "bob-secret-trigger" not in csv_text
     assert "No change matches" in client.get("/settings/audit/", {"actor": "bobby"}).content.decode()
+
+
+def test_health_model_changes_are_logged_with_what_changed(alice, django_capture_on_commit_callbacks):
+    client = signed_in_client("alice")
+    data = {**client.get("/settings/health/").context["form"].initial, "healthy_min": 75, "save": "1"}
+    with django_capture_on_commit_callbacks():
+        client.post("/settings/health/", data)
+        client.post("/settings/health/rules/")
+
+    assert events("alice", "health model") == [
+        ("user:admin", "changed", "health model", "version 2"),
+        ("user:admin", "changed", "health model", "version 3"),
+    ]
+    with schema_context("alice"):
+        saved, restored = AuditEvent.objects.filter(target_type="health model").order_by("pk")
+    assert saved.detail["healthy_min"] == 75 and saved.detail["why"] == "admin"
+    assert restored.detail == {"why": "admin (back to the rules)", "learned_model": None}

@@ -3,7 +3,11 @@ model or triggers records what it did here, in the current (tenant) schema.
 
 `users` is the foundation every app may import, so this is where all writers can reach it."""
 
+import json
 from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
 
 from users.models import AuditEvent, User
 
@@ -22,6 +26,15 @@ def api_actor(prefix: str) -> str:
     return f"api:{prefix}"
 
 
+class AuditDetailEncoder(DjangoJSONEncoder):
+    """Dates and Decimals as Django writes them; a row (a trigger's playbook) by its name."""
+
+    def default(self, o):
+        if isinstance(o, models.Model):
+            return str(o)
+        return super().default(o)
+
+
 def audit_record(
     *, actor: str, action: str, target_type: str, target: str, detail: dict[str, Any] | None = None
 ) -> AuditEvent:
@@ -32,5 +45,6 @@ def audit_record(
         action=action,
         target_type=target_type,
         target=str(target)[:200],
-        detail=detail or {},
+        # Stored as it reads back: what a caller passed turned into plain JSON once, here.
+        detail=json.loads(json.dumps(detail or {}, cls=AuditDetailEncoder)),
     )

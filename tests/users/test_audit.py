@@ -199,3 +199,51 @@ def test_health_model_changes_are_logged_with_what_changed(alice, django_capture
         saved, restored = AuditEvent.objects.filter(target_type="health model").order_by("pk")
     assert saved.detail["healthy_min"] == 75 and saved.detail["why"] == "admin"
     assert restored.detail == {"why": "admin (back to the rules)", "learned_model": None}
+
+
+def test_trigger_changes_are_logged_from_the_portal_and_the_api(alice):
+    signed_in_client("alice").post(
+        "/playbooks/adoption_rescue/triggers/new/",
+        {
+            "type": "kpi_below",
+            "kpi": "nps",
+            "value": "-10",
+            "action": "suggest",
+            "cooldown_days": "45",
+            "enabled": "on",
+        },
+    )
+    caller = new_key(alice)
+    client = api(caller)
+    created = client.post(
+        "/api/v1/triggers/",
+        {"playbook": "adoption_rescue", "condition": {"type": "kpi_below", "kpi": "nps", "value": 5}},
+        content_type="application/json",
+    ).json()
+    client.patch(f"/api/v1/triggers/{created['id']}/", {"enabled": False}, content_type="application/json")
+    client.post(
+        "/api/v1/triggers/",
+        {"playbook": "adoption_rescue", "condition": {"type": "magic"}},
+        content_type="application/json",
+    )
+
+    logged = [(actor, action) for actor, action, _kind, _target in events("alice", "trigger")]
+    api_actor = f"api:{caller[:16]}"
+    assert logged == [("user:admin", "created"), (api_actor, "created"), (api_actor, "changed")]
+    with schema_context("alice"):
+        switched_off = AuditEvent.objects.filter(target_type="trigger").order_by("pk").last()
+    assert switched_off.detail == {"enabled": False} and switched_off.target.endswith(f"#{created['id']}")
+
+
+def test_details_are_stored_as_plain_json_with_rows_by_name(alice):
+    with schema_context("alice"):
+        member = User.objects.get(username="admin")
+        event = audit_record(
+            actor="system",
+            action="changed",
+            target_type="user",
+            target="x",
+            detail={"who": member, "on": dt.date(2026, 5, 1)},
+        )
+        event.refresh_from_db()
+    assert event.detail == {"who": str(member), "on": "2026-05-01"}

@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 from tenants.models import ApiKey, Tenant
 from tenants.services import api_key_create, tenant_currency_set
 from tests.api.helpers import api, new_key
-from tests.conftest import signed_in_client, tenant_member
+from tests.conftest import host_client, signed_in_client, tenant_member
 from users.audit import audit_record
 from users.models import AuditEvent, User
 
@@ -247,3 +247,17 @@ def test_details_are_stored_as_plain_json_with_rows_by_name(alice):
         )
         event.refresh_from_db()
     assert event.detail == {"who": str(member), "on": "2026-05-01"}
+
+
+def test_a_key_revoked_in_the_back_office_is_logged_in_its_tenant_with_the_staff_member(alice, admin_user):
+    key, _ = api_key_create(tenant=alice, name="leaked")
+    staff = host_client(None)
+    staff.force_login(admin_user)
+    staff.post("/admin/tenants/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+
+    assert events("alice", "api key")[-1] == (
+        f"staff:{admin_user.username}",
+        "revoked",
+        "api key",
+        f"leaked ({key.prefix})",
+    )

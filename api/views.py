@@ -18,6 +18,7 @@ from api.serializers import (
 from tenants.models import ApiKey
 from tenants.selectors import usage_summary
 from tenants.services import api_key_create, api_key_revoke
+from users.audit import api_actor
 
 ME_EXAMPLE = {
     "tenant": {
@@ -128,12 +129,15 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         form = ApiKeyCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         key, full_key = api_key_create(
-            tenant=self.tenant, created_by=f"api:{request.auth.prefix}", **form.validated_data
+            tenant=self.tenant,
+            created_by=api_actor(request.auth.prefix),
+            actor=api_actor(request.auth.prefix),
+            **form.validated_data,
         )
         body = {**ApiKeySerializer(key).data, "key": full_key}
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Revoke a key; its next request is refused", responses={204: None})
     def destroy(self, request, pk=None):
-        api_key_revoke(key=self.get_object())
+        api_key_revoke(key=self.get_object(), actor=api_actor(request.auth.prefix))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -75,6 +75,7 @@ urlpatterns = [
     path("settings/notifications/", user_views.notifications, name="notifications"),
     path("settings/team/", user_views.team, name="team"),
     path("settings/team/<int:pk>/", user_views.team_member, name="team_member"),
+    path("settings/audit/", ops_views.audit_log, name="audit_log"),
     path("invite/<str:token>/", user_views.invite_accept, name="invite_accept"),
     path("admin/", tenant_admin_site.urls),
 ]

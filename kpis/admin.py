@@ -8,6 +8,7 @@ from common.admin import ReadOnly
 from kpis.models import HealthModel, HealthSnapshot, Insight, KpiDefinition, LearnedModel, ReportCard
 from kpis.services import kpi_definition_update
 from users.admin_sites import tenant_admin_site
+from users.audit import user_actor
 
 
 @admin.register(KpiDefinition, site=tenant_admin_site)
@@ -18,7 +19,7 @@ class KpiDefinitionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         """A KPI change rescores history, so it starts a new health model version like the portal's."""
-        kpi_definition_update(kpi=obj, created_by=request.user.get_username())
+        kpi_definition_update(kpi=obj, created_by=request.user.get_username(), actor=user_actor(request.user))
 
     def has_delete_permission(self, request, obj=None):
         return False  # values protect their KPI; untick `active` instead

@@ -41,6 +41,7 @@ from kpis.services import (
 )
 from kpis.timeline import MAX_PAGE_SIZE, account_timeline, note_event
 from tenants.models import ApiKey
+from users.audit import api_actor
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -581,7 +582,11 @@ class LearnedModelActivateApi(TenantApiView):
         if learned is None:
             raise ActivationRefusedError("There is no learned model yet; train one first.")
         try:
-            model = learned_model_activate(learned_model=learned, created_by=f"api:{request.auth.prefix}")
+            model = learned_model_activate(
+                learned_model=learned,
+                created_by=api_actor(request.auth.prefix),
+                actor=api_actor(request.auth.prefix),
+            )
         except ActivationRefused as refused:
             raise ActivationRefusedError(" ".join(refused.messages)) from refused
         return Response(

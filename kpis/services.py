@@ -41,6 +41,7 @@ from peers.publication import TenantAggregate
 from peers.services import CellKey, PublicationResult, peer_cells_publish
 from tenants.limits import plan_limit_check
 from tenants.selectors import slack_webhook_url_current, tenants_sharing_peer_benchmarks
+from users.audit import SYSTEM, audit_record
 from users.models import User
 
 logger = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def _critical_insights_announce(newest_before: int) -> None:
 
 
 @transaction.atomic
-def health_model_update(*, created_by: str, **changes) -> HealthModel:
+def health_model_update(*, created_by: str, actor: str = SYSTEM, **changes) -> HealthModel:
     """Save the model as a new version (old versions and their snapshots stay) and queue the
     backfill of every month of history under it once this transaction commits."""
     from kpis.tasks import health_backfill  # tasks import this module
@@ -149,7 +150,20 @@ def health_model_update(*, created_by: str, **changes) -> HealthModel:
     _validate_model_settings(settings)
     model = HealthModel.objects.create(version=current.version + 1, created_by=created_by, **settings)
     transaction.on_commit(lambda: health_backfill.delay(model.version))
+    audit_record(
+        actor=actor,
+        action="changed",
+        target_type="health model",
+        target=f"version {model.version}",
+        detail={"why": created_by, **_changes_for_audit(changes)},
+    )
     return model
+
+
+def _changes_for_audit(changes: dict) -> dict:
+    """The changed settings as the log stores them: a learned model by its id."""
+    learned = changes.get("learned_model")
+    return changes | {"learned_model": learned.pk} if learned else changes
 
 
 def _validate_model_settings(settings: dict) -> None:
@@ -163,11 +177,13 @@ def _validate_model_settings(settings: dict) -> None:
 
 
 @transaction.atomic
-def kpi_definition_update(*, kpi: KpiDefinition, created_by: str, **fields) -> KpiDefinition:
+def kpi_definition_update(
+    *, kpi: KpiDefinition, created_by: str, actor: str = SYSTEM, **fields
+) -> KpiDefinition:
     """Change a KPI's range, weight or impact; scores change, so this starts a new health
     model version (history under the old one stays) and backfills under it."""
     _kpi_save(kpi, fields)
-    health_model_update(created_by=f"{created_by} (KPI {kpi.key} changed)")
+    health_model_update(created_by=f"{created_by} (KPI {kpi.key} changed)", actor=actor)
     return kpi
 
 
@@ -336,7 +352,9 @@ def _learned_finish(learned_model_id, **fields) -> LearnedModel:
 
 
 @transaction.atomic
-def learned_model_activate(*, learned_model: LearnedModel, created_by: str) -> HealthModel:
+def learned_model_activate(
+    *, learned_model: LearnedModel, created_by: str, actor: str = SYSTEM
+) -> HealthModel:
     """Make the learned model the live score: a new health model version, backfilled as usual.
     Refused (ActivationRefused, saying why) unless it is proven and beats the current rules on
     AUC and critical-band lift on the same folds."""
@@ -344,7 +362,9 @@ def learned_model_activate(*, learned_model: LearnedModel, created_by: str) -> H
     refusal = _activation_refusal(learned_model, current)
     if refusal:
         raise ActivationRefused(refusal, code="activation_refused")
-    return health_model_update(created_by=f"{created_by} (learned churn model)", learned_model=learned_model)
+    return health_model_update(
+        created_by=f"{created_by} (learned churn model)", actor=actor, learned_model=learned_model
+    )
 
 
 def _activation_refusal(learned: LearnedModel, current: HealthModel) -> str | None:
@@ -365,9 +385,11 @@ def _activation_refusal(learned: LearnedModel, current: HealthModel) -> str | No
     )
 
 
-def health_rules_restore(*, created_by: str) -> HealthModel:
+def health_rules_restore(*, created_by: str, actor: str = SYSTEM) -> HealthModel:
     """Go back to the rules as the live score (a new version, like any change)."""
-    return health_model_update(created_by=f"{created_by} (back to the rules)", learned_model=None)
+    return health_model_update(
+        created_by=f"{created_by} (back to the rules)", actor=actor, learned_model=None
+    )
 
 
 # --- Insight triage ------------------------------------------------------------------------------

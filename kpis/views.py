@@ -50,6 +50,7 @@ from kpis.services import (
 )
 from kpis.timeline import account_timeline
 from peers.publication import MIN_ACCOUNTS
+from users.audit import user_actor
 from users.decorators import admin_required, editor_required
 from users.models import User
 
@@ -306,7 +307,9 @@ def health_settings(request):
     if request.method == "POST" and form.is_valid():
         proposed = model_rules(_unsaved(model, form.model_changes()))
         if "save" in request.POST:
-            health_model_update(created_by=request.user.username, **form.model_changes())
+            health_model_update(
+                created_by=request.user.username, actor=user_actor(request.user), **form.model_changes()
+            )
             messages.success(
                 request, "Saved as a new model version. History is being recomputed in the background."
             )
@@ -395,7 +398,9 @@ def learned_model_activate_view(request):
     if learned is None:
         return _back_to_settings(request, messages.ERROR, "There is no learned model yet; train one first.")
     try:
-        model = learned_model_activate(learned_model=learned, created_by=request.user.username)
+        model = learned_model_activate(
+            learned_model=learned, created_by=request.user.username, actor=user_actor(request.user)
+        )
     except ActivationRefused as refused:
         return _back_to_settings(request, messages.ERROR, "Not switched: " + " ".join(refused.messages))
     return _back_to_settings(
@@ -408,7 +413,7 @@ def learned_model_activate_view(request):
 @admin_required
 @require_POST
 def health_rules_restore_view(request):
-    model = health_rules_restore(created_by=request.user.username)
+    model = health_rules_restore(created_by=request.user.username, actor=user_actor(request.user))
     return _back_to_settings(
         request, messages.SUCCESS, f"The rules are the live score again from version {model.version}."
     )
@@ -429,7 +434,9 @@ def kpi_settings(request, key: str):
     form = KpiRangeForm(request.POST or None, instance=KpiDefinition.objects.get(pk=kpi.pk))
     if request.method == "POST" and form.is_valid():
         try:
-            kpi_definition_update(kpi=kpi, created_by=request.user.username, **form.cleaned_data)
+            kpi_definition_update(
+                kpi=kpi, created_by=request.user.username, actor=user_actor(request.user), **form.cleaned_data
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:

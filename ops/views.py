@@ -1,21 +1,31 @@
 """GET /health/ on every host: check names and ok/failed for anyone (load balancers, uptime
 probes); details for a signed-in member of Pulse's staff (the back office's sign-in, on the base
-host) or for a caller with HEALTH_TOKEN (X-Health-Token header or ?token=)."""
+host) or for a caller with HEALTH_TOKEN (X-Health-Token header or ?token=).
 
+Settings → Audit log lives here too: it reads what every app's services recorded
+(users.audit), and its CSV export needs common, which the foundation apps may not import."""
+
+import csv
 import hmac
+import json
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 from django_tenants.utils import get_public_schema_name
 
+from common.exports import csv_safe
 from ops import backup_status
 from ops.health import health_checks
 from ops.selectors import RECENT_DAYS, deliveries_failing, import_failures_by_tenant, incidents_open
+from users.decorators import admin_required
+from users.forms import AuditFilterForm
+from users.selectors import audit_events
 
 
 @never_cache
@@ -61,3 +71,37 @@ def operations(request):
         "failure_days": RECENT_DAYS,
     }
     return render(request, "ops/operations.html", context)
+
+
+AUDIT_COLUMNS = ("at", "actor", "action", "target_type", "target", "detail")
+
+
+@admin_required
+@require_http_methods(["GET"])
+def audit_log(request):
+    """Who changed settings, the team, keys, the health model and triggers, and when: filtered,
+    50 to a page, or every match as CSV with `?format=csv`. Filters that do not parse are said
+    on the page (400) rather than ignored, so a list is never taken for a filtered one."""
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "ops/audit.html", {"form": form, "page": None}, status=400)
+    events = audit_events(**form.cleaned_data)
+    if request.GET.get("format") == "csv":
+        return _audit_csv(events)
+    query = request.GET.copy()
+    query.pop("page", None)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "ops/audit.html", {"form": form, "page": page, "query": query})
+
+
+def _audit_csv(events) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    writer = csv.writer(response)
+    writer.writerow(AUDIT_COLUMNS)
+    for event in events.iterator():
+        row = [event.at.isoformat(), event.actor, event.action, event.target_type, event.target]
+        writer.writerow(
+            [csv_safe(cell) for cell in row] + [csv_safe(json.dumps(event.detail, sort_keys=True))]
+        )
+    return response

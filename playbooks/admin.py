@@ -14,6 +14,7 @@ from playbooks.services import (
     trigger_update,
 )
 from users.admin_sites import tenant_admin_site
+from users.audit import user_actor
 
 
 @admin.register(Playbook, site=tenant_admin_site)
@@ -61,15 +62,15 @@ class TriggerAdmin(admin.ModelAdmin):
     @admin.action(description="Stop holding out accounts (every account it fires for runs)")
     def stop_holding_out(self, request, queryset):
         for trigger in queryset.exclude(holdout_share=0):
-            trigger_holdout_stop(trigger=trigger)
+            trigger_holdout_stop(trigger=trigger, actor=user_actor(request.user))
         self.message_user(request, "Holding out stopped; the accounts drawn so far stay as recorded.")
 
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in TRIGGER_EDITABLE}
         if change:
-            trigger_update(trigger=Trigger.objects.get(pk=obj.pk), **values)
+            trigger_update(trigger=Trigger.objects.get(pk=obj.pk), actor=user_actor(request.user), **values)
         else:
-            obj.pk = trigger_create(**values).pk
+            obj.pk = trigger_create(actor=user_actor(request.user), **values).pk
 
     def has_delete_permission(self, request, obj=None):
         return False  # switch a trigger off instead: its firings hold the cooldowns

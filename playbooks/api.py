@@ -18,6 +18,7 @@ from playbooks.selectors import (
     triggers_by_pk,
 )
 from playbooks.services import execution_start, execution_update, step_record, trigger_create, trigger_update
+from users.audit import api_actor
 
 
 class PlaybookSerializer(serializers.ModelSerializer):
@@ -311,7 +312,7 @@ class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     def create(self, request):
         form = TriggerSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        trigger = trigger_create(**form.validated_data)
+        trigger = trigger_create(actor=api_actor(request.auth.prefix), **form.validated_data)
         return Response(TriggerSerializer(trigger).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change a trigger (condition, action, cooldown, enabled, holdout)")
@@ -319,5 +320,5 @@ class TriggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         trigger = self.get_object()
         form = TriggerSerializer(trigger, data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        trigger = trigger_update(trigger=trigger, **form.validated_data)
+        trigger = trigger_update(trigger=trigger, actor=api_actor(request.auth.prefix), **form.validated_data)
         return Response(TriggerSerializer(trigger).data)

@@ -37,6 +37,7 @@ from playbooks.schemas import (
     trigger_problems,
 )
 from playbooks.selectors import account_facts, exit_criteria_status, kpi_ranges
+from users.audit import SYSTEM, audit_record
 from users.models import User
 
 logger = logging.getLogger(__name__)
@@ -337,6 +338,7 @@ def _same_rule(trigger: Trigger, values: dict) -> bool:
     return all(values[name] == getattr(trigger, name) for name in ("condition", "action", "cooldown_days"))
 
 
+@transaction.atomic
 def trigger_create(
     *,
     playbook: Playbook,
@@ -344,6 +346,7 @@ def trigger_create(
     action: str = Trigger.Action.SUGGEST,
     cooldown_days: int = 30,
     enabled: bool = True,
+    actor: str = SYSTEM,
     **settings,
 ) -> Trigger:
     """`settings`: any of CALM_FIELDS and HOLDOUT_FIELDS (none: the defaults, nobody held out)."""
@@ -355,10 +358,13 @@ def trigger_create(
         **settings,
     }
     trigger_validate(**rule)
-    return Trigger.objects.create(playbook=playbook, **rule)
+    trigger = Trigger.objects.create(playbook=playbook, **rule)
+    _trigger_audit(trigger=trigger, actor=actor, action="created", detail=rule)
+    return trigger
 
 
-def trigger_update(*, trigger: Trigger, **changes) -> Trigger:
+@transaction.atomic
+def trigger_update(*, trigger: Trigger, actor: str = SYSTEM, **changes) -> Trigger:
     """Change a trigger. Once it passes validation the error evaluation recorded is cleared;
     the next evaluation records one again only if the trigger still fails."""
     checked = trigger_validate(trigger=trigger, **changes)
@@ -370,13 +376,19 @@ def trigger_update(*, trigger: Trigger, **changes) -> Trigger:
         fields.append("last_error")
     # Only these columns: evaluation updates the same row's counters concurrently.
     trigger.save(update_fields=fields)
+    _trigger_audit(trigger=trigger, actor=actor, action="changed", detail=changes)
     return trigger
 
 
-def trigger_holdout_stop(*, trigger: Trigger) -> Trigger:
+def _trigger_audit(*, trigger: Trigger, actor: str, action: str, detail: dict) -> None:
+    target = f"{trigger.playbook.name} trigger #{trigger.pk}"
+    audit_record(actor=actor, action=action, target_type="trigger", target=target, detail=detail)
+
+
+def trigger_holdout_stop(*, trigger: Trigger, actor: str = SYSTEM) -> Trigger:
     """Stop holding accounts out: from now on every account it fires for runs. The draws made
     so far stay as they were: they are the comparison group of the runs before."""
-    return trigger_update(trigger=trigger, holdout_share=0.0)
+    return trigger_update(trigger=trigger, actor=actor, holdout_share=0.0)
 
 
 # --- trigger evaluation ---------------------------------------------------------------------------

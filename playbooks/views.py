@@ -36,6 +36,7 @@ from playbooks.services import (
     trigger_create,
     trigger_update,
 )
+from users.audit import user_actor
 from users.decorators import editor_required
 
 
@@ -108,9 +109,9 @@ def _trigger_page(request, playbook: Playbook, trigger: Trigger | None):
     if form.is_valid():
         try:
             if trigger:
-                trigger_update(trigger=trigger, **form.changes())
+                trigger_update(trigger=trigger, actor=user_actor(request.user), **form.changes())
             else:
-                trigger_create(playbook=playbook, **form.changes())
+                trigger_create(playbook=playbook, actor=user_actor(request.user), **form.changes())
         except ValidationError as error:
             add_problems(form, error, form.field_of)
         else:

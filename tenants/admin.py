@@ -171,7 +171,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
         for key in queryset:
-            api_key_revoke(key=key)
+            api_key_revoke(key=key, actor=f"staff:{request.user.username}")
         messages.success(request, "Revoked.")
 
 

@@ -20,6 +20,7 @@ from tenants.schema_clone import schema_clone
 from tenants.selectors import schema_pending_migrations
 from tenants.usage import month_start
 from tenants.validators import slack_webhook_refusal, validate_slug
+from users.audit import SYSTEM, audit_record
 from users.models import User
 from users.services import user_create
 from users.throttling import retry_phrase
@@ -254,7 +255,9 @@ def plan_save(*, plan: Plan) -> Plan:
 
 
 @transaction.atomic
-def tenant_peer_benchmarks_set(*, tenant: Tenant, enabled: bool, changed_by: str) -> Tenant:
+def tenant_peer_benchmarks_set(
+    *, tenant: Tenant, enabled: bool, changed_by: str, actor: str = SYSTEM
+) -> Tenant:
     """Opt in to (or out of) peer benchmarks. The next nightly publication includes or leaves
     out this tenant's aggregates; seeing peer cells follows the flag at once."""
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -264,7 +267,33 @@ def tenant_peer_benchmarks_set(*, tenant: Tenant, enabled: bool, changed_by: str
     tenant.peer_benchmarks_changed_at = timezone.now()
     tenant.peer_benchmarks_changed_by = changed_by
     tenant.save(update_fields=["peer_benchmarks", "peer_benchmarks_changed_at", "peer_benchmarks_changed_by"])
+    _settings_audit(tenant=tenant, actor=actor, detail={"peer_benchmarks": enabled})
     return tenant
+
+
+def _settings_audit(*, tenant: Tenant, actor: str, detail: dict) -> None:
+    _tenant_audit(
+        tenant=tenant,
+        actor=actor,
+        action="changed",
+        target_type="workspace settings",
+        target=tenant.name,
+        detail=detail,
+    )
+
+
+def _key_audit(*, key: ApiKey, actor: str, action: str, detail: dict | None = None) -> None:
+    target = f"{key.name} ({key.prefix})"
+    _tenant_audit(
+        tenant=key.tenant, actor=actor, action=action, target_type="api key", target=target, detail=detail
+    )
+
+
+def _tenant_audit(*, tenant: Tenant, **event) -> None:
+    """Keys and settings are public-schema rows, but their log is the tenant's own: write it in the
+    tenant's schema whichever schema the caller (a command, the back office) is on."""
+    with schema_context(tenant.schema_name):
+        audit_record(**event)
 
 
 def tenant_touch(*, tenant: Tenant, every_seconds: int = 300) -> None:
@@ -309,6 +338,7 @@ def schema_health_record(*, schema_name: str) -> SchemaHealth:
     return health
 
 
+@transaction.atomic
 def api_key_create(
     *,
     tenant: Tenant,
@@ -316,6 +346,7 @@ def api_key_create(
     scope: str = ApiKey.Scope.WRITE,
     created_by: str = "",
     expires_at: dt.datetime | None = None,
+    actor: str = SYSTEM,
 ) -> tuple[ApiKey, str]:
     """Make a key for `tenant`. Returns the record and the full key, which is never stored
     and cannot be shown again."""
@@ -336,6 +367,8 @@ def api_key_create(
     )
     key.full_clean()
     key.save()
+    expiry = expires_at.isoformat() if expires_at else None
+    _key_audit(key=key, actor=actor, action="created", detail={"scope": scope, "expires_at": expiry})
     return key, new.full_key
 
 
@@ -378,11 +411,13 @@ def api_key_adopt(
     return key
 
 
-def api_key_revoke(*, key: ApiKey) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, actor: str = SYSTEM) -> ApiKey:
     """Revoke at once; the very next request with the key is refused. Idempotent."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        _key_audit(key=key, actor=actor, action="revoked")
     return key
 
 
@@ -515,12 +550,16 @@ def _plan_restore(plan: dict | None) -> Plan | None:
     return Plan.objects.get_or_create(name=plan["name"], defaults=defaults)[0]
 
 
-def tenant_currency_set(*, tenant: Tenant, currency: str) -> Tenant:
+@transaction.atomic
+def tenant_currency_set(*, tenant: Tenant, currency: str, actor: str = SYSTEM) -> Tenant:
     """The currency the portal writes this workspace's money in (labels only: nothing is converted)."""
     if currency not in Currency.values:
         raise ValidationError({"currency": f"Choose one of: {', '.join(Currency.values)}."})
+    before = tenant.currency
     Tenant.objects.filter(pk=tenant.pk).update(currency=currency)
     tenant.currency = currency
+    if before != currency:
+        _settings_audit(tenant=tenant, actor=actor, detail={"currency": [before, currency]})
     return tenant
 
 

@@ -30,6 +30,7 @@ from tenants.services import (
     tenant_slack_webhook_set,
 )
 from tenants.usage import document_limit, request_limit
+from users.audit import user_actor
 from users.decorators import admin_required
 from users.handoff import handoff_token_make
 from users.models import User
@@ -87,6 +88,7 @@ def api_keys(request):
             name=form.cleaned_data["name"],
             scope=form.cleaned_data["scope"],
             created_by=request.user.username,
+            actor=user_actor(request.user),
             expires_at=timezone.now() + dt.timedelta(days=days) if days else None,
         )
         form = ApiKeyForm()
@@ -98,7 +100,7 @@ def api_keys(request):
 @require_POST
 def api_key_revoke_view(request, key_id: int):
     key = get_object_or_404(ApiKey, pk=key_id, tenant=request.tenant)
-    api_key_revoke(key=key)
+    api_key_revoke(key=key, actor=user_actor(request.user))
     messages.success(request, f"Key {key.prefix} revoked. Requests with it are refused from now on.")
     return redirect("api_keys")
 
@@ -112,7 +114,12 @@ def peer_benchmarks_settings(request):
     form = PeerBenchmarksForm(data, initial={"share": request.tenant.peer_benchmarks})
     if request.method == "POST" and form.is_valid():
         enabled = form.cleaned_data["share"]
-        tenant_peer_benchmarks_set(tenant=request.tenant, enabled=enabled, changed_by=request.user.username)
+        tenant_peer_benchmarks_set(
+            tenant=request.tenant,
+            enabled=enabled,
+            changed_by=request.user.username,
+            actor=user_actor(request.user),
+        )
         messages.success(request, "Peer benchmarks are on." if enabled else "Peer benchmarks are off.")
         return redirect("peer_benchmarks_settings")
     return render(request, "tenants/peer_benchmarks.html", {"form": form, "tenant": request.tenant})
@@ -124,7 +131,9 @@ def workspace_settings(request):
     """The workspace's own presentation settings: the currency money is written in."""
     form = WorkspaceForm(request.POST or None, initial={"currency": request.tenant.currency})
     if request.method == "POST" and form.is_valid():
-        tenant_currency_set(tenant=request.tenant, currency=form.cleaned_data["currency"])
+        tenant_currency_set(
+            tenant=request.tenant, currency=form.cleaned_data["currency"], actor=user_actor(request.user)
+        )
         messages.success(request, f"Money is now shown in {request.tenant.get_currency_display()}.")
         return redirect("workspace_settings")
     return render(request, "tenants/workspace.html", {"form": form})

@@ -3,6 +3,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from users.audit import TARGET_TYPES
 from users.models import User
 from users.throttling import lockout_message
 
@@ -45,3 +46,23 @@ class NotificationsForm(forms.ModelForm):
             "notify_when_due": "E-mail me when a playbook step of mine falls due",
             "notify_daily_digest": "Send me a daily digest of my open insights and steps due this week",
         }
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters (all optional): what changed, who changed it, between which days."""
+
+    target_type = forms.ChoiceField(
+        label="What",
+        required=False,
+        choices=[("", "Everything"), *((t, t.capitalize()) for t in TARGET_TYPES)],
+    )
+    actor = forms.CharField(label="Who", required=False, max_length=150, help_text="e.g. user:ann or api:pk_")
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            raise ValidationError("The “From” day is after the “To” day; swap them.")
+        return cleaned

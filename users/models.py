@@ -3,6 +3,7 @@ public schema holds Pulse staff for the back office."""
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django_tenants.utils import get_public_schema_name
 
@@ -51,3 +52,23 @@ class User(AbstractUser):
     def can_edit(self) -> bool:
         """Managers and admins change data; viewers only read."""
         return self.role in {self.Role.ADMIN, self.Role.MANAGER}
+
+
+class AuditEvent(models.Model):
+    """One change to a workspace's settings, team, keys, health model or triggers: who made it
+    (`actor`: "user:ann", "api:pk_ab12", "trigger:4", "sync:3", "system") and when. Rows live in
+    the tenant's schema, so one workspace's log never holds another's. Written by
+    users.audit.audit_record from the services that make those changes; never edited."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=30)
+    target_type = models.CharField(max_length=40)
+    target = models.CharField(max_length=200)
+    detail = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_type} {self.target}"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from users.models import User
+from users.models import AuditEvent, User
 
 
 def login_username(identifier: str) -> str:
@@ -30,3 +30,24 @@ def lockout_ends_at(*, lockout_key: str, ip_address: str | None) -> dt.datetime:
 def team_members():
     """The workspace's users for the team page: active first, then by name."""
     return User.objects.order_by("-is_active", "full_name", "username")
+
+
+def audit_events(
+    *,
+    target_type: str = "",
+    actor: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+):
+    """The current schema's audit log, newest first; `actor` matches any part of the name and
+    the days are whole days in the active time zone, both ends included."""
+    events = AuditEvent.objects.all()
+    if target_type:
+        events = events.filter(target_type=target_type)
+    if actor:
+        events = events.filter(actor__icontains=actor)
+    if date_from:
+        events = events.filter(at__date__gte=date_from)
+    if date_to:
+        events = events.filter(at__date__lte=date_to)
+    return events

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django_tenants.utils import get_public_schema_name
 
+from users.audit import SYSTEM, audit_record, user_actor
 from users.models import User
 from users.notifications import CHOICES
 from users.roles import role_grant_refusal
@@ -37,6 +38,7 @@ def user_create(
     full_name: str = "",
     role: str = User.Role.VIEWER,
     must_change_password: bool = False,
+    actor: str = SYSTEM,
 ) -> User:
     """Create a workspace user. `acting_role` is the role of whoever asks for it: the new user's
     role may not be above it (registration and operator commands act as admin). Without a
@@ -49,7 +51,9 @@ def user_create(
         must_change_password=must_change_password,
     )
     user.set_password(password)
-    return user_save(user=user, acting_role=acting_role)
+    user_save(user=user, acting_role=acting_role)
+    _user_audit(actor=actor, action="created", user=user, detail={"role": user.role})
+    return user
 
 
 @transaction.atomic
@@ -95,7 +99,9 @@ def staff_user_save(*, user: User) -> User:
 
 
 @transaction.atomic
-def user_invite(*, email: str, acting_role: str, role: str = User.Role.VIEWER, full_name: str = "") -> User:
+def user_invite(
+    *, email: str, acting_role: str, role: str = User.Role.VIEWER, full_name: str = "", actor: str = SYSTEM
+) -> User:
     """Add a teammate who has no password yet: they choose one through the invitation link
     (users.invitations), so nobody else ever knows it. The e-mail address is the username."""
     email = email.strip().lower()
@@ -105,7 +111,9 @@ def user_invite(*, email: str, acting_role: str, role: str = User.Role.VIEWER, f
         )
     user = User(username=email, email=email, full_name=full_name, role=role)
     user.set_unusable_password()
-    return user_save(user=user, acting_role=acting_role)
+    user_save(user=user, acting_role=acting_role)
+    _user_audit(actor=actor, action="invited", user=user, detail={"role": role})
+    return user
 
 
 @transaction.atomic
@@ -127,8 +135,14 @@ def user_role_change(*, user: User, role: str, acting_user: User) -> User:
         raise ValidationError({"role": "You cannot change your own role; ask another admin."})
     if user.is_tenant_admin and role != User.Role.ADMIN:
         _other_active_admin_require(user=user, action="take the admin role from")
+    before = user.role
     user.role = role
-    return user_save(user=user, acting_role=acting_user.role)
+    user_save(user=user, acting_role=acting_user.role)
+    if before != role:
+        _user_audit(
+            actor=user_actor(acting_user), action="changed", user=user, detail={"role": [before, role]}
+        )
+    return user
 
 
 @transaction.atomic
@@ -138,8 +152,18 @@ def user_active_set(*, user: User, active: bool, acting_user: User) -> User:
         raise ValidationError("You cannot deactivate yourself; ask another admin.")
     if not active and user.is_tenant_admin:
         _other_active_admin_require(user=user, action="deactivate")
+    was_active = user.is_active
     user.is_active = active
-    return user_save(user=user, acting_role=acting_user.role)
+    user_save(user=user, acting_role=acting_user.role)
+    if was_active != active:
+        _user_audit(
+            actor=user_actor(acting_user), action="reactivated" if active else "deactivated", user=user
+        )
+    return user
+
+
+def _user_audit(*, actor: str, action: str, user: User, detail: dict | None = None) -> None:
+    audit_record(actor=actor, action=action, target_type="user", target=user.username, detail=detail)
 
 
 def _other_active_admin_require(*, user: User, action: str) -> None:

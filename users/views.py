@@ -17,6 +17,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from users.audit import user_actor
 from users.decorators import admin_required
 from users.forms import InviteForm, LoginForm, NotificationsForm, RoleForm
 from users.handoff import handoff_user_resolve
@@ -104,7 +105,9 @@ def team(request):
     invite = None
     if request.method == "POST" and form.is_valid():
         try:
-            user = user_invite(acting_role=request.user.role, **form.cleaned_data)
+            user = user_invite(
+                acting_role=request.user.role, actor=user_actor(request.user), **form.cleaned_data
+            )
         except ValidationError as refusal:
             _form_errors_add(form, refusal)
         else:

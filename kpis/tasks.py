@@ -38,7 +38,7 @@ def peer_benchmarks_publish() -> dict:
     return {"published": result.published, "withheld": result.withheld}
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5, time_limit=60)
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5, time_limit=60, soft_time_limit=50)
 def insight_assigned_notify(insight_id: int, username: str) -> bool:
     """Tell the assignee, if it is still theirs when the task runs and they want to hear."""
     insight = Insight.objects.select_related("account").filter(pk=insight_id, assigned_to=username).first()
@@ -55,7 +55,9 @@ def insight_assigned_notify(insight_id: int, username: str) -> bool:
     )
 
 
-@shared_task(autoretry_for=(SlackRefused,), retry_backoff=30, max_retries=5, time_limit=60)
+@shared_task(
+    autoretry_for=(SlackRefused,), retry_backoff=30, max_retries=5, time_limit=60, soft_time_limit=50
+)
 def critical_insights_slack(insight_ids: list[int]) -> bool:
     """One message about one evaluation's new critical insights, to this workspace's webhook."""
     webhook_url = slack_webhook_url_current()

@@ -28,7 +28,7 @@ def notifications_daily() -> int:
     return notifications_daily_send()
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5, time_limit=60)
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5, time_limit=60, soft_time_limit=50)
 def execution_assigned_notify(execution_id: str, username: str) -> bool:
     """Tell the owner, if the run is still open and theirs when the task runs and they want to hear."""
     return execution_assigned_mail(execution_id=execution_id, username=username)

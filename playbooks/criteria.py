@@ -5,6 +5,7 @@ first, for rows saved before that."""
 
 import datetime as dt
 
+from kpis import catalog
 from kpis.models import Insight
 from kpis.scoring import Band
 
@@ -78,7 +79,7 @@ def condition_sentence(condition: object) -> str:
             months = condition.get("months", 1)
             return f"health score fell {condition['points']:g} points or more in {months} month{'s' if months != 1 else ''}"
         if kind in ("kpi_below", "kpi_above"):
-            return f"{condition['kpi']} is {kind.removeprefix('kpi_')} {condition['value']:g}"
+            return f"{_kpi_name(condition['kpi'])} is {kind.removeprefix('kpi_')} {condition['value']:g}"
         if kind == "renewal_within":
             return f"renewal is within {condition['days']} days"
         if kind == "insight":
@@ -91,6 +92,15 @@ def condition_sentence(condition: object) -> str:
 def _either(items: list) -> str:
     words = [str(item) for item in items]
     return " or ".join(filter(None, [", ".join(words[:-1]), words[-1]])) if words else "any"
+
+
+# KPI names from the shipped catalog, not the tenant's table: a sentence costs no query, so a list
+# of runs or triggers stays a fixed number of queries.
+KPI_NAMES = {kpi.key: kpi.name for kpi in catalog.DEFAULT_KPIS}
+
+
+def _kpi_name(key: str) -> str:
+    return KPI_NAMES.get(key, key)
 
 
 def _rule_label(rule: str) -> str:

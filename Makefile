@@ -86,8 +86,13 @@ bench: $(STAMP)
 
 ## The fresh-machine path without running servers: embedded services, bootstrap, checks; then the
 ## README's commands from a second shell while `make run` runs, and a Ctrl-C that stops it all.
+# On a machine with no servers: bootstrap, a backup through the embedded server's own pg_dump, a
+# worker in the background, then every /health/ check (tried a few times while the worker starts).
 smoke-embedded: $(STAMP)
-	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && $(PY) manage.py health_check'
+	$(DEVSTACK) sh -c '$(PY) manage.py bootstrap && $(PY) manage.py backup && \
+	  { $(VENV)/bin/celery -A config worker --pool=solo --loglevel=WARNING & worker=$$!; \
+	    for attempt in 1 2 3 4 5; do $(PY) manage.py health_check && ok=1 && break; sleep 5; done; \
+	    kill $$worker; wait $$worker; test "$$ok" = 1; }'
 	scripts/smoke_readme.sh
 
 ## Production settings end to end (CI runs it): the Procfile's release step and web process on a

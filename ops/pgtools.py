@@ -84,7 +84,8 @@ def database_settings(name: str | None = None) -> dict:
     """Connection settings of the default database, or of database `name` on the same server."""
     db = settings.DATABASES["default"]
     return {
-        "host": db.get("HOST") or "",
+        # The embedded server's socket folder comes as ?host=/dir in DATABASE_URL, i.e. in OPTIONS.
+        "host": db.get("HOST") or db.get("OPTIONS", {}).get("host", ""),
         "port": str(db.get("PORT") or ""),
         "user": db.get("USER") or "",
         "password": db.get("PASSWORD") or "",

@@ -82,7 +82,7 @@ done
 work="$scratch/second-terminal"
 mkdir "$work"
 ln -s "$REPO/.venv" "$REPO/manage.py" "$work/"
-printf 'account,kpi,period,value\nREADME smoke check,nps,2025-01,42\n' >"$work/kpis.csv"
+printf 'account,kpi,period,value\nACC-001,nps,2025-01,42\n' >"$work/kpis.csv"
 printf 'username,email,role,initial_password\nreadme_smoke,readme-smoke@demo.example.com,viewer,Smoke-Check-2026!\n' >"$work/users.csv"
 printf 'date,user_id,product_name,quantity,unit_price,total_amount,region,account\n2025-01-15,u-1,Seats,2,50.00,100.00,EMEA,README smoke check\n' >"$work/sales.csv"
 cat >"$work/readme.sh" <<'EOF'

@@ -19,19 +19,16 @@ import datetime
 import io
 import itertools
 import os
-import posixpath
 import re
 import unicodedata
 import zipfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from typing import BinaryIO
 from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ExpatError
 
-import defusedxml.ElementTree as SafeET
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
+from ingest import xlsx
 
 # (line number, cells) of each record of a file; closing the generator closes the file.
 Records = Generator[tuple[int, list[str]], None, None]
@@ -55,21 +52,19 @@ _BOM_REMNANTS = ("\ufeff", "ï»¿", "\u200b")  # a BOM decoded as text, or as c
 _UTF16_CODECS = ("utf-16", "utf-16-le", "utf-16-be")
 _NOT_TEXT = {"Cc", "Cs", "Cn"}  # control characters, lone surrogates, unassigned code points
 
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_PACKAGE_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension\s+ref="[A-Za-z]+\d+:[A-Za-z]+(\d+)"')
 _ROW_END = re.compile(rb"</(?:[\w.-]+:)?row>")
 
-# What openpyxl raises on a damaged or hostile workbook: zip damage, missing parts, malformed or
-# forbidden XML (defusedxml's errors are ValueErrors), descriptor type checks, "no workbook part".
+# What reading a damaged or hostile workbook raises: zip damage, missing parts or strings, malformed
+# XML or numbers, forbidden XML (a DOCTYPE, an undefined entity: ValueErrors).
 _XLSX_ERRORS = (
     zipfile.BadZipFile,
-    InvalidFileException,
     KeyError,
+    IndexError,
     ValueError,
     TypeError,
     ParseError,
+    ExpatError,
     EOFError,
     OSError,
 )
@@ -205,7 +200,7 @@ def _check_member_sizes(
 
 def _check_xml_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
     # Entity declarations enable "billion laughs" and external-entity attacks, and Excel never
-    # writes them. defusedxml (used by openpyxl) would also stop them; this check gives the user
+    # writes them. The reader (ingest.xlsx) refuses them anywhere too; this check gives the user
     # a clear message instead of a parse error. Dropping NULs also catches UTF-16 encoded XML.
     with archive.open(member) as part:
         prolog = part.read(_XML_SCAN_BYTES).replace(b"\x00", b"").upper()
@@ -446,39 +441,14 @@ def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
         yield line
 
 
-# openpyxl rather than python-calamine. Reading a 200,000-row x 5-column sheet here:
-#   openpyxl read-only + defusedxml: 11.3 s, peak RSS 41 MB
-#   python-calamine 0.9.1:            0.9 s, peak RSS 91 MB
-# calamine is 12x faster but loads the whole sheet into memory (+65 MB per million cells, so GBs
-# at the size limit); only openpyxl streams, and it parses XML through defusedxml. A sheet without
-# <dimension> (openpyxl's own write-only output) takes 21 s: openpyxl parses it once at open
-# looking for one.
 def _xlsx_records(path: str) -> Records:
-    # Given a path, openpyxl refuses names not ending in .xlsx; the content was checked already.
-    with open(path, "rb") as file:
-        yield from _sheet_records(file)
-
-
-def _sheet_records(file: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+    """The first worksheet's rows (ingest.xlsx: streaming, the cells openpyxl gave)."""
     try:
-        workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+        yield from xlsx.sheet_records(path, _cell_text, _EXCEL_MAX_ROWS)
+    except xlsx.TooManyRows as exc:
+        raise FileRefused(f"The sheet claims more rows than Excel allows. {_EXPORT_ADVICE}") from exc
     except _XLSX_ERRORS as exc:
         raise _unreadable_workbook() from exc
-    try:
-        if not workbook.worksheets:
-            return
-        sheet = workbook.worksheets[0]
-        # The declared <dimension> is untrusted and often padded (formatted empty rows to
-        # 1,048,576, or columns to XFD); without it rows come back as long as their last cell.
-        sheet.reset_dimensions()
-        for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if line > _EXCEL_MAX_ROWS:  # forged row numbers would make openpyxl yield blanks forever
-                raise FileRefused(f"The sheet claims more rows than Excel allows. {_EXPORT_ADVICE}")
-            yield line, [_cell_text(value) for value in cells]
-    except _XLSX_ERRORS as exc:
-        raise _unreadable_workbook() from exc
-    finally:
-        workbook.close()
 
 
 def _unreadable_workbook() -> FileRefused:
@@ -518,7 +488,7 @@ def _count_csv_rows(path: str) -> int:
 
 def _count_xlsx_rows(path: str) -> int:
     with zipfile.ZipFile(path) as archive:
-        member = _first_sheet_member(archive)
+        member = xlsx.first_sheet_member(archive)
         if member is None:
             return 0
         with archive.open(member) as sheet:
@@ -541,22 +511,6 @@ def _count_row_ends(chunks: Iterable[bytes]) -> int:
         tail = buffer[buffer.rfind(b"<") :]
         carry = tail if b">" not in tail and len(tail) < 64 else b""
     return count
-
-
-def _first_sheet_member(archive: zipfile.ZipFile) -> str | None:
-    """The part holding the first worksheet, found the way openpyxl finds it."""
-    workbook = SafeET.fromstring(archive.read("xl/workbook.xml"))
-    relations = SafeET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {
-        relation.get("Id"): relation.get("Target", "")
-        for relation in relations.iter(f"{_NS_PACKAGE_RELS}Relationship")
-        if relation.get("Type", "").endswith("/worksheet")
-    }
-    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
-        target = targets.get(sheet.get(_REL_ID))
-        if target:
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
-    return None
 
 
 # --- Helpers -------------------------------------------------------------------------------------

@@ -54,7 +54,6 @@ _MAX_COLUMNS = 18_278  # ZZZ, the widest reference openpyxl reads
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _CACHE_ENTRIES = 65_536  # converted cell values kept; cleared when full, so memory stays bounded
 _MAIN_DEFAULT = b'xmlns="' + _MAIN.encode() + b'"'
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _SHEET_DATA = re.compile(rb"<sheetData\s*(/?)>")
 _ENCODING = re.compile(rb'^\s*<\?xml[^>]*\bencoding\s*=\s*["\']([\w.-]+)')
 _ROW_END = b"</row>"
@@ -63,7 +62,7 @@ _ROW_END = b"</row>"
 # sheet to the general path.
 _TOKENS = re.compile(
     rb'<c(?: r="([A-Z]{1,3})\d+")?(?: s="(\d+)")?(?: t="(\w+)")?\s*'
-    rb"(?:/>|>(?:<f(?: [^>]*)?(?:/>|>[^<]*</f>))?(?:<v>([^<]*)</v>|<v/>)?"
+    rb"(?:/>|>(?:<f(?: [^>]*)?(?:/>|>[^<]*</f>))?(?:<v>([^<]*)</v>|<v\s*/>)?"
     rb'(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)'
     rb'|<row r="(\d+)"(?: [\w:]+="[^"]*")*\s*(/?)>'
     rb"|(</row>)"
@@ -344,10 +343,13 @@ def _entity(name: bytes) -> str:
 
 def _fast_rows(archive: zipfile.ZipFile, member: str, rows: _RowBuilder) -> Iterator[Record]:
     with archive.open(member) as sheet:
-        start = _sheet_data_start(sheet)
-        if start is None:
+        head, buffer = _sheet_data_start(sheet)
+        if head is None:
             return
-        buffer = start
+        # expat reads all but the rows: it refuses a DOCTYPE and XML that is not well formed
+        # around them, as openpyxl's parser would.
+        outline = _expat_parser()
+        outline.Parse(head + b"<sheetData>", False)
         while True:
             chunk = sheet.read(_CHUNK_BYTES)
             buffer += chunk
@@ -357,32 +359,38 @@ def _fast_rows(archive: zipfile.ZipFile, member: str, rows: _RowBuilder) -> Iter
                 continue
             complete, buffer = buffer[:end], buffer[end:]
             known = yield from rows.consume(_TOKENS.findall(complete))
-            if not known or rows.finished:
+            if not known:
                 return  # at XML it does not know, the general path takes over
+            if rows.finished:
+                # "</sheetData>" cannot occur earlier: text in XML escapes its "<"
+                outline.Parse(complete[complete.find(b"</sheetData>") :] + buffer, False)
+                while chunk := sheet.read(_CHUNK_BYTES):
+                    outline.Parse(chunk, False)
+                outline.Parse(b"", True)
+                return
             if not chunk:
                 raise ValueError("the sheet ends inside <sheetData>")
 
 
-def _sheet_data_start(sheet: IO[bytes]) -> bytes | None:
-    """The bytes after <sheetData>; None when the sheet's head is not as the fast path knows it.
-    The head before it is checked for a DOCTYPE here, since expat never sees it on this path."""
+def _sheet_data_start(sheet: IO[bytes]) -> tuple[bytes | None, bytes]:
+    """(what precedes <sheetData>, what follows it); (None, b"") when the sheet's head is not as
+    the fast path knows it."""
     head = b""
     while len(head) < _HEAD_LIMIT:
         chunk = sheet.read(_CHUNK_BYTES)
         head += chunk
         found = _SHEET_DATA.search(head)
-        if _DOCTYPE.search(head[: found.start() if found else len(head)]):
-            raise Unsafe("a DOCTYPE in the sheet")
         declared = _ENCODING.match(head)
         if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-            return None
+            break
         if found and _MAIN_DEFAULT not in head[: found.start()]:
-            return None  # unprefixed elements in another namespace: openpyxl reads none of them
+            break  # unprefixed elements in another namespace: openpyxl reads none of them
         if found:
-            return b"</sheetData>" if found.group(1) else head[found.end() :]
+            rest = b"</sheetData>" if found.group(1) else head[found.end() :]
+            return head[: found.start()], rest
         if not chunk:
-            return None
-    return None  # a prefixed <x:sheetData>, UTF-16, or a head too large to be Excel's
+            break
+    return None, b""  # a prefixed <x:sheetData>, UTF-16, or a head too large to be Excel's
 
 
 # --- The general path ----------------------------------------------------------------------------
@@ -490,7 +498,8 @@ def _escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("\r", "&#13;")
 
 
-def _expat_parser(start, end, data) -> expat.XMLParserType:
+def _expat_parser(start=None, end=None, data=None) -> expat.XMLParserType:
+    """An expat parser refusing DTDs; without handlers it only checks the XML is well formed."""
     parser = expat.ParserCreate(namespace_separator="}")
     parser.buffer_text = True
 
@@ -499,7 +508,8 @@ def _expat_parser(start, end, data) -> expat.XMLParserType:
 
     parser.StartDoctypeDeclHandler = refuse_doctype
     parser.EntityDeclHandler = refuse_doctype
-    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, data
+    if start:
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, data
     return parser
 
 

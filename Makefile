@@ -82,7 +82,7 @@ format: $(STAMP)
 
 ## Benchmarks print their figures; they are not tests.
 bench: $(STAMP)
-	$(DEVSTACK) sh -c "$(PY) bench/tenant_provisioning.py && $(PY) bench/api_auth.py && $(PY) bench/health_recompute.py && $(PY) bench/health_proof.py && $(PY) bench/playbook_proof.py && $(PY) bench/ingest.py && $(PY) bench/kb.py && $(PY) bench/peers.py --tenants 50 && $(PY) bench/legacy_migration.py && $(PY) bench/backup.py --tenants 1 30"
+	$(DEVSTACK) sh -c "$(PY) bench/tenant_provisioning.py && $(PY) bench/api_auth.py && $(PY) bench/health_recompute.py && $(PY) bench/health_proof.py && $(PY) bench/playbook_proof.py && $(PY) bench/ingest.py && $(PY) bench/xlsx.py && $(PY) bench/kb.py && $(PY) bench/peers.py --tenants 50 && $(PY) bench/legacy_migration.py && $(PY) bench/backup.py --tenants 1 30"
 
 ## The fresh-machine path without running servers: embedded services, bootstrap, checks; then the
 ## README's commands from a second shell while `make run` runs, and a Ctrl-C that stops it all.

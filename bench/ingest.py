@@ -7,14 +7,13 @@ R2  Pulse end to end, `upload_receive()` + `upload_process()` in a scratch tenan
     a fresh child process so its peak RSS (VmHWM) is the worker's alone. Health recompute is
     excluded: the child replaces `ingest.services.health_refresh` with a no-op;
 R4  django-import-export with the maintainers' bulk settings on the first --r4-rows rows,
-    extrapolated linearly to N;
-and the first --xlsx-rows rows written as .xlsx, timed through `read_header_and_rows` alone.
-Prints medians, rows/s, the ratios and whether the targets are met (R2 <= 4x R0's time,
+    extrapolated linearly to N.
+(Workbooks are timed by bench/xlsx.py.) Prints medians, rows/s, the ratios and whether the targets are met (R2 <= 4x R0's time,
 R2 >= 20x R4's rows/s, R2 peak RSS < 300 MB), then removes the tenant, table and files.
 `--profile` instead runs R2 once under cProfile and prints its top functions by own time.
 Runs with DEBUG off, so Django does not keep every query.
 
-Run: `python bench/ingest.py [--rows 1000000] [--runs 3] [--r4-rows 100000] [--xlsx-rows N]`.
+Run: `python bench/ingest.py [--rows 1000000] [--runs 3] [--r4-rows 100000]`.
 """
 
 import argparse
@@ -30,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,7 +39,6 @@ import django
 
 django.setup()
 
-import openpyxl  # noqa: E402
 import tablib  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -51,8 +48,6 @@ from import_export import fields, resources, widgets  # noqa: E402
 
 import ingest.services  # noqa: E402
 from ingest.models import SalesRecord, Upload  # noqa: E402
-from ingest.parsers import read_header_and_rows  # noqa: E402
-from ingest.validation import SPECS  # noqa: E402
 from kpis.models import Account  # noqa: E402
 from playbooks.services import catalog_sync  # noqa: E402
 from tenants.models import Plan, Tenant  # noqa: E402
@@ -73,7 +68,6 @@ BAD_KINDS = ("total mismatch", "quantity 0", "future date", "missing product")
 DUPLICATE_WINDOW = 10_000  # duplicates copy one of the last N good rows: bounded memory
 TARGET_FLOOR_RATIO, TARGET_R4_RATIO, TARGET_RSS_MB = 4.0, 20.0, 300.0
 CHILD_TIMEOUT_S = 3600  # an R2 worker that hangs is killed rather than waited for
-XLSX_BUDGET_S, XLSX_FALLBACK_ROWS, XLSX_PROBE_ROWS = 180.0, 200_000, 20_000
 
 
 def timed(function, *args) -> tuple[float, object]:
@@ -337,75 +331,6 @@ def r4_run(path: Path, rows: int) -> dict:
     return {"seconds": seconds, "stored": stored, "failed_batches": len(result.base_errors)}
 
 
-# --- XLSX parse alone ----------------------------------------------------------------------------
-
-
-def _typed(cells: list[str]) -> list[object]:
-    date, user, product, quantity, price, total, region, account = cells
-    return [
-        datetime.date.fromisoformat(date),
-        user,
-        product or None,
-        int(quantity),
-        float(price),
-        float(total),
-        region,
-        account,
-    ]
-
-
-def _write_sheet(csv_path: Path, path: Path, rows: int) -> tuple[int, str]:
-    """openpyxl write-only; if the first rows project past the budget, stop at the fallback size."""
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet, note, started = workbook.create_sheet(), "", time.perf_counter()
-    with open(csv_path) as handle:
-        sheet.append(next(handle).rstrip("\n").split(","))
-        written = 0
-        for line in handle:
-            if written >= rows:
-                break
-            sheet.append(_typed(line.rstrip("\n").split(",")))
-            written += 1
-            if written == XLSX_PROBE_ROWS and rows > XLSX_FALLBACK_ROWS:
-                projected = (time.perf_counter() - started) * rows / written
-                if projected > XLSX_BUDGET_S:
-                    note = f"writing {rows:,} rows projected {projected:.0f} s > {XLSX_BUDGET_S:.0f} s budget"
-                    rows = XLSX_FALLBACK_ROWS
-    workbook.save(path)
-    return written, note
-
-
-def _add_dimension(source: Path, target: Path, rows: int) -> None:
-    """Excel writes <dimension>; openpyxl's write-only mode does not, and without it openpyxl's
-    reader scans the sheet once more at open. Add it so the parse is timed on an Excel-like file."""
-    tag = f'<dimension ref="A1:{chr(ord("A") + len(HEADER) - 1)}{rows + 1}"/><sheetViews>'.encode()
-    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            with zin.open(item) as part, zout.open(item.filename, "w", force_zip64=True) as out:
-                if item.filename == "xl/worksheets/sheet1.xml":
-                    out.write(part.read(8192).replace(b"<sheetViews>", tag, 1))
-                shutil.copyfileobj(part, out, 1024 * 1024)
-
-
-def _parse(path: Path) -> int:
-    spec = SPECS["sales"]
-    _header, rows = read_header_and_rows(
-        str(path), path.name, expected=set(spec.expected), required=set(spec.required)
-    )
-    return sum(1 for _ in rows)
-
-
-def xlsx_bench(csv_path: Path, folder: Path, rows: int) -> dict:
-    raw, path = folder / "raw.xlsx", folder / "sales.xlsx"
-    write_s, (written, note) = timed(_write_sheet, csv_path, raw, rows)
-    _add_dimension(raw, path, written)
-    raw.unlink()
-    parse_s, parsed = timed(_parse, path)
-    size_mb = path.stat().st_size / 2**20
-    path.unlink()
-    return {"rows": parsed, "write_s": write_s, "parse_s": parse_s, "note": note, "size_mb": size_mb}
-
-
 # --- report --------------------------------------------------------------------------------------
 
 ROW = "{:<34}{:>11}{:>11}{:>12}"
@@ -419,7 +344,7 @@ def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
-def report(rows: int, r0: list, r2: list, r4: list, r4_rows: int, xlsx: dict) -> None:
+def report(rows: int, r0: list, r2: list, r4: list, r4_rows: int) -> None:
     floor_s = statistics.median(s for s, _ in r0)
     pulse_s = statistics.median(f["seconds"] for f in r2)
     r4_s = statistics.median(f["seconds"] for f in r4)
@@ -432,7 +357,6 @@ def report(rows: int, r0: list, r2: list, r4: list, r4_rows: int, xlsx: dict) ->
     print(line("R2 Pulse upload end to end", rows, pulse_s))
     print(line(f"R4 import-export ({r4_rows:,} rows)", r4_rows, r4_s))
     print(line("R4 import-export (extrapolated)", rows, r4_s * scale))
-    print(line("XLSX parse alone", xlsx["rows"], xlsx["parse_s"]))
     print(
         f"R2/R0 time: {time_ratio:.2f}x   target <= {TARGET_FLOOR_RATIO:.0f}x: {verdict(time_ratio <= TARGET_FLOOR_RATIO)}"
     )
@@ -467,17 +391,7 @@ def run_all(path: Path, folder: Path, args) -> None:
             f"  R4 {figures['seconds']:.2f} s: {figures['failed_batches']} bulk batch(es) failed on duplicate keys, "
             f"so import_data rolled the import back ({figures['stored']:,} rows stored)"
         )
-    xlsx = xlsx_bench(path, folder, min(args.xlsx_rows, args.rows))
-    print(
-        f"  XLSX {xlsx['rows']:,} rows ({xlsx['size_mb']:.0f} MB, openpyxl write-only + <dimension>) "
-        f"written in {xlsx['write_s']:.1f} s, parsed in {xlsx['parse_s']:.1f} s"
-    )
-    if xlsx["note"]:
-        print(
-            f"  XLSX: {xlsx['note']}; parsed {xlsx['rows']:,} rows instead, extrapolated: "
-            f"{xlsx['parse_s'] * args.rows / xlsx['rows']:.0f} s for {args.rows:,}"
-        )
-    report(args.rows, r0, r2, r4, min(args.r4_rows, args.rows), xlsx)
+    report(args.rows, r0, r2, r4, min(args.r4_rows, args.rows))
 
 
 def run(args) -> None:
@@ -509,7 +423,6 @@ def parse_args():
     parser.add_argument("--runs", type=int, default=3, help="runs of R0 and R2 (default 3)")
     parser.add_argument("--runs-r4", type=int, default=1, help="runs of R4 (default 1)")
     parser.add_argument("--r4-rows", type=int, default=100_000, help="rows R4 imports (default 100000)")
-    parser.add_argument("--xlsx-rows", type=int, default=1_000_000, help="rows in the XLSX (default 1000000)")
     parser.add_argument("--profile", action="store_true", help="only profile one R2 run (cProfile, tottime)")
     parser.add_argument("--r2-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)

@@ -37,9 +37,10 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelt
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel, from_ISO8601
 
 Record = tuple[int, list[str]]  # (sheet row number, cells as text)
-# One match of _TOKENS: column letters, style, type, <v> text, inline text; row number, "/" of an
-# empty row; </row>; </sheetData>; anything else. Absent parts are b"".
-Token = tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
+# One match of _TOKENS: a cell's column letters, style, type, <v> text, inline text; or any other
+# token whole (a row's start, </row>, </sheetData>, anything else) with a row's number and the "/"
+# of an empty row. Absent parts are b"".
+Token = tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
 CellText = Callable[[object], str]
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -64,10 +65,7 @@ _TOKENS = re.compile(
     rb'<c(?: r="([A-Z]{1,3})\d+")?(?: s="(\d+)")?(?: t="(\w+)")?\s*'
     rb"(?:/>|>(?:<f(?: [^>]*)?(?:/>|>[^<]*</f>))?(?:<v>([^<]*)</v>|<v\s*/>)?"
     rb'(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)'
-    rb'|<row r="(\d+)"(?: [\w:]+="[^"]*")*\s*(/?)>'
-    rb"|(</row>)"
-    rb"|(</sheetData>)"
-    rb"|(\S)"
+    rb'|(<row r="(\d+)"(?: [\w:]+="[^"]*")*\s*(/?)>|</row>|</sheetData>|\S)'
 )
 _ENTITY = re.compile(rb"&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);")
 _XML_ENTITIES = {b"amp": "&", b"lt": "<", b"gt": ">", b"quot": '"', b"apos": "'"}
@@ -218,30 +216,31 @@ class _RowBuilder:
         self.blank = cell_text(None)
         self.cache: dict[tuple[bytes, bytes, bytes], str] = {}
         self.columns: dict[bytes, int] = {}
-        self.ordinals = list(range(1, _MAX_COLUMNS + 1))
+        self.in_order = [_letters(column).encode() for column in range(1, _MAX_COLUMNS + 1)]
         self.last_row = 0  # the last row given
         self.number = 0  # the current row's
         self.texts: list[str] = []  # the current row's cells ...
-        self.places: list[int] = []  # ... and their columns
+        self.references: list[bytes] = []  # ... and their column letters
         self.finished = False  # </sheetData> was reached
 
     def consume(self, tokens: list[Token]) -> Generator[Record, None, bool]:
         """The rows the tokens complete; returns False at a token the fast path does not know.
-        One loop for every cell of the sheet, so what it calls per cell is kept to the minimum."""
-        shared, cache, columns, blank = self.shared, self.cache, self.columns, self.blank
-        texts, places = self.texts, self.places
-        for letters, style, kind, value, inline, number, empty, row_end, data_end, other in tokens:
-            if number or row_end or data_end or other:
+        One loop for every cell of the sheet, so what it does per cell is kept to the minimum:
+        columns are only worked out for a row whose references are not A, B, C..."""
+        shared, cache, blank = self.shared, self.cache, self.blank
+        texts, references = self.texts, self.references
+        for letters, style, kind, value, inline, other, number, empty in tokens:
+            if other:
                 if number:
-                    self.number, texts, places = int(number), [], []
-                    self.texts, self.places = texts, places
+                    self.number, texts, references = int(number), [], []
+                    self.texts, self.references = texts, references
                     if not empty:
                         continue
-                elif other:
-                    return False
-                elif data_end:
+                elif other == b"</sheetData>":
                     self.finished = True
                     return True
+                elif other != _ROW_END:
+                    return False
                 yield from self._row_end()
                 continue
             if kind == b"s":
@@ -253,10 +252,7 @@ class _RowBuilder:
                 if text is None:
                     text = self._converted(kind, style, value)
             texts.append(text)
-            if letters:
-                places.append(columns.get(letters) or self._column(letters))
-            else:  # no reference: the next column, as openpyxl counts
-                places.append(places[-1] + 1 if places else 1)
+            references.append(letters)
         return True
 
     def _row_end(self) -> Iterator[Record]:
@@ -268,15 +264,25 @@ class _RowBuilder:
         for gap in range(self.last_row + 1, number):
             yield gap, []
         self.last_row = number
-        texts, places = self.texts, self.places
-        if places == self.ordinals[: len(places)]:
+        texts, references = self.texts, self.references
+        if references == self.in_order[: len(references)]:
             yield number, texts
             return
+        places = self._places(references)
         row = [self.blank] * places[-1]  # openpyxl: as wide as the last cell, not the widest
         for column, text in zip(places, texts, strict=True):
             if column <= len(row):
                 row[column - 1] = text
         yield number, row
+
+    def _places(self, references: list[bytes]) -> list[int]:
+        places: list[int] = []
+        for letters in references:
+            if letters:
+                places.append(self.columns.get(letters) or self._column(letters))
+            else:  # no reference: the next column, as openpyxl counts
+                places.append(places[-1] + 1 if places else 1)
+        return places
 
     def _column(self, letters: bytes) -> int:
         if len(letters) > 3 or not letters.isalpha():
@@ -310,6 +316,14 @@ class _RowBuilder:
         if kind == b"d":
             return from_ISO8601(_decoded(value))
         return _decoded(value)  # str (a formula's text), e, inlineStr, and unknown types
+
+
+def _letters(column: int) -> str:
+    letters = ""
+    while column:
+        column, remainder = divmod(column - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
 
 
 def _decoded(raw: bytes) -> str:
@@ -432,7 +446,7 @@ class _ExpatTokens:
             return
         elif local == "row":
             self.number = _row_number(attributes.get("r"), self.number)
-            self.tokens.append((b"", b"", b"", b"", b"", str(self.number).encode(), b"", b"", b"", b""))
+            self.tokens.append((b"", b"", b"", b"", b"", b"<row", str(self.number).encode(), b""))
         elif local == "c":
             self.cell, self.value = attributes, None
         elif self.cell is None:
@@ -453,9 +467,9 @@ class _ExpatTokens:
             return
         if local == "sheetData":
             self.in_data = False
-            self.tokens.append((b"", b"", b"", b"", b"", b"", b"", b"", b"</sheetData>", b""))
+            self.tokens.append((b"", b"", b"", b"", b"", b"</sheetData>", b"", b""))
         elif local == "row":
-            self.tokens.append((b"", b"", b"", b"", b"", b"", b"", b"</row>", b"", b""))
+            self.tokens.append((b"", b"", b"", b"", b"", _ROW_END, b"", b""))
         elif local == "c" and self.cell is not None:
             self.tokens.append(self._cell_token(self.cell))
             self.cell = None
@@ -468,7 +482,7 @@ class _ExpatTokens:
         style_bytes = b"-1" if style == "" else (style or "").encode()
         raw = _escaped("".join(self.value)).encode() if self.value else b""
         kind = attributes.get("t", "n").encode()
-        return (letters, style_bytes, kind, raw, raw, b"", b"", b"", b"", b"")
+        return (letters, style_bytes, kind, raw, raw, b"", b"", b"")
 
     def data(self, text: str) -> None:
         if self.collecting and self.value is not None:

@@ -1,6 +1,10 @@
+import datetime
+import io
 import threading
+import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
@@ -306,3 +310,43 @@ def test_a_users_file_that_would_pass_the_plans_user_limit_is_refused_whole(alic
     assert "allows 2 users" in upload.message and "would bring the workspace to 3" in upload.message
     with schema_context("alice"):
         assert list(User.objects.values_list("username", flat=True)) == ["admin"]
+
+
+def test_a_sales_workbook_loads_end_to_end_through_the_streaming_reader(alice):
+    load(alice, "external_id,name,revenue\nA1,Acme,10000\n", "accounts")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(
+        ["Date", "User ID", "Product Name", "Quantity", "Unit Price", "Total Amount", "Region", "Account"]
+    )
+    sheet.append([datetime.date(2026, 10, 3), "00123", "Widget", 2, 100, 200.0, "EMEA", "A1"])
+    sheet.append([datetime.date(2026, 10, 4), "u2", "Widget", 3, 100, 250, "EMEA", "A1"])  # total ≠ 3 × 100
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    upload = load(alice, buffer.getvalue(), "sales", name="sales.xlsx")
+
+    assert upload.status == Upload.Status.COMPLETED and counts(upload) == (1, 0, 0, 1)
+    with schema_context("alice"):
+        record = SalesRecord.objects.get()
+        assert (record.date, record.user_id, record.quantity) == (datetime.date(2026, 10, 3), "00123", 2)
+        assert upload.errors.get().line == 3  # the sheet's row number
+
+
+def test_a_damaged_workbook_fails_its_upload_with_a_sentence_not_an_error(alice):
+    workbook = openpyxl.Workbook()
+    workbook.active.append(list(SALES_HEADER.strip().split(",")))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(b"</row>", b"</row><row r=")
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(damaged, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+    upload = load(alice, damaged.getvalue(), "sales", name="sales.xlsx")
+
+    assert upload.status == Upload.Status.FAILED
+    assert upload.message.startswith("The Excel file is damaged or unsafe and cannot be read.")

@@ -248,9 +248,8 @@ class _RowBuilder:
             else:
                 if kind == b"inlineStr":
                     value = inline
-                text = cache.get((kind, style, value)) if value else blank
-                if text is None:
-                    text = self._converted(kind, style, value)
+                known = cache.get((kind, style, value)) if value else blank
+                text = self._converted(kind, style, value) if known is None else known
             texts.append(text)
             references.append(letters)
         return True
@@ -400,7 +399,7 @@ def _sheet_data_start(sheet: IO[bytes]) -> tuple[bytes | None, bytes]:
         if found and _MAIN_DEFAULT not in head[: found.start()]:
             break  # unprefixed elements in another namespace: openpyxl reads none of them
         if found:
-            rest = b"</sheetData>" if found.group(1) else head[found.end() :]
+            rest = (b"</sheetData>" if found.group(1) else b"") + head[found.end() :]
             return head[: found.start()], rest
         if not chunk:
             break

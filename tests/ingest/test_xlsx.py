@@ -223,6 +223,15 @@ def test_the_first_worksheet_is_read_whichever_is_active_and_chart_sheets_are_sk
     assert assert_same_as_openpyxl(path) == [(1, ["first sheet"])]
 
 
+def test_an_empty_sheet_gives_no_rows(tmp_path):
+    written = openpyxl_workbook(tmp_path, [])
+    self_closed = handmade(
+        tmp_path, "", sheet=f'<worksheet xmlns="{MAIN}"><sheetData /><pageMargins left="1"/></worksheet>'
+    )
+
+    assert assert_same_as_openpyxl(written) == assert_same_as_openpyxl(self_closed) == []
+
+
 # --- XML the fast path hands to expat ------------------------------------------------------------
 
 

@@ -4,11 +4,11 @@ snapshots for the model version with one COPY — all in one transaction per chu
 crash leaves every chunk either fully old or fully new, and a rerun is harmless."""
 
 import itertools
-import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -145,8 +145,9 @@ def _snapshot_rows(
 
 
 def compact_json(data) -> str:
-    """JSON without spaces: a few KB less per snapshot for PostgreSQL to parse."""
-    return json.dumps(data, separators=(",", ":"))
+    """JSON without spaces (a few KB less per snapshot for PostgreSQL to parse), by orjson:
+    json.dumps took a sixth of a recompute. PostgreSQL stores the same jsonb either way."""
+    return orjson.dumps(data, default=float).decode()  # numpy floats (churn drivers) as json.dumps did
 
 
 @transaction.atomic

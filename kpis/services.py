@@ -116,38 +116,47 @@ def account_note_add(*, account: Account, body: str, author: str) -> AccountNote
 
 def health_refresh(*, account_ids: list[int] | None = None, model: HealthModel | None = None) -> int:
     """Recompute health, insights and projections for the accounts (all when None) under the
-    current version; the snapshots of versions still backfilling too, since their backfill may
-    have passed these accounts before their values changed."""
+    current version; under versions still backfilling too, since their backfill may have passed
+    these accounts before their values changed."""
     model = model or health_model_current()
-    written = health_recompute(model_version=model.version, account_ids=account_ids)
-    _health_derived_refresh(model, account_ids)
+    newest_before = insight_newest_pk()
+    written = health_accounts_refresh(model=model, account_ids=account_ids)
+    _critical_insights_announce(newest_before)
     for backfilling in health_models_backfilling():
         health_recompute(model_version=backfilling.version, account_ids=account_ids)
+        projections_compute(model=backfilling, account_ids=account_ids)
     return written
 
 
-def _health_derived_refresh(model: HealthModel, account_ids: list[int] | None) -> None:
-    """What follows from the snapshots: insights (critical ones announced) and projections."""
-    newest_before = Insight.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+def health_accounts_refresh(*, model: HealthModel, account_ids: list[int] | None) -> int:
+    """The accounts' snapshots under the version, then what follows from them: insights and
+    projections. What one chunk of a backfill does; returns the snapshots written."""
+    written = health_recompute(model_version=model.version, account_ids=account_ids)
     insights_generate(model_version=model.version, account_ids=account_ids)
-    _critical_insights_announce(newest_before)
     projections_compute(model=model, account_ids=account_ids)
+    return written
+
+
+def insight_newest_pk() -> int:
+    """Where an evaluation starts: the insights above it are the ones it found."""
+    return Insight.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def health_backfill_inline(*, model: HealthModel) -> int:
-    """Every month of every account under the version in this process, then the switch to it."""
-    written = health_recompute(model_version=model.version)
-    health_backfill_finish(model=model)
+    """Every account under the version in this process, then the switch to it."""
+    newest_before = insight_newest_pk()
+    written = health_accounts_refresh(model=model, account_ids=None)
+    health_backfill_finish(model=model, newest_insight_before=newest_before)
     return written
 
 
-def health_backfill_finish(*, model: HealthModel) -> None:
-    """The last step of a backfill, once every account's snapshots are written: the version's
-    insights and projections, then readers switch to it (one transaction: they see all of it or
-    none), then its report card."""
-    with transaction.atomic():
-        _health_derived_refresh(model, None)
-        HealthModel.objects.filter(pk=model.pk).update(backfilling=False)
+def health_backfill_finish(*, model: HealthModel, newest_insight_before: int) -> None:
+    """The last step of a backfill, once every account's snapshots and projections are written:
+    one Slack message about its new critical insights, readers switch to the version (they read
+    snapshots and projections of the current version only, so never half of one), then its
+    report card."""
+    _critical_insights_announce(newest_insight_before)
+    HealthModel.objects.filter(pk=model.pk).update(backfilling=False)
     report_card_compute(model_version=model.version)
 
 

@@ -5,10 +5,12 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from kpis.models import HealthModel, Insight
-from kpis.recompute import CHUNK_SIZE, account_chunks, health_recompute
+from kpis.recompute import CHUNK_SIZE, account_chunks
 from kpis.services import (
+    health_accounts_refresh,
     health_backfill_finish,
     health_backfill_inline,
+    insight_newest_pk,
     learned_model_train,
     peer_benchmarks_refresh,
     report_card_compute,
@@ -30,23 +32,25 @@ def health_backfill(self, model_version: int, chunk_size: int = CHUNK_SIZE) -> i
     if self.request.called_directly or len(chunks) <= 1:
         return health_backfill_inline(model=model)
     schema_name = connection.schema_name
-    chunk_tasks = [health_chunk_recompute.si(schema_name, model_version, chunk) for chunk in chunks]
-    chord(chunk_tasks)(health_backfill_switch.si(schema_name, model_version))
+    chunk_tasks = [health_chunk_refresh.si(schema_name, model_version, chunk) for chunk in chunks]
+    chord(chunk_tasks)(health_backfill_switch.si(schema_name, model_version, insight_newest_pk()))
     return None
 
 
 # Each task names its tenant's schema and runs in it, whichever worker, machine or chord
-# callback picks it up: a chunk of tenant A can only ever write A's snapshots.
+# callback picks it up: a chunk of tenant A can only ever write A's rows.
 @shared_task(time_limit=15 * 60, soft_time_limit=14 * 60)
-def health_chunk_recompute(schema_name: str, model_version: int, account_ids: list[int]) -> int:
+def health_chunk_refresh(schema_name: str, model_version: int, account_ids: list[int]) -> int:
     with schema_context(schema_name):
-        return health_recompute(model_version=model_version, account_ids=account_ids)
+        model = HealthModel.objects.get(version=model_version)
+        return health_accounts_refresh(model=model, account_ids=account_ids)
 
 
 @shared_task(time_limit=30 * 60, soft_time_limit=28 * 60)
-def health_backfill_switch(schema_name: str, model_version: int) -> None:
+def health_backfill_switch(schema_name: str, model_version: int, newest_insight_before: int) -> None:
     with schema_context(schema_name):
-        health_backfill_finish(model=HealthModel.objects.get(version=model_version))
+        model = HealthModel.objects.get(version=model_version)
+        health_backfill_finish(model=model, newest_insight_before=newest_insight_before)
 
 
 @shared_task(time_limit=15 * 60, soft_time_limit=14 * 60)

@@ -14,7 +14,7 @@ from tests.celery_worker import celery_worker, wait_for
 from tests.kpis.factories import portfolio_build
 
 SNAPSHOT_FIELDS = ("account_id", "period", "score", "band", "category_scores", "coverage", "explanation")
-CHUNK = "kpis.tasks.health_chunk_recompute"
+CHUNK = "kpis.tasks.health_chunk_refresh"
 SWITCH = "kpis.tasks.health_backfill_switch"
 
 

@@ -192,6 +192,11 @@ class HealthModel(models.Model):
         related_name="+",
         help_text="When set, this version's live score is the learned churn model's, not the rules'.",
     )
+    backfilling = models.BooleanField(
+        default=False,
+        help_text="Its snapshots are still being computed: readers keep the previous version until the "
+        "backfill's last step switches them to this one.",
+    )
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -4,11 +4,11 @@ snapshots for the model version with one COPY — all in one transaction per chu
 crash leaves every chunk either fully old or fully new, and a rerun is harmless."""
 
 import itertools
-import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -44,7 +44,7 @@ def health_recompute(*, model_version: int | None = None, account_ids: Iterable[
     kpis = _rules_by_id()
     learned = _learned(model, kpis.values())
     written = 0
-    for chunk in _chunks(_account_ids(account_ids)):
+    for chunk in account_chunks(account_ids):
         rows = list(_snapshot_rows(_values(chunk), kpis, rules, model.version, learned))
         _replace(chunk, model.version, rows)
         written += len(rows)
@@ -62,9 +62,14 @@ def _account_ids(account_ids: Iterable[int] | None) -> list[int]:
     return sorted(set(account_ids))
 
 
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), CHUNK_SIZE):
-        yield ids[start : start + CHUNK_SIZE]
+def account_chunks(
+    account_ids: Iterable[int] | None = None, chunk_size: int = CHUNK_SIZE
+) -> Iterator[list[int]]:
+    """The accounts (all when None) in id order, `chunk_size` at a time: the unit a chunk task
+    recomputes, one transaction each."""
+    ids = _account_ids(account_ids)
+    for start in range(0, len(ids), chunk_size):
+        yield ids[start : start + chunk_size]
 
 
 def _values(account_ids: list[int]) -> list[tuple]:
@@ -140,8 +145,9 @@ def _snapshot_rows(
 
 
 def compact_json(data) -> str:
-    """JSON without spaces: a few KB less per snapshot for PostgreSQL to parse."""
-    return json.dumps(data, separators=(",", ":"))
+    """JSON without spaces (a few KB less per snapshot for PostgreSQL to parse), by orjson:
+    json.dumps took a sixth of a recompute. PostgreSQL stores the same jsonb either way."""
+    return orjson.dumps(data, default=float).decode()  # numpy floats (churn drivers) as json.dumps did
 
 
 @transaction.atomic

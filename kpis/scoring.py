@@ -152,6 +152,7 @@ class Scorer:
                 kpi = CompiledKpi(rule.key, _anchors(rule), sign, rule.effective_weight, rule.impact)
                 self.groups.setdefault(rule.category, []).append(kpi)
         self.category_weights = {c: model.category_weights.get(c, 1.0) for c in self.groups}
+        self.category_shares = _normalised(self.category_weights)  # once, not per account-month
         self.group_totals = {c: sum(kpi.weight for kpi in group) for c, group in self.groups.items()}
 
     def score(self, values: Mapping[str, float]) -> Health:
@@ -208,7 +209,7 @@ class Scorer:
 
     def _coverage(self, scores) -> float:
         """% of the model's total weight (category weight split by KPI weight) that has data."""
-        weights = _normalised(self.category_weights)
+        weights = self.category_shares
         covered = sum(
             weights[c]
             * sum(kpi.weight for kpi in group if scores[kpi.key] is not None)
@@ -220,7 +221,7 @@ class Scorer:
 
     def _missing(self, scores) -> list[dict]:
         """Which inputs had no value, and the share of the score they would have carried."""
-        weights = _normalised(self.category_weights)
+        weights = self.category_shares
         return [
             {
                 "kpi": kpi.key,

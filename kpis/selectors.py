@@ -76,8 +76,19 @@ if TYPE_CHECKING:  # django-stubs-ext is a development tool, not installed in pr
 
 
 def health_model_current() -> HealthModel:
-    """The newest model version (bootstrapped as v1 in every tenant schema)."""
+    """The version readers see: the newest whose backfill has finished (v1 is bootstrapped in
+    every tenant schema), so no reader meets a half-recomputed version."""
+    return HealthModel.objects.filter(backfilling=False).latest("version")
+
+
+def health_model_newest() -> HealthModel:
+    """The newest version, backfilled or not: what the next change builds on."""
     return HealthModel.objects.latest("version")
+
+
+def health_models_backfilling() -> list[HealthModel]:
+    """Versions newer than the current one whose backfill is still running."""
+    return list(HealthModel.objects.filter(backfilling=True, version__gt=health_model_current().version))
 
 
 def model_rules(model: HealthModel) -> ModelRules:

@@ -32,6 +32,8 @@ from kpis.projections import projections_compute
 from kpis.recompute import health_recompute
 from kpis.selectors import (
     health_model_current,
+    health_model_newest,
+    health_models_backfilling,
     model_thresholds,
     peer_industry_label,
     renewal_dataset,
@@ -113,14 +115,49 @@ def account_note_add(*, account: Account, body: str, author: str) -> AccountNote
 
 
 def health_refresh(*, account_ids: list[int] | None = None, model: HealthModel | None = None) -> int:
-    """Recompute health, insights and projections for the accounts (all when None)."""
+    """Recompute health, insights and projections for the accounts (all when None) under the
+    current version; under versions still backfilling too, since their backfill may have passed
+    these accounts before their values changed."""
     model = model or health_model_current()
-    written = health_recompute(model_version=model.version, account_ids=account_ids)
-    newest_before = Insight.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    insights_generate(model_version=model.version, account_ids=account_ids)
+    newest_before = insight_newest_pk()
+    written = health_accounts_refresh(model=model, account_ids=account_ids)
     _critical_insights_announce(newest_before)
+    for backfilling in health_models_backfilling():
+        health_recompute(model_version=backfilling.version, account_ids=account_ids)
+        projections_compute(model=backfilling, account_ids=account_ids)
+    return written
+
+
+def health_accounts_refresh(*, model: HealthModel, account_ids: list[int] | None) -> int:
+    """The accounts' snapshots under the version, then what follows from them: insights and
+    projections. What one chunk of a backfill does; returns the snapshots written."""
+    written = health_recompute(model_version=model.version, account_ids=account_ids)
+    insights_generate(model_version=model.version, account_ids=account_ids)
     projections_compute(model=model, account_ids=account_ids)
     return written
+
+
+def insight_newest_pk() -> int:
+    """Where an evaluation starts: the insights above it are the ones it found."""
+    return Insight.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def health_backfill_inline(*, model: HealthModel) -> int:
+    """Every account under the version in this process, then the switch to it."""
+    newest_before = insight_newest_pk()
+    written = health_accounts_refresh(model=model, account_ids=None)
+    health_backfill_finish(model=model, newest_insight_before=newest_before)
+    return written
+
+
+def health_backfill_finish(*, model: HealthModel, newest_insight_before: int) -> None:
+    """The last step of a backfill, once every account's snapshots and projections are written:
+    one Slack message about its new critical insights, readers switch to the version (they read
+    snapshots and projections of the current version only, so never half of one), then its
+    report card."""
+    _critical_insights_announce(newest_insight_before)
+    HealthModel.objects.filter(pk=model.pk).update(backfilling=False)
+    report_card_compute(model_version=model.version)
 
 
 def _critical_insights_announce(newest_before: int) -> None:
@@ -142,13 +179,15 @@ def health_model_update(*, created_by: str, actor: str = SYSTEM, **changes) -> H
     backfill of every month of history under it once this transaction commits."""
     from kpis.tasks import health_backfill  # tasks import this module
 
-    current = health_model_current()
+    current = health_model_newest()  # a change made while another backfills builds on it
     unknown = set(changes) - set(MODEL_SETTINGS)
     if unknown:
         raise ValidationError(f"Unknown health model settings: {', '.join(sorted(unknown))}.")
     settings = {name: getattr(current, name) for name in MODEL_SETTINGS} | changes
     _validate_model_settings(settings)
-    model = HealthModel.objects.create(version=current.version + 1, created_by=created_by, **settings)
+    model = HealthModel.objects.create(
+        version=current.version + 1, created_by=created_by, backfilling=True, **settings
+    )
     transaction.on_commit(lambda: health_backfill.delay(model.version))
     audit_record(
         actor=actor,

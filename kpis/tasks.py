@@ -1,21 +1,56 @@
 """Health work in the background, in the schema of the tenant that queued it."""
 
-from celery import shared_task
+from celery import chord, shared_task
+from django.db import connection
+from django_tenants.utils import schema_context
 
 from kpis.models import HealthModel, Insight
-from kpis.services import health_refresh, learned_model_train, peer_benchmarks_refresh, report_card_compute
+from kpis.recompute import CHUNK_SIZE, account_chunks
+from kpis.services import (
+    health_accounts_refresh,
+    health_backfill_finish,
+    health_backfill_inline,
+    insight_newest_pk,
+    learned_model_train,
+    peer_benchmarks_refresh,
+    report_card_compute,
+)
 from kpis.slack import SlackRefused, critical_insights_post
 from tenants.selectors import slack_webhook_url_current
 from users.notifications import user_mail_if_wanted
 
 
-@shared_task(time_limit=60 * 60, soft_time_limit=55 * 60)
-def health_backfill(model_version: int) -> int:
-    """Every month of every account under `model_version` (chunked, idempotent), then the
-    version's report card."""
-    written = health_refresh(model=HealthModel.objects.get(version=model_version))
-    report_card_compute(model_version=model_version)
-    return written
+@shared_task(bind=True, time_limit=60 * 60, soft_time_limit=55 * 60)
+def health_backfill(self, model_version: int, chunk_size: int = CHUNK_SIZE) -> int | None:
+    """Every month of every account under `model_version`, then the switch to it. In a worker,
+    a chord: one task per chunk of accounts, on whichever worker processes are free, and a
+    callback that switches once every chunk succeeded (a failed chunk leaves the previous version
+    current; queueing the backfill again redoes it, chunks are idempotent). Called directly
+    (tests), or for a single chunk, it runs inline and returns the snapshots written."""
+    model = HealthModel.objects.get(version=model_version)
+    chunks = list(account_chunks(chunk_size=chunk_size))
+    if self.request.called_directly or len(chunks) <= 1:
+        return health_backfill_inline(model=model)
+    schema_name = connection.schema_name
+    chunk_tasks = [health_chunk_refresh.si(schema_name, model_version, chunk) for chunk in chunks]
+    chord(chunk_tasks)(health_backfill_switch.si(schema_name, model_version, insight_newest_pk()))
+    return None
+
+
+# Each task names its tenant's schema and runs in it, whichever worker, machine or chord
+# callback picks it up: a chunk of tenant A can only ever write A's rows.
+@shared_task(time_limit=15 * 60, soft_time_limit=14 * 60)
+def health_chunk_refresh(schema_name: str, model_version: int, account_ids: list[int]) -> int:
+    with schema_context(schema_name):
+        model = HealthModel.objects.get(version=model_version)
+        return health_accounts_refresh(model=model, account_ids=account_ids)
+
+
+@shared_task(time_limit=30 * 60, soft_time_limit=28 * 60)
+def health_backfill_switch(schema_name: str, model_version: int, newest_insight_before: int) -> None:
+    with schema_context(schema_name):
+        model = HealthModel.objects.get(version=model_version)
+        health_backfill_finish(model=model, newest_insight_before=newest_insight_before)
 
 
 @shared_task(time_limit=15 * 60, soft_time_limit=14 * 60)

@@ -29,6 +29,7 @@ from kpis.selectors import (
     dashboard_peer_medians,
     filter_choices,
     health_model_current,
+    health_model_newest,
     insight_counts,
     insight_filters,
     insights_filtered,
@@ -296,8 +297,9 @@ def _back_to_list(target: str) -> str:
 @admin_required
 @require_http_methods(["GET", "POST"])
 def health_settings(request):
-    """Weights, thresholds and rules, with a preview of band changes before saving."""
-    model = health_model_current()
+    """Weights, thresholds and rules, with a preview of band changes before saving. They start
+    from the newest version, even one still backfilling, which the next save builds on."""
+    model = health_model_newest()
     categories = list(
         KpiDefinition.objects.order_by("category").values_list("category", flat=True).distinct()
     )

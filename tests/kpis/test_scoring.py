@@ -126,3 +126,25 @@ def test_slope_is_points_per_month():
     assert slope([50, 60, 70]) == pytest.approx(10)
     assert slope([70, 70]) == 0
     assert slope([80]) == 0
+
+
+def test_the_stored_explanation_reads_back_as_json_dumps_wrote_it():
+    """Snapshots' JSON is written by orjson now: what PostgreSQL stores and readers get back
+    must be what json.dumps wrote, learned-model drivers (numpy floats) included."""
+    import json
+
+    import numpy as np
+
+    from kpis.recompute import compact_json
+
+    any_critical = {"name": "any critical", "kpi_band": "critical", "cap_band": "critical"}
+    model = ModelRules(category_weights={"Usage": 60, "Support": 40}, override_rules=(any_critical,))
+    before = score_account(RULES, {"adoption": 90, "logins": 15, "tickets": 12.25}, model)
+    after = score_account(RULES, {"adoption": 75.5, "logins": 1e-05}, model)
+    told = explanation(after, before) | {
+        "churn_probability": 0.1234,
+        "churn_drivers": [{"feature": "kpi:adoption", "contribution": np.float64(-0.0001234)}],
+    }
+    assert told["overrides"] and told["missing"] and told["drivers"]  # every part present
+
+    assert json.loads(compact_json(told)) == json.loads(json.dumps(told, separators=(",", ":")))

@@ -18,6 +18,7 @@ from tenants.keys import key_generate, key_split, legacy_key_digest
 from tenants.models import ApiKey, Currency, Domain, LegacyRecord, Plan, SchemaHealth, Tenant, UsageMonth
 from tenants.plans import plans_ensure_defaults
 from tenants.schema_clone import schema_clone
+from tenants.schema_migrate import schema_migrate
 from tenants.selectors import schema_pending_migrations, schemas_missing_migrations
 from tenants.usage import month_start
 from tenants.validators import slack_webhook_refusal, validate_slug
@@ -97,18 +98,19 @@ class SchemaMigrationFailed(Exception):
         super().__init__(f"Migrating schema “{schema_name}” failed: {error}")
 
 
-def schemas_migrate(*, schemas: list[str], processes: int = 1) -> None:
-    """Apply the tenant apps' migrations to `schemas`, `processes` at a time (forked worker
-    processes, as django-tenants' multiprocessing executor does). The first failure stops the
-    run and raises SchemaMigrationFailed naming its schema."""
-    if processes <= 1 or len(schemas) <= 1:
-        failures = map(_schema_migrate, schemas)
-        _first_failure_raise(failures)
+def schemas_migrate(*, missing: dict[str, list[str]], processes: int = 1) -> None:
+    """Apply to each schema the migrations it lacks (`missing`: schema → "app.name"s, as
+    schemas_missing_migrations reads them), `processes` schemas at a time (forked worker
+    processes, as django-tenants' multiprocessing executor). The first failure stops the run and
+    raises SchemaMigrationFailed naming its schema."""
+    work = [(schema, tuple(names)) for schema, names in missing.items()]
+    if processes <= 1 or len(work) <= 1:
+        _first_failure_raise(map(_schema_migrate, work))
         return
     connections.close_all()  # a forked child must open its own connection
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        # Ends the pool (terminate) on the way out: a child killed mid-migration rolls it back.
-        _first_failure_raise(pool.imap_unordered(_schema_migrate, schemas))
+        # Leaving the block terminates the pool: a child stopped mid-migration rolls it back.
+        _first_failure_raise(pool.imap_unordered(_schema_migrate, work))
 
 
 def _first_failure_raise(failures) -> None:
@@ -117,10 +119,11 @@ def _first_failure_raise(failures) -> None:
             raise SchemaMigrationFailed(schema_name, error)
 
 
-def _schema_migrate(schema_name: str) -> tuple[str, str]:
+def _schema_migrate(work: tuple[str, tuple[str, ...]]) -> tuple[str, str]:
     """Migrate one schema; (its name, the error or "")."""
+    schema_name, missing = work
     try:
-        call_command("migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=0)
+        schema_migrate(schema_name, missing)
     except Exception as error:  # reported with the schema's name by the caller
         logger.exception("Migrating schema %s failed", schema_name)
         return schema_name, f"{type(error).__name__}: {error}"

@@ -34,9 +34,9 @@ def migrated_schemas(monkeypatch):
     calls = []
     real = bootstrap_command.schemas_migrate
 
-    def spy(*, schemas, processes):
-        calls.append(sorted(schemas))
-        return real(schemas=schemas, processes=processes)
+    def spy(*, missing, processes):
+        calls.append(sorted(missing))
+        return real(missing=missing, processes=processes)
 
     monkeypatch.setattr(bootstrap_command, "schemas_migrate", spy)
     return calls

@@ -63,10 +63,12 @@ class Command(BaseCommand):
             call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         base_schema_ensure(verbosity=verbosity)
         tenants = list(Tenant.objects.exclude(schema_name=public).values_list("schema_name", flat=True))
-        behind = [schema for schema, missing in schemas_missing_migrations(tenants).items() if missing]
+        behind = {
+            schema: missing for schema, missing in schemas_missing_migrations(tenants).items() if missing
+        }
         self.stdout.write(f"Tenant schemas behind on migrations: {len(behind)} of {len(tenants)}.")
         try:
-            schemas_migrate(schemas=behind, processes=processes)
+            schemas_migrate(missing=behind, processes=processes)
         except SchemaMigrationFailed as failure:
             raise CommandError(
                 f"{failure}. That migration was rolled back there; schemas migrated before it keep "

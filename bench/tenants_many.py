@@ -2,20 +2,22 @@
 
 Works in a database of its own (`<your database>_bench_tenants`, dropped at the end, with every
 bench tenant in it). `manage.py bootstrap` makes it as a deploy would (public schema, template,
-the demo tenant with its data); then 2 copies of the demo tenant (data included) and N - 3 empty
-tenants are cloned from the demo and template schemas with one schema_clone each (a handful of SQL
-statements, the tenant and domain rows in one bulk insert). Then, side by side in this run:
+the demo tenant with its data and its five demo peers); then 2 copies of the demo tenant (data
+included) and empty tenants up to N are cloned from the demo and template schemas with
+schema_clone_many (the source's catalog read once, a handful of SQL statements per tenant, two
+connections at once; the tenant and domain rows in one bulk insert each). Then, side by side:
 
 - a deploy with nothing to migrate: `manage.py bootstrap` against stock `manage.py migrate_schemas`;
 - a deploy with one new migration: a throwaway tenant app (in a temporary folder, added through a
   settings module written there) gains a harmless migration, applied once by stock
-  `migrate_schemas` and once (its second migration) by `bootstrap`;
+  `migrate_schemas`, then its next one by `bootstrap --processes P` for each P asked;
 - the fan-out of the hourly and nightly dispatchers (time to queue one task per tenant, on a queue
   of the bench's own that is deleted afterwards);
-- the resident memory of a Django process serving pages (the test client) before and after a
-  GET of /login/ on every tenant's host.
+- the resident memory of a Django process serving pages (the test client) after one tenant and
+  after a GET of /login/ on every tenant's host.
 
-Run: `python bench/tenants_many.py --tenants 500` (develop with `--tenants 50`).
+Every line ends with the machine's load average at that moment: the machine may be shared.
+Run: `python bench/tenants_many.py --tenants 500 --processes 1 2` (develop with `--tenants 50`).
 """
 
 import argparse

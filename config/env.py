@@ -72,6 +72,8 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     )
 # Long imports of one tenant that may run at once (ingest/slots.py).
 INGEST_SLOTS_PER_TENANT = whole_number("INGEST_SLOTS_PER_TENANT", default=1, minimum=1)
+# Tenant schemas `bootstrap` migrates at once (forked processes); schemas already current are skipped.
+MIGRATION_PROCESSES = whole_number("MIGRATION_PROCESSES", default=2, minimum=1)
 # Production only: how long browsers keep to HTTPS for our hosts and their subdomains, and
 # whether we ask to be preloaded into browsers (see README, Deploying).
 SECURE_HSTS_SECONDS = whole_number("SECURE_HSTS_SECONDS", default=ONE_YEAR, minimum=0)

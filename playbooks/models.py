@@ -243,3 +243,15 @@ class HoldoutDraw(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger_id} → {self.account_id}: {'held out' if self.held_out else 'runs'}"
+
+
+class CatalogState(models.Model):
+    """The shipped catalogs this schema was last synced with (one row, by their fingerprint):
+    `bootstrap` syncs only the schemas whose fingerprint is not the code's. A tenant cloned from
+    the template inherits the template's row with its catalogs."""
+
+    fingerprint = models.CharField(max_length=64)
+    synced_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"catalogs {self.fingerprint[:12]} synced {self.synced_at:%Y-%m-%d %H:%M}"

@@ -4,18 +4,23 @@ reports and effectiveness."""
 import datetime as dt
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.db.models import F, Q
 from django.utils import timezone
 
+from kpis import catalog as kpi_catalog
+from kpis.catalog.sync import fingerprint
 from kpis.models import Account, HealthSnapshot, Insight, KpiDefinition, RenewalOutcome
 from kpis.selectors import health_model_current
 from kpis.timeline import TimelineEvent, portal_path
-from playbooks import effect
+from playbooks import catalog, effect
 from playbooks.criteria import criterion_met
 from playbooks.models import Execution, HoldoutDraw, Playbook, StepProgress, Trigger
 from playbooks.schemas import SCORE_DROP_MAX_MONTHS
+from tenants.selectors import schemas_value
+
+CATALOG_STATE_ROW = 1  # CatalogState holds one row per schema, this one
 
 
 def account_facts(account_ids: list[int] | None = None, today: dt.date | None = None) -> dict[int, dict]:
@@ -445,3 +450,19 @@ def with_actor_text(executions: list[Execution]) -> list[Execution]:
     for execution in executions:
         execution.started_by_text = actor_sentence(execution.started_by, triggers)
     return executions
+
+
+def catalogs_fingerprint() -> str:
+    """The shipped KPI and playbook catalogs, as one hash: what a synced schema records."""
+    return fingerprint({"kpis": asdict(kpi_catalog.SHIPPED), "playbooks": asdict(catalog.SHIPPED)})
+
+
+def schemas_catalogs_outdated(schemas: list[str]) -> list[str]:
+    """The schemas not last synced with the shipped catalogs (or never), in one query."""
+    synced = schemas_value(
+        schemas,
+        table="playbooks_catalogstate",
+        select=f"SELECT fingerprint FROM {{schema}}.playbooks_catalogstate WHERE id = {CATALOG_STATE_ROW}",
+    )
+    shipped = catalogs_fingerprint()
+    return [schema for schema in schemas if synced[schema] != shipped]

@@ -20,6 +20,7 @@ from kpis.services import kpi_catalog_sync
 from playbooks import catalog
 from playbooks.criteria import condition_met, condition_sentence
 from playbooks.models import (
+    CatalogState,
     Execution,
     HoldoutDraw,
     Playbook,
@@ -36,7 +37,13 @@ from playbooks.schemas import (
     exit_criteria_problems,
     trigger_problems,
 )
-from playbooks.selectors import account_facts, exit_criteria_status, kpi_ranges
+from playbooks.selectors import (
+    CATALOG_STATE_ROW,
+    account_facts,
+    catalogs_fingerprint,
+    exit_criteria_status,
+    kpi_ranges,
+)
 from users.audit import SYSTEM, audit_record
 from users.models import User
 
@@ -621,7 +628,12 @@ def catalog_sync(*, schema_name: str) -> SyncReport:
     """Both catalogs into one schema, in one transaction of its own, KPIs first (playbooks
     name them): a failure leaves that schema as it was and no other schema is touched."""
     with schema_context(schema_name), transaction.atomic():
-        return kpi_catalog_sync() + playbook_catalog_sync()
+        report = kpi_catalog_sync() + playbook_catalog_sync()
+        CatalogState.objects.update_or_create(
+            pk=CATALOG_STATE_ROW,
+            defaults={"fingerprint": catalogs_fingerprint(), "synced_at": timezone.now()},
+        )
+        return report
 
 
 @transaction.atomic

@@ -3,13 +3,14 @@ keys, usage, bootstrap steps. The plan's limits on what a workspace holds are te
 
 import datetime as dt
 import logging
+import multiprocessing
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, connections, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
@@ -17,7 +18,8 @@ from tenants.keys import key_generate, key_split, legacy_key_digest
 from tenants.models import ApiKey, Currency, Domain, LegacyRecord, Plan, SchemaHealth, Tenant, UsageMonth
 from tenants.plans import plans_ensure_defaults
 from tenants.schema_clone import schema_clone
-from tenants.selectors import schema_pending_migrations
+from tenants.schema_migrate import schema_migrate
+from tenants.selectors import schema_pending_migrations, schemas_missing_migrations
 from tenants.usage import month_start
 from tenants.validators import slack_webhook_refusal, validate_slug
 from users.audit import SYSTEM, audit_record
@@ -83,7 +85,49 @@ def base_schema_ensure(*, verbosity: int = 0) -> None:
     base = settings.TENANT_BASE_SCHEMA
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{base}"')
-    call_command("migrate_schemas", tenant=True, schema_name=base, interactive=False, verbosity=verbosity)
+    if schemas_missing_migrations([base])[base]:
+        call_command("migrate_schemas", tenant=True, schema_name=base, interactive=False, verbosity=verbosity)
+
+
+class SchemaMigrationFailed(Exception):
+    """A tenant schema's migration failed: that migration was rolled back there (each runs in a
+    transaction), the schemas migrated before it keep theirs, the rest were not started."""
+
+    def __init__(self, schema_name: str, error: str):
+        self.schema_name = schema_name
+        super().__init__(f"Migrating schema “{schema_name}” failed: {error}")
+
+
+def schemas_migrate(*, missing: dict[str, list[str]], processes: int = 1) -> None:
+    """Apply to each schema the migrations it lacks (`missing`: schema → "app.name"s, as
+    schemas_missing_migrations reads them), `processes` schemas at a time (forked worker
+    processes, as django-tenants' multiprocessing executor). The first failure stops the run and
+    raises SchemaMigrationFailed naming its schema."""
+    work = [(schema, tuple(names)) for schema, names in missing.items()]
+    if processes <= 1 or len(work) <= 1:
+        _first_failure_raise(map(_schema_migrate, work))
+        return
+    connections.close_all()  # a forked child must open its own connection
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        # Leaving the block terminates the pool: a child stopped mid-migration rolls it back.
+        _first_failure_raise(pool.imap_unordered(_schema_migrate, work))
+
+
+def _first_failure_raise(failures) -> None:
+    for schema_name, error in failures:
+        if error:
+            raise SchemaMigrationFailed(schema_name, error)
+
+
+def _schema_migrate(work: tuple[str, tuple[str, ...]]) -> tuple[str, str]:
+    """Migrate one schema; (its name, the error or "")."""
+    schema_name, missing = work
+    try:
+        schema_migrate(schema_name, missing)
+    except Exception as error:  # reported with the schema's name by the caller
+        logger.exception("Migrating schema %s failed", schema_name)
+        return schema_name, f"{type(error).__name__}: {error}"
+    return schema_name, ""
 
 
 def schema_create(*, schema_name: str, strategy: str = "clone", verbosity: int = 0) -> None:

@@ -81,6 +81,8 @@ PUBLIC_SCHEMA_NAME = "public"
 # New tenants are cloned from this schema, which `bootstrap` keeps migrated.
 TENANT_BASE_SCHEMA = "tenant_base"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# django-tenants' name for how many schemas migrate at once; `bootstrap` uses it too.
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env.MIGRATION_PROCESSES
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenants"

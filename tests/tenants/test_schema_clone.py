@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.db import connection
 
-from tenants.schema_clone import schema_clone
+from tenants.schema_clone import schema_clone, schema_clone_many
 
 CATALOG_SQL = {
     "columns": """
@@ -58,3 +58,12 @@ def test_a_cloned_schema_hands_out_fresh_ids_after_the_copied_rows(db):
         )
         new_id = cursor.fetchone()[0]
     assert new_id == max(row[0] for row in copied) + 1
+
+
+def test_cloning_many_schemas_at_once_gives_each_what_one_clone_gives(db):
+    schema_clone(source="tenant_base", target="cloned")
+    schema_clone_many(source="tenant_base", targets=["first", "second"])
+
+    for schema in ("first", "second"):
+        assert catalog(schema) == catalog("cloned")
+        assert rows(schema, "django_migrations") == rows("tenant_base", "django_migrations")

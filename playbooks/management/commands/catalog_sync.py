@@ -7,6 +7,7 @@ import logging
 
 from django.core.management.base import BaseCommand, CommandError
 
+from playbooks.selectors import schemas_catalogs_outdated
 from playbooks.services import catalog_sync
 from tenants.selectors import tenant_app_schemas
 
@@ -28,10 +29,20 @@ class Command(BaseCommand):
             metavar="NAME",
             help="Only this schema (the template or a tenant's); give it again for more.",
         )
+        parser.add_argument(
+            "--outdated",
+            action="store_true",
+            help="Only the schemas not last synced with the shipped catalogs (what bootstrap runs).",
+        )
 
-    def handle(self, *args, schemas=None, verbosity=1, **options):
+    def handle(self, *args, schemas=None, outdated=False, verbosity=1, **options):
         failed = []
-        for schema_name in self._schemas(schemas):
+        chosen = self._schemas(schemas)
+        if outdated:
+            chosen = schemas_catalogs_outdated(chosen)
+            if verbosity:
+                self.stdout.write(f"Schemas not synced with the shipped catalogs: {len(chosen)}.")
+        for schema_name in chosen:
             try:
                 report = catalog_sync(schema_name=schema_name)
             except Exception as error:  # one schema's failure must not keep the others behind

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 from tenants.models import UsageMonth
 from tenants.services import tenant_change_plan
-from tenants.usage import month_reset_at, month_start, usage_consume_request
+from tenants.admission import api_request_admit
+from tenants.usage import month_reset_at, month_start
 from tests.api.helpers import api, error_of, new_key
 from tests.live_server import gunicorn
 from tests.tenants.factories import PlanFactory
@@ -70,11 +71,12 @@ def test_usage_resets_at_the_month_boundary_in_the_tenants_timezone(alice):
     last_minute_of_january = dt.datetime(2027, 1, 31, 23, 59, tzinfo=new_york)
     first_minute_of_february = dt.datetime(2027, 2, 1, 0, 0, tzinfo=new_york)
 
+    key = new_key(alice)
     for _ in range(3):
-        usage_consume_request(tenant=alice, now=last_minute_of_january)
-    february = usage_consume_request(tenant=alice, now=first_minute_of_february)
+        api_request_admit(presented=key, scopes=["write"], now=last_minute_of_january)
+    february = api_request_admit(presented=key, scopes=["write"], now=first_minute_of_february)
 
-    assert february.used == 1
+    assert february.quota.used == 1 and february.usage["month"] == dt.date(2027, 2, 1)
     # 04:59 UTC on 1 February is still January in New York.
     assert month_start(alice, dt.datetime(2027, 2, 1, 4, 59, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
     assert month_reset_at(alice, last_minute_of_january) == first_minute_of_february

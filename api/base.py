@@ -10,10 +10,9 @@ from rest_framework.views import APIView
 
 from api.authentication import ApiKeyAuthentication
 from api.errors import QuotaExceeded
+from api.scopes import scopes_covering
 from tenants.models import ApiKey
-from tenants.usage import usage_consume_request
 
-SCOPE_RANK = {ApiKey.Scope.READ: 0, ApiKey.Scope.WRITE: 1, ApiKey.Scope.ADMIN: 2}
 PROTECTED = (
     "authentication_classes",
     "permission_classes",
@@ -30,13 +29,7 @@ class KeyScopePermission(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         key = request.auth
-        if not isinstance(key, ApiKey):
-            return False
-        needed = view.required_scope
-        writes = request.method not in permissions.SAFE_METHODS and not view.posts_are_reads
-        if writes and SCOPE_RANK[needed] < SCOPE_RANK[ApiKey.Scope.WRITE]:
-            needed = ApiKey.Scope.WRITE
-        return SCOPE_RANK[key.scope] >= SCOPE_RANK[needed]
+        return isinstance(key, ApiKey) and key.scope in scopes_covering(view, request.method)
 
 
 class PulsePagination(pagination.PageNumberPagination):
@@ -69,7 +62,8 @@ class TenantApiMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        decision = usage_consume_request(tenant=request.auth.tenant)
+        # Counted (or refused) by the statement that authenticated the key (tenants.admission).
+        decision = request.admission.quota
         request.quota = decision
         if not decision.allowed:
             raise QuotaExceeded(decision)

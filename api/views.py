@@ -16,7 +16,6 @@ from api.serializers import (
     UsageSerializer,
 )
 from tenants.models import ApiKey
-from tenants.selectors import usage_summary
 from tenants.services import api_key_create, api_key_revoke
 from users.audit import api_actor
 
@@ -76,8 +75,7 @@ class MeApi(TenantApiView):
     )
     def get(self, request):
         tenant = self.tenant
-        usage = usage_summary(tenant)
-        data = {"tenant": tenant, "plan": tenant.plan, "usage": usage, "key": request.auth}
+        data = {"tenant": tenant, "plan": tenant.plan, "usage": request.admission.usage, "key": request.auth}
         return Response(MeSerializer(data).data)
 
 
@@ -88,7 +86,7 @@ class UsageApi(TenantApiView):
         examples=[OpenApiExample("Mid-month", value=ME_EXAMPLE["usage"], response_only=True)],
     )
     def get(self, request):
-        return Response(UsageSerializer(usage_summary(self.tenant)).data)
+        return Response(UsageSerializer(request.admission.usage).data)
 
 
 @extend_schema(tags=["keys"])

@@ -137,7 +137,7 @@ def ops_timezone() -> str:
 
 def database_config() -> dict:
     """DATABASE_URL as Django settings, on the django-tenants backend."""
-    config = env.db_url_config(DATABASE_URL, engine="django_tenants.postgresql_backend")
+    config = env.db_url_config(DATABASE_URL, engine="tenants.postgresql_backend")
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     return config

@@ -9,12 +9,13 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django_tenants.utils import schema_exists
 
 from tenants.connection import tenant_connection
 from tenants.keys import key_matches, key_split, legacy_key_digest
 from tenants.models import ApiKey, Plan, Tenant, UsageMonth
-from tenants.usage import document_limit, month_reset_at, month_start, request_limit
+from tenants.usage import month_start, usage_figures
 
 
 def tenants_active() -> QuerySet[Tenant]:
@@ -98,7 +99,7 @@ def schema_pending_migrations(schema_name: str) -> list[str]:
     return schemas_missing_migrations([schema_name])[schema_name]
 
 
-def _columns(model, alias: str) -> str:
+def model_columns(model, alias: str) -> str:
     return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
 
 
@@ -106,7 +107,7 @@ def _columns(model, alias: str) -> str:
 # select_related) costs more than the query itself, so the SQL is built once, from the
 # models' own metadata, and the rows are turned into model instances with from_db().
 KEY_SELECT_SQL = f"""
-    SELECT {_columns(ApiKey, "k")}, {_columns(Tenant, "t")}, {_columns(Plan, "p")}
+    SELECT {model_columns(ApiKey, "k")}, {model_columns(Tenant, "t")}, {model_columns(Plan, "p")}
     FROM public.tenants_apikey k
     JOIN public.tenants_tenant t ON t.id = k.tenant_id
     LEFT JOIN public.tenants_plan p ON p.id = t.plan_id
@@ -115,7 +116,9 @@ KEY_LOOKUP_SQL = KEY_SELECT_SQL + "WHERE k.prefix = %s"
 LEGACY_KEY_LOOKUP_SQL = KEY_SELECT_SQL + "WHERE k.legacy_digest = %s"
 
 
-def _instances(row: tuple, models: list) -> list:
+def model_instances(row: tuple, models: list) -> list:
+    """Model instances from a row holding each model's `model_columns` in turn (None for a
+    model whose columns are all NULL, as a LEFT JOIN leaves them)."""
     instances, start = [], 0
     for model in models:
         names = [field.attname for field in model._meta.concrete_fields]
@@ -145,15 +148,15 @@ def _key_fetch(sql: str, value: str) -> ApiKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    key, tenant, plan = _instances(row, [ApiKey, Tenant, Plan])
+    key, tenant, plan = model_instances(row, [ApiKey, Tenant, Plan])
     tenant.plan, key.tenant = plan, tenant
     return key
 
 
 def usage_summary(tenant: Tenant, now: dt.datetime | None = None) -> dict:
     """This month's use and the limits it counts against, and the totals since sign-up (one query)."""
-    month = month_start(tenant, now)
-    this_month = Q(month=month)
+    now = now or timezone.now()
+    this_month = Q(month=month_start(tenant, now))
     # Aggregate aliases may not shadow field names, hence the month_ prefix.
     summary = UsageMonth.objects.filter(tenant=tenant).aggregate(
         month_requests=Coalesce(Sum("requests", filter=this_month), 0),
@@ -163,18 +166,7 @@ def usage_summary(tenant: Tenant, now: dt.datetime | None = None) -> dict:
         total_requests=Coalesce(Sum("requests"), 0),
         total_documents=Coalesce(Sum("documents"), 0),
     )
-    return {
-        "month": month,
-        "resets_at": month_reset_at(tenant, now),
-        "requests": summary["month_requests"],
-        "documents": summary["month_documents"],
-        "last_request_at": summary["month_last_request_at"],
-        "last_upload_at": summary["month_last_upload_at"],
-        "total_requests": summary["total_requests"],
-        "total_documents": summary["total_documents"],
-        "request_limit": request_limit(tenant),
-        "document_limit": document_limit(tenant),
-    }
+    return usage_figures(tenant=tenant, now=now, **summary)
 
 
 def tenant_public_rows(tenant: Tenant) -> dict:

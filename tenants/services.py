@@ -465,15 +465,6 @@ def api_key_revoke(*, key: ApiKey, actor: str = SYSTEM) -> ApiKey:
     return key
 
 
-def api_key_touch(*, key: ApiKey, every_seconds: int = 60) -> None:
-    """Record use at most once per interval, so most requests write nothing."""
-    now = timezone.now()
-    if key.last_used_at and (now - key.last_used_at).total_seconds() < every_seconds:
-        return
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    key.last_used_at = now
-
-
 @dataclass(frozen=True)
 class UsageCarried:
     """Use counted elsewhere (the predecessor SaaS) in one month of a tenant."""

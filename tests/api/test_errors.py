@@ -123,10 +123,10 @@ def test_a_chunked_body_is_refused_with_411_instead_of_being_read_as_empty(alice
 
 
 def test_an_unexpected_failure_is_a_json_500_without_a_traceback(alice, monkeypatch):
-    def broken(tenant):
+    def broken(usage):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("api.views.usage_summary", broken)
+    monkeypatch.setattr("api.views.UsageSerializer", broken)
     client = Client(
         raise_request_exception=False,
         HTTP_HOST="alice.localhost",

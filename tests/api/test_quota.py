@@ -1,12 +1,14 @@
 import datetime as dt
+import json
 import urllib.error
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
+from tenants.admission import api_request_admit
 from tenants.models import UsageMonth
 from tenants.services import tenant_change_plan
-from tenants.usage import month_reset_at, month_start, usage_consume_request
+from tenants.usage import month_reset_at, month_start
 from tests.api.helpers import api, error_of, new_key
 from tests.live_server import gunicorn
 from tests.tenants.factories import PlanFactory
@@ -21,6 +23,15 @@ def status_of(url: str, key: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def answer_of(url: str, key: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
 
 
 def burst(url: str, key: str) -> list[int]:
@@ -44,6 +55,22 @@ def test_exactly_the_limit_succeeds_under_concurrent_load(committed_tenants):
     assert statuses.count(200) == 100
     assert statuses.count(429) == 400
     assert UsageMonth.objects.get(tenant=tenant).requests == 100
+
+
+def test_a_thousand_requests_from_a_hundred_threads_get_exactly_the_quota(committed_tenants):
+    tenant = committed_tenants("alice")
+    tenant_change_plan(tenant=tenant, plan=PlanFactory(max_api_requests_per_month=200))
+    key = new_key(tenant)
+
+    with gunicorn() as base_url, ThreadPoolExecutor(max_workers=100) as clients:
+        answers = list(clients.map(lambda _: answer_of(f"{base_url}/api/v1/me/", key), range(1000)))
+
+    statuses = [status for status, _ in answers]
+    refusals = [body["error"] for status, body in answers if status == 429]
+    assert (statuses.count(200), statuses.count(429)) == (200, 800)
+    assert all(error["code"] == "quota_exceeded" for error in refusals)
+    assert all((error["limit"], error["used"]) == (200, 200) for error in refusals)
+    assert UsageMonth.objects.get(tenant=tenant).requests == 200
 
 
 def test_over_the_limit_the_429_names_the_limit_usage_and_reset(alice):
@@ -70,11 +97,12 @@ def test_usage_resets_at_the_month_boundary_in_the_tenants_timezone(alice):
     last_minute_of_january = dt.datetime(2027, 1, 31, 23, 59, tzinfo=new_york)
     first_minute_of_february = dt.datetime(2027, 2, 1, 0, 0, tzinfo=new_york)
 
+    key = new_key(alice)
     for _ in range(3):
-        usage_consume_request(tenant=alice, now=last_minute_of_january)
-    february = usage_consume_request(tenant=alice, now=first_minute_of_february)
+        api_request_admit(presented=key, scopes=["write"], now=last_minute_of_january)
+    february = api_request_admit(presented=key, scopes=["write"], now=first_minute_of_february)
 
-    assert february.used == 1
+    assert february.quota.used == 1 and february.usage["month"] == dt.date(2027, 2, 1)
     # 04:59 UTC on 1 February is still January in New York.
     assert month_start(alice, dt.datetime(2027, 2, 1, 4, 59, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
     assert month_reset_at(alice, last_minute_of_january) == first_minute_of_february

@@ -465,7 +465,7 @@ def _cell_text(value: object) -> str:
         # Excel stores every number as a float; show 15 significant digits, as Excel does.
         return str(int(value)) if value.is_integer() else format(value, ".15g")
     if isinstance(value, datetime.datetime):
-        # openpyxl returns date-formatted cells as datetimes at midnight.
+        # Date-formatted cells come as datetimes, at midnight for a plain date.
         return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()

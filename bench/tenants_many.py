@@ -8,13 +8,13 @@ schema_clone_many (the source's catalog read once, a handful of SQL statements p
 connections at once; the tenant and domain rows in one bulk insert each). Then, side by side:
 
 - a deploy with nothing to migrate: `manage.py bootstrap` against stock `manage.py migrate_schemas`;
-- a deploy with one new migration: a throwaway tenant app (in a temporary folder, added through a
-  settings module written there) gains a harmless migration, applied once by stock
-  `migrate_schemas`, then its next one by `bootstrap --processes P` for each P asked;
 - the fan-out of the hourly and nightly dispatchers (time to queue one task per tenant, on a queue
   of the bench's own that is deleted afterwards);
 - the resident memory of a Django process serving pages (the test client) after one tenant and
-  after a GET of /login/ on every tenant's host.
+  after a GET of /login/ on every tenant's host;
+- a deploy with one new migration: a throwaway tenant app (in a temporary folder, added through a
+  settings module written there) gains a harmless migration for `bootstrap --processes P` (for
+  each P asked), then its next one for stock `migrate_schemas`.
 
 Every line ends with the machine's load average at that moment: the machine may be shared.
 Run: `python bench/tenants_many.py --tenants 500 --processes 1 2` (develop with `--tenants 50`).
@@ -149,31 +149,38 @@ def deploy_app_write(folder: Path, migrations: int) -> None:
         (package / f"{number:04d}_step.py").write_text(text)
 
 
-def deploys_measure(folder: Path, processes: list[int]) -> None:
-    nothing_stock = manage_timed("migrate_schemas", "--noinput")
-    nothing_bootstrap = manage_timed("bootstrap")
+def nothing_to_migrate_measure() -> None:
+    stock = manage_timed("migrate_schemas", "--noinput")
+    bootstrap = manage_timed("bootstrap")
     print(
-        f"nothing to migrate:  stock migrate_schemas {nothing_stock:7.1f} s   bootstrap {nothing_bootstrap:6.1f} s"
-        f"   ({nothing_stock / nothing_bootstrap:.1f}x)   [{load()}]",
+        f"nothing to migrate:  stock migrate_schemas {stock:7.1f} s   bootstrap {bootstrap:6.1f} s"
+        f"   ({stock / bootstrap:.1f}x)   [{load()}]",
         flush=True,
     )
+
+
+def one_migration_measure(folder: Path, processes: list[int]) -> None:
+    """Each deploy meets a migration of its own (the one after the last deploy's); stock
+    migrate_schemas last, as it takes longest."""
     (folder / "bench_deploy_settings.py").write_text(SETTINGS)
     deploy_settings = {"DJANGO_SETTINGS_MODULE": "bench_deploy_settings", "PYTHONPATH": str(folder)}
-    deploy_app_write(folder, migrations=1)
-    one_stock = manage_timed("migrate_schemas", "--noinput", **deploy_settings)
-    print(f"one new migration:   stock migrate_schemas {one_stock:7.1f} s   [{load()}]", flush=True)
-    # Each bootstrap meets a migration of its own: the one after the last deploy's.
-    for deploy, count in enumerate(processes, start=2):
+    timings = {}
+    for deploy, count in enumerate(processes, start=1):
         deploy_app_write(folder, migrations=deploy)
-        seconds = manage_timed("bootstrap", "--processes", str(count), **deploy_settings)
+        timings[count] = manage_timed("bootstrap", "--processes", str(count), **deploy_settings)
         print(
-            f"one new migration:   bootstrap --processes {count}  {seconds:6.1f} s   ({one_stock / seconds:.1f}x)"
-            f"   [{load()}]",
+            f"one new migration:   bootstrap --processes {count}  {timings[count]:6.1f} s   [{load()}]",
             flush=True,
         )
+    deploy_app_write(folder, migrations=len(processes) + 1)
+    stock = manage_timed("migrate_schemas", "--noinput", **deploy_settings)
+    ratios = ", ".join(
+        f"{stock / seconds:.1f}x bootstrap --processes {count}" for count, seconds in timings.items()
+    )
+    print(f"one new migration:   stock migrate_schemas {stock:7.1f} s   ({ratios})   [{load()}]", flush=True)
 
 
-def fan_out_measure(tenants: int) -> None:
+def fan_out_measure() -> None:
     """Each dispatcher run as beat's worker runs it, its tasks sent to the bench's own queue."""
     celery_app.conf.task_routes = {"*": {"queue": BENCH_QUEUE}}
     try:
@@ -265,11 +272,12 @@ def main() -> None:
             flush=True,
         )
         connection.close()
-        with tempfile.TemporaryDirectory(prefix="pulse-bench-tenants-") as folder:
-            deploys_measure(Path(folder), arguments.processes)
+        nothing_to_migrate_measure()
         with schema_context("public"):
-            fan_out_measure(arguments.tenants)
+            fan_out_measure()
         worker_memory_measure()
+        with tempfile.TemporaryDirectory(prefix="pulse-bench-tenants-") as folder:
+            one_migration_measure(Path(folder), arguments.processes)
     finally:
         connection.close()
         database_drop(BENCH_DATABASE)

@@ -45,7 +45,7 @@ from tenants.services import (  # noqa: E402
     public_tenant_ensure,
     tenant_provision,
 )
-from tests.live_server import free_port, wait_until_serving  # noqa: E402
+from tests.live_server import BOOT_SECONDS, free_port, wait_until_serving  # noqa: E402
 
 SLUG = "bench-api"
 THROUGHPUT_TARGET = 0.60
@@ -150,7 +150,7 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "DEBUG": "false"}
     process = subprocess.Popen(command, cwd=REPO, env=env)
     try:
-        wait_until_serving(port, timeout=180)  # a shared 2-core machine can take a while to boot it
+        wait_until_serving(port, timeout=BOOT_SECONDS)
     except AssertionError:
         process.terminate()
         raise

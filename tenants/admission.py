@@ -104,8 +104,6 @@ class Admission:
     """The key (with its tenant and plan) as the statement found it, and what it decided."""
 
     key: ApiKey
-    authentic: bool
-    in_scope: bool
     quota: QuotaDecision
     usage: dict
 
@@ -119,8 +117,9 @@ def api_request_admit(
 ) -> Admission | None:
     """Verify `presented` and count the request if the key authenticates (on the host of
     `host_tenant_id`, None for the base host) and has one of `scopes`, while the month's quota
-    has room. None when no key matches; otherwise the caller refuses what is not `authentic`,
-    not `in_scope`, or not `quota.allowed`, in that order."""
+    has room. None when no key matches; otherwise the caller refuses, in this order, a key that
+    does not authenticate (revoked, expired, suspended tenant, another tenant's host), a scope
+    that does not cover the request, and a request the quota did not allow."""
     now = now or timezone.now()
     params = {
         "now": now,
@@ -187,16 +186,16 @@ def _admission(row: tuple, now: dt.datetime) -> Admission:
     quota = QuotaDecision(
         allowed=counted is not None,
         limit=limit,
-        used=_used(counted, month_requests, limit),
+        used=_used(counted, month_requests, limit, tried=authentic and in_scope),
         resets_at=usage["resets_at"],
     )
-    return Admission(key=key, authentic=authentic, in_scope=in_scope, quota=quota, usage=usage)
+    return Admission(key=key, quota=quota, usage=usage)
 
 
-def _used(counted: int | None, snapshot: int, limit: int) -> int:
-    """Requests counted this month. A refusal means the month's row held at least `limit` when
-    the upsert re-checked it, even if the statement's older snapshot shows fewer (a concurrent
-    request took the last one)."""
+def _used(counted: int | None, snapshot: int, limit: int, *, tried: bool) -> int:
+    """Requests counted this month. When the upsert was tried and refused, the month's row held
+    at least `limit` as it re-checked it, even if the statement's older snapshot shows fewer (a
+    concurrent request took the last one)."""
     if counted is not None:
         return counted
-    return max(snapshot, limit)
+    return max(snapshot, limit) if tried else snapshot

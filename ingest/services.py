@@ -325,6 +325,7 @@ def _load(upload: Upload) -> None:
         tables.drop()  # left by an earlier attempt inside the same outer transaction
         loaders.execute("SET LOCAL work_mem = %s", [LOAD_WORK_MEM])
         read, rejected = _stage(upload, tables, path, header, rows, passwords)
+        loaders.stage_analyze(tables)
         rejected += loaders.reject_duplicates(tables, upload.kind, upload.pk, _error_room(upload))
         rejected += _reject_unknown_accounts(upload, tables)
         with transaction.atomic():  # a savepoint: a dry run rolls the merge back, keeps the errors

@@ -284,6 +284,20 @@ def test_a_duplicate_names_the_line_and_the_key_it_repeats(alice):
     )
 
 
+def test_only_exact_repeats_of_a_text_key_are_duplicates(alice):
+    """The duplicate check compares text byte by byte: case, accents and a different spelling of
+    the same letter (é composed or as e + accent) make different keys, as in the unique index."""
+    first = "2026-10-03,u1,Café crème,2,100.00,200.00,EMEA,Zoë-1"
+    others = ["café crème", "Cafe creme", "Cafe\u0301 cre\u0300me"]
+    rows = [first] + [first.replace("Café crème", name) for name in others] + [first]
+    counts, errors, _stored = outcome(alice, sales_text(rows).encode())
+
+    assert counts == (4, 0, 0, 1)
+    assert [(line, reason.split(",")[0]) for line, _field, _value, reason in errors] == [
+        (6, "duplicate of line 2")
+    ]
+
+
 def test_a_single_column_key_reads_naturally(alice):
     row = "casey,casey@example.com,viewer,Temp-pass-123\n"
     upload = load(alice, "username,email,role,initial_password\n" + row + row, "users")

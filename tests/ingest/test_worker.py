@@ -80,10 +80,13 @@ def table_locked(table: str = "ingest_salesrecord"):
 
 
 def waiting_on_a_lock(query: str) -> bool:
-    """Is a session waiting for a lock while running a statement like `query`?"""
+    """Is a session of this test database waiting for a lock while running a statement like
+    `query`? (pg_stat_activity lists the whole server's, other test runs' included.)"""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s", [query]
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE %s",
+            [query],
         )
         return cursor.fetchone()[0] > 0
 

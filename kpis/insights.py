@@ -5,12 +5,14 @@ month), so generating twice never duplicates one."""
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
 from django.db import connection
 from django.utils import timezone
 
 from kpis.catalog import USAGE
 from kpis.models import Account, Band, HealthSnapshot, Insight, KpiDefinition, KpiValue
+from kpis.snapshots import Snapshot
 
 SCORE_DROP_POINTS = 10.0
 RENEWAL_WINDOW_DAYS = 90
@@ -23,13 +25,20 @@ INSERT_SQL = """
 
 
 def insights_generate(
-    *, model_version: int, account_ids: list[int] | None = None, today: dt.date | None = None
+    *,
+    model_version: int,
+    account_ids: list[int] | None = None,
+    today: dt.date | None = None,
+    history: Mapping[int, Sequence[Snapshot]] | None = None,
 ) -> int:
-    """Evaluate every rule for the accounts (all when None); returns how many were new."""
+    """Evaluate every rule for the accounts (all when None); returns how many were new. Their
+    snapshots under the version are read unless `history` (account id → snapshots in period
+    order, as kpis.recompute just wrote them) is given."""
     today = today or timezone.localdate()
     chosen = Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=account_ids)
     accounts = {account.pk: account for account in chosen}
-    history = _history(model_version, list(accounts))
+    if history is None:
+        history = _history(model_version, list(accounts))
     usage_keys = _usage_keys()
     kpi_names = dict(KpiDefinition.objects.values_list("key", "name"))
     found = []
@@ -41,8 +50,8 @@ def insights_generate(
     return _insert(found)
 
 
-def _history(version: int, account_ids: list[int]) -> dict[int, list[HealthSnapshot]]:
-    history = defaultdict(list)
+def _history(version: int, account_ids: list[int]) -> dict[int, list[Snapshot]]:
+    history: dict[int, list[Snapshot]] = defaultdict(list)
     snapshots = HealthSnapshot.objects.filter(model_version=version, account_id__in=account_ids).order_by(
         "period"
     )
@@ -55,7 +64,7 @@ def _insight(account, rule, period, severity, title, detail, data) -> tuple:
     return (account.pk, rule, period, severity, title, detail, json.dumps(data, default=str), timezone.now())
 
 
-def _score_drops(account: Account, snapshots: list[HealthSnapshot]) -> list[tuple]:
+def _score_drops(account: Account, snapshots: Sequence[Snapshot]) -> list[tuple]:
     found = []
     for before, after in zip(snapshots, snapshots[1:], strict=False):
         drop = before.score - after.score
@@ -83,7 +92,7 @@ def _score_drops(account: Account, snapshots: list[HealthSnapshot]) -> list[tupl
 
 
 def _kpis_entering_critical(
-    account: Account, snapshots: list[HealthSnapshot], kpi_names: dict[str, str]
+    account: Account, snapshots: Sequence[Snapshot], kpi_names: dict[str, str]
 ) -> list[tuple]:
     """Text names the KPIs as people know them; the data keeps their keys."""
     found = []
@@ -111,7 +120,7 @@ def _kpis_entering_critical(
     return found
 
 
-def _renewal_risk(account: Account, snapshots: list[HealthSnapshot], today: dt.date) -> list[tuple]:
+def _renewal_risk(account: Account, snapshots: Sequence[Snapshot], today: dt.date) -> list[tuple]:
     latest = snapshots[-1] if snapshots else None
     if latest is None or account.renewal_date is None or latest.band == Band.HEALTHY:
         return []
@@ -143,7 +152,7 @@ def _renewal_risk(account: Account, snapshots: list[HealthSnapshot], today: dt.d
     ]
 
 
-def _expansion(account: Account, snapshots: list[HealthSnapshot], usage_keys: set[str]) -> list[tuple]:
+def _expansion(account: Account, snapshots: Sequence[Snapshot], usage_keys: set[str]) -> list[tuple]:
     """Usage KPIs (higher is better) up ≥ 20% on average over three months, while healthy."""
     if len(snapshots) < 4 or snapshots[-1].band != Band.HEALTHY:
         return []
@@ -175,7 +184,7 @@ def _usage_keys() -> set[str]:
     )
 
 
-def _data_gaps(accounts: dict[int, Account], history: dict[int, list[HealthSnapshot]]) -> list[tuple]:
+def _data_gaps(accounts: dict[int, Account], history: Mapping[int, Sequence[Snapshot]]) -> list[tuple]:
     """Accounts with no values in the last two months of the tenant's data."""
     latest = (
         KpiValue.objects.filter(is_current=True).order_by("-period").values_list("period", flat=True).first()

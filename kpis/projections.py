@@ -3,21 +3,33 @@ probability of the account's band (configurable per health model), or, when a pr
 churn model is the live score, ARR × the account's own calibrated renewal probability."""
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.db import transaction
 
 from kpis.models import Account, FinancialProjection, HealthModel, HealthSnapshot
+from kpis.snapshots import Snapshot
 
 # Share of ARR a healthy account with an expansion signal could add at renewal.
 EXPANSION_RATE = Decimal("0.15")
 
 
 @transaction.atomic
-def projections_compute(*, model: HealthModel, account_ids: list[int] | None = None) -> int:
-    """One projection per account from its latest snapshot under `model` (replaced)."""
+def projections_compute(
+    *,
+    model: HealthModel,
+    account_ids: list[int] | None = None,
+    history: Mapping[int, Sequence[Snapshot]] | None = None,
+) -> int:
+    """One projection per account from its latest snapshot under `model` (replaced). The
+    snapshots are read unless `history` (account id → snapshots in period order, as
+    kpis.recompute just wrote them) is given."""
     accounts = Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=account_ids)
-    latest = _latest_snapshots(model.version, accounts)
+    if history is None:
+        latest = _latest_snapshots(model.version, accounts)
+    else:
+        latest = {account_id: snapshots[-1] for account_id, snapshots in history.items() if snapshots}
     expanding = set(accounts.filter(insights__rule="expansion_signal").values_list("pk", flat=True))
     rows = [
         _projection(account, latest[account.pk], model, account.pk in expanding)
@@ -29,7 +41,7 @@ def projections_compute(*, model: HealthModel, account_ids: list[int] | None = N
     return len(rows)
 
 
-def _latest_snapshots(version: int, accounts) -> dict[int, HealthSnapshot]:
+def _latest_snapshots(version: int, accounts) -> dict[int, Snapshot]:
     snapshots = (
         HealthSnapshot.objects.filter(model_version=version, account__in=accounts)
         .order_by("account_id", "-period")
@@ -39,14 +51,14 @@ def _latest_snapshots(version: int, accounts) -> dict[int, HealthSnapshot]:
     return {snapshot.account_id: snapshot for snapshot in snapshots}
 
 
-def _renewal_probability(snapshot: HealthSnapshot, model: HealthModel) -> Decimal:
+def _renewal_probability(snapshot: Snapshot, model: HealthModel) -> Decimal:
     churn = snapshot.explanation.get("churn_probability") if model.learned_model_id else None
     if churn is not None:
         return Decimal(str(round(1 - churn, 4)))
     return Decimal(str(model.renewal_probabilities.get(snapshot.band, 0.5)))
 
 
-def _projection(account: Account, snapshot: HealthSnapshot, model: HealthModel, expanding: bool):
+def _projection(account: Account, snapshot: Snapshot, model: HealthModel, expanding: bool):
     probability = _renewal_probability(snapshot, model)
     arr = account.revenue
     return FinancialProjection(

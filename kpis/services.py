@@ -29,7 +29,7 @@ from kpis.models import (
     ReportCard,
 )
 from kpis.projections import projections_compute
-from kpis.recompute import health_recompute
+from kpis.recompute import health_recompute_chunks
 from kpis.selectors import (
     health_model_current,
     health_model_newest,
@@ -39,6 +39,7 @@ from kpis.selectors import (
     renewal_dataset,
     tenant_peer_aggregates,
 )
+from kpis.snapshots import snapshot_count
 from peers.publication import TenantAggregate
 from peers.services import CellKey, PublicationResult, peer_cells_publish
 from tenants.limits import plan_limit_check
@@ -122,18 +123,23 @@ def health_refresh(*, account_ids: list[int] | None = None, model: HealthModel |
     newest_before = insight_newest_pk()
     written = health_accounts_refresh(model=model, account_ids=account_ids)
     _critical_insights_announce(newest_before)
-    for backfilling in health_models_backfilling():
-        health_recompute(model_version=backfilling.version, account_ids=account_ids)
-        projections_compute(model=backfilling, account_ids=account_ids)
+    for backfilling in health_models_backfilling():  # insights come from the current version, above
+        health_accounts_refresh(model=backfilling, account_ids=account_ids, with_insights=False)
     return written
 
 
-def health_accounts_refresh(*, model: HealthModel, account_ids: list[int] | None) -> int:
+def health_accounts_refresh(
+    *, model: HealthModel, account_ids: list[int] | None, with_insights: bool = True
+) -> int:
     """The accounts' snapshots under the version, then what follows from them: insights and
-    projections. What one chunk of a backfill does; returns the snapshots written."""
-    written = health_recompute(model_version=model.version, account_ids=account_ids)
-    insights_generate(model_version=model.version, account_ids=account_ids)
-    projections_compute(model=model, account_ids=account_ids)
+    projections, a chunk of accounts at a time, from the snapshots as just written. What one
+    chunk of a backfill does; returns the snapshots written."""
+    written = 0
+    for chunk, history in health_recompute_chunks(model=model, account_ids=account_ids):
+        if with_insights:
+            insights_generate(model_version=model.version, account_ids=chunk, history=history)
+        projections_compute(model=model, account_ids=chunk, history=history)
+        written += snapshot_count(history)
     return written
 
 

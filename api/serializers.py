@@ -1,30 +1,15 @@
-import copy
-
 from rest_framework import serializers
 
 from tenants.models import ApiKey, Plan, Tenant
 
 
-class FieldsBuiltOnce(serializers.ModelSerializer):
-    """A ModelSerializer that reads its model once per class, not once per instance: DRF builds a
-    ModelSerializer's fields by introspecting the model every time one is made, which was half
-    the cost of serializing /api/v1/me/. The fields depend only on the class (its Meta and
-    declared fields), so each instance gets a copy of the ones built the first time."""
-
-    def get_fields(self):
-        cls = type(self)
-        if "_fields_built" not in cls.__dict__:  # per class: a subclass builds its own
-            cls._fields_built = super().get_fields()
-        return copy.deepcopy(cls._fields_built)
-
-
-class PlanSerializer(FieldsBuiltOnce):
+class PlanSerializer(serializers.ModelSerializer):
     class Meta:
         model = Plan
         fields = ["name", "max_accounts", "max_documents", "max_api_requests_per_month", "max_users"]
 
 
-class TenantSerializer(FieldsBuiltOnce):
+class TenantSerializer(serializers.ModelSerializer):
     slug = serializers.CharField(source="schema_name")
 
     class Meta:
@@ -47,7 +32,7 @@ class UsageSerializer(serializers.Serializer):
     document_limit = serializers.IntegerField(help_text="Documents: the plan's, or the workspace's own.")
 
 
-class ApiKeySerializer(FieldsBuiltOnce):
+class ApiKeySerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiKey
         fields = [

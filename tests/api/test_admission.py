@@ -85,3 +85,17 @@ def test_a_plan_change_applies_to_the_very_next_request(alice):
 
     assert response.status_code == 429
     assert response["X-RateLimit-Limit"] == "1"
+
+
+def test_the_admission_statement_is_planned_once_per_connection_not_per_request(alice):
+    client = api(new_key(alice))
+    for _ in range(3):
+        assert client.get("/api/v1/me/").status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%counted AS (%"],
+        )
+        runs = [row[0] for row in cursor.fetchall()]
+    assert runs == [3]  # one prepared statement on this connection, run by each request

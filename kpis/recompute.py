@@ -8,7 +8,7 @@ need not read them back (a third of a chunk's time, mostly decoding the explanat
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -19,7 +19,7 @@ from kpis.churn import ChurnModel, FeatureSpace
 from kpis.models import Account, HealthModel, KpiDefinition
 from kpis.scoring import Health, KpiRule, ModelRules, Scorer, band_of, explanation
 from kpis.selectors import health_model_current, kpi_rules, model_rules
-from kpis.snapshots import History, Written, snapshot_count
+from kpis.snapshots import History, Written
 
 CHUNK_SIZE = 500
 VALUES_SQL = """
@@ -44,8 +44,8 @@ def health_recompute(*, model_version: int | None = None, account_ids: Iterable[
     """Recompute every month of the given accounts (all when None) under a model version
     (the current one when None). Returns the number of snapshots written."""
     model = HealthModel.objects.get(version=model_version) if model_version else health_model_current()
-    chunks = health_recompute_chunks(model=model, account_ids=account_ids)
-    return sum(snapshot_count(history) for _chunk, history in chunks)
+    write = _chunk_writer(model)
+    return sum(len(write(chunk)) for chunk in account_chunks(account_ids))
 
 
 def health_recompute_chunks(
@@ -54,13 +54,24 @@ def health_recompute_chunks(
     """Recompute the accounts (all when None) under `model` a chunk at a time, one transaction
     each; yields each chunk's account ids and the snapshots written for them. Only a chunk is
     ever held: a whole tenant's explanations would not fit in a worker's memory."""
+    write = _chunk_writer(model)
+    for chunk in account_chunks(account_ids):
+        yield chunk, _history(write(chunk))
+
+
+def _chunk_writer(model: HealthModel) -> Callable[[list[int]], list[tuple]]:
+    """What recomputes a chunk of accounts under `model`: writes their snapshots (one transaction)
+    and returns the rows written. The model is compiled once for every chunk."""
     rules = model_rules(model)
     kpis = _rules_by_id()
     learned = _learned(model, kpis.values())
-    for chunk in account_chunks(account_ids):
+
+    def write(chunk: list[int]) -> list[tuple]:
         rows = list(_snapshot_rows(_values(chunk), kpis, rules, model.version, learned))
         _replace(chunk, model.version, rows)
-        yield chunk, _history(rows)
+        return rows
+
+    return write
 
 
 def _history(rows: list[tuple]) -> History:

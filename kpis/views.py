@@ -322,6 +322,7 @@ def health_settings(request):
     context = {
         "form": form,
         "model": model,
+        "live": health_model_current(),
         "preview": preview,
         "kpis": kpis,
         "proof": proof,

@@ -133,6 +133,24 @@ def test_only_admins_change_health_settings(alice):
     assert signed_in_client("alice", username="vic").get("/settings/health/").status_code == 403
 
 
+def test_the_settings_page_says_when_the_newest_version_is_still_being_recomputed(alice):
+    with schema_context("alice"):
+        live = HealthModel.objects.get()
+        HealthModel.objects.create(version=live.version + 1, backfilling=True, created_by="ann")
+    page = signed_in_client("alice").get("/settings/health/").content.decode()
+
+    assert f"Version {live.version + 1}" in page and "is being recomputed" in page
+    assert f"come from version {live.version} until" in page
+    assert "Current model" not in page
+
+    with schema_context("alice"):
+        HealthModel.objects.filter(backfilling=True).update(backfilling=False)
+    assert (
+        f"Current model: version {live.version + 1},"
+        in signed_in_client("alice").get("/settings/health/").content.decode()
+    )
+
+
 def test_portal_pages_need_a_sign_in(alice):
     for path in ("/accounts/", "/insights/", "/settings/health/"):
         assert host_client("alice").get(path)["Location"].startswith("/login/")

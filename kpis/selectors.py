@@ -518,8 +518,10 @@ def learned_model_latest() -> LearnedModel | None:
 
 def report_cards() -> dict:
     """The current and previous versions' report cards and the latest learned model: what
-    Settings → Health and GET /api/v1/health/report-card/ show."""
-    versions = list(HealthModel.objects.select_related("learned_model").order_by("-version")[:2])
+    Settings → Health and GET /api/v1/health/report-card/ show. A version still backfilling is
+    not current yet (readers do not use it, and its card comes at the switch)."""
+    switched = HealthModel.objects.filter(backfilling=False).select_related("learned_model")
+    versions = list(switched.order_by("-version")[:2])
     cards = {
         card.model_version: card
         for card in ReportCard.objects.filter(model_version__in=[v.version for v in versions])

@@ -142,6 +142,7 @@ def test_the_settings_page_says_when_the_newest_version_is_still_being_recompute
     assert f"Version {live.version + 1}" in page and "is being recomputed" in page
     assert f"come from version {live.version} until" in page
     assert "Current model" not in page
+    assert f"Current: version {live.version} " in page  # the report cards, too
 
     with schema_context("alice"):
         HealthModel.objects.filter(backfilling=True).update(backfilling=False)

@@ -67,9 +67,8 @@ def _chunk_writer(model: HealthModel) -> Callable[[list[int]], list[tuple]]:
     learned = _learned(model, kpis.values())
 
     def write(chunk: list[int]) -> list[tuple]:
-        rows = list(_snapshot_rows(_values(chunk), kpis, rules, model.version, learned))
-        _replace(chunk, model.version, rows)
-        return rows
+        values = _values(chunk)  # before the COPY starts: nothing else runs on its connection
+        return _replace(chunk, model.version, _snapshot_rows(values, kpis, rules, model.version, learned))
 
     return write
 
@@ -181,7 +180,11 @@ def compact_json(data) -> str:
 
 
 @transaction.atomic
-def _replace(account_ids: list[int], version: int, rows: list[tuple]) -> None:
+def _replace(account_ids: list[int], version: int, rows: Iterable[tuple]) -> list[tuple]:
+    """Replace the accounts' snapshots under the version by `rows`, streamed into the COPY as they
+    are computed, so PostgreSQL parses and stores each batch while Python scores the next (on
+    another core) instead of after the last; returns the rows written."""
+    written = []
     with connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM kpis_healthsnapshot WHERE model_version = %s AND account_id = ANY(%s)",
@@ -192,3 +195,5 @@ def _replace(account_ids: list[int], version: int, rows: list[tuple]) -> None:
         ) as copy:
             for row in rows:
                 copy.write_row(row)
+                written.append(row)
+    return written

@@ -1,6 +1,7 @@
 import pytest
 from django_tenants.utils import schema_context
 
+from kpis import recompute
 from kpis.demo import demo_data_load
 from kpis.insights import insights_generate
 from kpis.models import Account, FinancialProjection, HealthModel, HealthSnapshot, Insight, KpiDefinition
@@ -150,3 +151,25 @@ def test_insights_and_projections_from_the_snapshots_as_written_equal_those_read
         )
     assert len(handed_on[0]) > 10 and len(handed_on[1]) > 10
     assert handed_on == read_back
+
+
+def test_a_chunk_that_fails_while_its_rows_stream_into_the_copy_keeps_its_old_snapshots(
+    portfolio, monkeypatch
+):
+    """Snapshots stream into the COPY as they are scored: a failure after some rows were sent
+    must still leave the chunk fully old."""
+    real_explanation, scored = recompute.explanation, []
+
+    def failing_on_the_sixth(health, previous):
+        scored.append(health)
+        if len(scored) == 6:
+            raise RuntimeError("scoring failed")
+        return real_explanation(health, previous)
+
+    with schema_context("alice"):
+        before = sorted(HealthSnapshot.objects.values_list("pk", "model_version", "score", "computed_at"))
+        monkeypatch.setattr(recompute, "explanation", failing_on_the_sixth)
+        with pytest.raises(RuntimeError, match="scoring failed"):
+            recompute.health_recompute()
+        after = sorted(HealthSnapshot.objects.values_list("pk", "model_version", "score", "computed_at"))
+    assert len(before) > 6 and after == before

@@ -74,6 +74,9 @@ def _chunk_writer(model: HealthModel) -> Callable[[list[int]], list[tuple]]:
 
 
 def _history(rows: list[tuple]) -> History:
+    # Decoded from the JSON just written rather than kept as built: insights and projections then
+    # see exactly what a reader of the table sees (orjson writes NaN as null, numpy floats as
+    # floats), and decoding costs a seventh of reading the rows back.
     history: History = defaultdict(list)
     for account_id, period, _version, score, band, _categories, _coverage, stored, _at in rows:
         history[account_id].append(Written(account_id, period, score, band, orjson.loads(stored)))

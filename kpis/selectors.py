@@ -75,10 +75,15 @@ if TYPE_CHECKING:  # django-stubs-ext is a development tool, not installed in pr
     AccountWithHealth = WithAnnotations[Account, HealthAnnotations]
 
 
+def health_models_switched():
+    """The versions whose backfill has finished: the only ones readers may use."""
+    return HealthModel.objects.filter(backfilling=False)
+
+
 def health_model_current() -> HealthModel:
     """The version readers see: the newest whose backfill has finished (v1 is bootstrapped in
     every tenant schema), so no reader meets a half-recomputed version."""
-    return HealthModel.objects.filter(backfilling=False).latest("version")
+    return health_models_switched().latest("version")
 
 
 def health_model_newest() -> HealthModel:
@@ -520,7 +525,7 @@ def report_cards() -> dict:
     """The current and previous versions' report cards and the latest learned model: what
     Settings → Health and GET /api/v1/health/report-card/ show. A version still backfilling is
     not current yet (readers do not use it, and its card comes at the switch)."""
-    switched = HealthModel.objects.filter(backfilling=False).select_related("learned_model")
+    switched = health_models_switched().select_related("learned_model")
     versions = list(switched.order_by("-version")[:2])
     cards = {
         card.model_version: card
